@@ -145,6 +145,10 @@ func New(e Election, counties []County, precincts []Precinct) (*Definition, erro
 		s.countyLines[i] = i + 2
 	}
 	s.countyBad = make([]bool, len(counties))
+	s.countyIDs = make(map[string]bool, len(counties))
+	for _, c := range counties {
+		s.countyIDs[c.ID] = true
+	}
 	s.precinctLines = make([]int, len(precincts))
 	for i := range s.precinctLines {
 		s.precinctLines[i] = i + 2

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -18,6 +19,14 @@ var (
 
 // LoadDir reads and validates the definition folder at path. See [Load].
 func LoadDir(path string) (*Definition, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("open definition folder: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("open definition folder: %s is a file; give the folder that holds %s, %s and %s",
+			path, ElectionFile, CountiesFile, PrecinctsFile)
+	}
 	return Load(os.DirFS(path))
 }
 
@@ -59,23 +68,24 @@ func readFile(fsys fs.FS, name string, limit int64, p *problems) []byte {
 
 // loadFiles decodes and validates the three files; a nil file was already reported in p.
 func loadFiles(electionJSON, countiesCSV, precinctsCSV []byte, p *problems) (*Definition, error) {
-	s := &source{electionLines: map[string]int{}}
+	s := &source{electionLines: map[string]int{}, countyIDs: map[string]bool{}}
 	if electionJSON != nil {
 		decodeElection(electionJSON, p, s)
 	}
 	if countiesCSV != nil {
-		s.countiesUnusable = !readCSV(CountiesFile, countiesCSV, countiesHeader, maxCounties, p, s.countyRow)
+		s.countiesUnusable = !readCSV(CountiesFile, countiesCSV, countiesHeader, maxCounties, p, func(lines []int, rec []string) { s.countyRow(p, lines, rec) })
 	} else {
 		s.countiesUnusable = true
 	}
 	s.precinctsUnusable = precinctsCSV == nil ||
-		!readCSV(PrecinctsFile, precinctsCSV, precinctsHeader, maxPrecincts, p, s.precinctRow)
+		!readCSV(PrecinctsFile, precinctsCSV, precinctsHeader, maxPrecincts, p, func(lines []int, rec []string) { s.precinctRow(p, lines, rec) })
 	return s.definition(p)
 }
 
-// readCSV checks the header and calls row for each record with the line of each field. It
-// reports false if the file could not be read to its end.
-func readCSV(file string, data []byte, header []string, maxRows int, p *problems, row func(p *problems, lines []int, rec []string) bool) bool {
+// readCSV checks the header and calls row for each record with the line of each field, or
+// with nil lines for a record with the wrong number of fields (already reported). It reports
+// false if the file could not be read to its end.
+func readCSV(file string, data []byte, header []string, maxRows int, p *problems, row func(lines []int, rec []string)) bool {
 	data = bytes.TrimPrefix(data, []byte("\uFEFF")) // a spreadsheet's byte order mark
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
@@ -111,15 +121,15 @@ func readCSV(file string, data []byte, header []string, maxRows int, p *problems
 		if len(rec) != len(header) {
 			p.add(file, line, "", "has %d fields, but the header has %d (%s); a name with a comma must be in double quotes",
 				len(rec), len(header), want)
-			if p.full() {
-				return false
+			row(nil, rec)
+		} else {
+			for i := range rec {
+				lines[i], _ = r.FieldPos(i)
 			}
-			continue
+			row(lines, rec)
 		}
-		for i := range rec {
-			lines[i], _ = r.FieldPos(i)
-		}
-		if !row(p, lines, rec) || p.full() {
+		if p.full() {
+			p.more = true
 			return false
 		}
 	}
@@ -145,7 +155,12 @@ func quoteFields(rec []string) string {
 	return strconv.Quote(s)
 }
 
-func (s *source) countyRow(p *problems, lines []int, rec []string) bool {
+// countyRow records one row of counties.csv.
+func (s *source) countyRow(p *problems, lines []int, rec []string) {
+	s.countyIDs[rec[0]] = true
+	if lines == nil {
+		return
+	}
 	c := County{ID: rec[0], Name: rec[1]}
 	bad := false
 	if rec[2] != "" {
@@ -171,10 +186,13 @@ func (s *source) countyRow(p *problems, lines []int, rec []string) bool {
 	s.counties = append(s.counties, c)
 	s.countyLines = append(s.countyLines, lines[0])
 	s.countyBad = append(s.countyBad, bad)
-	return true
 }
 
-func (s *source) precinctRow(p *problems, lines []int, rec []string) bool {
+// precinctRow records one row of precincts.csv.
+func (s *source) precinctRow(p *problems, lines []int, rec []string) {
+	if lines == nil {
+		return
+	}
 	pr := Precinct{ID: rec[0], CountyID: rec[1], Name: rec[2]}
 	bad := false
 	switch rec[4] {
@@ -196,7 +214,6 @@ func (s *source) precinctRow(p *problems, lines []int, rec []string) bool {
 	s.precincts = append(s.precincts, pr)
 	s.precinctLines = append(s.precinctLines, lines[0])
 	s.precinctBad = append(s.precinctBad, bad)
-	return true
 }
 
 // wholeNumber parses digits only: no sign, space, point or exponent.

@@ -80,7 +80,7 @@ func (p *problems) err() error {
 	errs := p.errs
 	if p.more {
 		errs = append(errs[:len(errs):len(errs)],
-			fmt.Errorf("more problems were found but not shown: fix these %d and load again", len(p.errs)))
+			fmt.Errorf("stopped after %d problems: fix these and load again to see any others", len(p.errs)))
 	}
 	return errors.Join(errs...)
 }
@@ -98,8 +98,9 @@ type source struct {
 	precinctLines []int
 	precinctBad   []bool
 
-	countiesUnusable  bool // counties.csv could not be read: county references are not checked
-	precinctsUnusable bool // precincts.csv could not be read to its end
+	countyIDs         map[string]bool // every county id in counties.csv, valid or not
+	countiesUnusable  bool            // counties.csv could not be read: county references are not checked
+	precinctsUnusable bool            // precincts.csv could not be read to its end
 }
 
 func (s *source) eline(path string) int { return s.electionLines[path] }
@@ -211,7 +212,8 @@ func (s *source) checkPrecincts(p *problems, counties, index map[string]int) {
 				index[pr.ID] = i
 			}
 		}
-		if _, ok := counties[pr.CountyID]; !ok && !s.countiesUnusable {
+		_, ok := counties[pr.CountyID]
+		if !ok && !s.countiesUnusable && !s.countyIDs[pr.CountyID] {
 			if pr.CountyID == "" {
 				p.add(f, line, "county_id", "is empty; give the id of the precinct's county from %s", CountiesFile)
 			} else {
