@@ -1,0 +1,113 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"time"
+)
+
+// Role is what a session may do. The server's authorization table decides per route;
+// MaySubmit is the one rule this package owns.
+type Role string
+
+const (
+	RoleChair    Role = "chair"    // reports for one precinct, Session.PrecinctID
+	RoleOperator Role = "operator" // enters hotline and paper reports for any precinct
+	RoleReviewer Role = "reviewer" // resolves flags and conflicts
+	RoleAdmin    Role = "admin"    // sets up the election, staff accounts, resets
+	RoleObserver Role = "observer" // reads everything staff can see, changes nothing
+)
+
+// Valid reports whether r is one of the five roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleChair, RoleOperator, RoleReviewer, RoleAdmin, RoleObserver:
+		return true
+	}
+	return false
+}
+
+// Session lifetimes. Expiry is absolute from login and never extended: a session that works
+// when a chair starts typing still works when they press send, however slow the server.
+const (
+	// ChairSessionTTL covers a caucus night from the afternoon log-in (with the QR code, while
+	// the chair sets up the room) to the last report after midnight.
+	ChairSessionTTL = 12 * time.Hour
+
+	// StaffSessionTTL is ASVS L2's absolute limit for staff (reliability.md A4).
+	StaffSessionTTL = 12 * time.Hour
+
+	// sessionTokenBytes: 256 bits from crypto/rand.
+	sessionTokenBytes = 32
+)
+
+// SessionID is the SHA-256 of a session token: what the store keeps and looks up. A token
+// has 256 random bits, so a fast hash is enough: nobody can find a token from its hash, and
+// a stolen database holds no usable token.
+type SessionID [sha256.Size]byte
+
+// Session is a logged-in client.
+type Session struct {
+	ID         SessionID
+	Role       Role
+	PrecinctID string // for RoleChair only
+	Username   string // for staff roles only
+	Created    time.Time
+	Expires    time.Time
+}
+
+// MaySubmit reports whether the session may submit a report for precinctID: a chair for its
+// own precinct, an operator for any.
+func (s Session) MaySubmit(precinctID string) bool {
+	switch s.Role {
+	case RoleChair:
+		return s.PrecinctID == precinctID
+	case RoleOperator:
+		return true
+	}
+	return false
+}
+
+// SessionStore keeps sessions by ID.
+//
+// Durability: a created session must survive a restart (a chair must not be logged out by a
+// server restart mid-night); a SQL store commits it before CreateSession returns.
+// Concurrency: safe for concurrent use. Sentinels: Session and DeleteSession return an error
+// wrapping ErrNotFound for an unknown ID.
+type SessionStore interface {
+	// CreateSession stores s. IDs are random; a duplicate ID is an error.
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the session with id, expired or not (the caller checks Expires).
+	Session(ctx context.Context, id SessionID) (Session, error)
+	// DeleteSession removes the session with id.
+	DeleteSession(ctx context.Context, id SessionID) error
+}
+
+// newSessionToken returns a fresh token and its ID.
+func newSessionToken() (SessionToken, SessionID) {
+	b := make([]byte, sessionTokenBytes)
+	rand.Read(b)
+	s := base64.RawURLEncoding.EncodeToString(b)
+	return SessionToken{newSecret(s)}, sha256.Sum256([]byte(s))
+}
+
+// sessionTokenLen is the length of a session token's text.
+var sessionTokenLen = base64.RawURLEncoding.EncodedLen(sessionTokenBytes)
+
+// ParseSessionToken checks a bearer token's shape (43 characters of unpadded base64url
+// that decode to 32 bytes). It returns ErrUnauthenticated for anything else.
+func ParseSessionToken(s string) (SessionToken, error) {
+	if len(s) != sessionTokenLen {
+		return SessionToken{}, ErrUnauthenticated
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) != sessionTokenBytes {
+		return SessionToken{}, ErrUnauthenticated
+	}
+	return SessionToken{newSecret(s)}, nil
+}
+
+// ID returns the token's SessionID.
+func (t SessionToken) ID() SessionID { return sha256.Sum256([]byte(t.reveal())) }
