@@ -95,11 +95,11 @@ func boundary(seqs []seq, p, l int64) (below []int64, at []int, left int64, x in
 // tie is a game of chance met during the allocation: n of the groups (indices into the
 // allocation's groups, in id order) come out ahead. claim is the tied claim, for messages.
 type tie struct {
-	groups []int
-	n      int64
+	groups    []int
+	n         int64
 	gain      bool // a tie for delegates to give (else for delegates to take)
 	plurality bool // a one-delegate precinct's tie for most people (R05); claim is people
-	claim  *big.Rat
+	claim     *big.Rat
 }
 
 // allocation holds the state of one precinct's allocation.

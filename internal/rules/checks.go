@@ -36,6 +36,59 @@ const (
 	C23 CheckID = "C23" // Nevada early cards with too few or too many choices
 )
 
+// Title is a short description of the check, for summaries.
+func (id CheckID) Title() string {
+	switch id {
+	case C01:
+		return "the input is not valid"
+	case C02:
+		return "a candidate that is not in this election"
+	case C03:
+		return "more people in the first alignment than signed in"
+	case C04:
+		return "more people in the final alignment than in the first"
+	case C05:
+		return "fewer people in the first alignment than signed in"
+	case C06:
+		return "a viable group lost people"
+	case C07:
+		return "groups gained more people than non-viable groups released"
+	case C08:
+		return "people in a non-viable group in the final alignment"
+	case C09:
+		return "the worksheet gives a delegate to a non-viable group"
+	case C10:
+		return "the worksheet gives no delegate to a viable group"
+	case C11:
+		return "the worksheet's delegates do not add up"
+	case C12:
+		return "the worksheet differs from the computed delegates"
+	case C13:
+		return "a game of chance is needed"
+	case C14:
+		return "a recorded game of chance was not needed"
+	case C15:
+		return "more viable groups than delegates"
+	case C16:
+		return "no viable group"
+	case C17:
+		return "published SDEs out of order with the final alignment"
+	case C18:
+		return "published SDEs do not add up to the precinct's allotment"
+	case C19:
+		return "published SDE differs from the computed one"
+	case C20:
+		return "identical to another precinct"
+	case C21:
+		return "a loss and an equal gain on adjacent lines"
+	case C22:
+		return "satellite delegates do not match its attendance"
+	case C23:
+		return "early cards with too few or too many choices"
+	}
+	return string(id)
+}
+
 // liveSeverity is each check's severity for a live submission (§5 table).
 func (id CheckID) liveSeverity() Severity {
 	switch id {
