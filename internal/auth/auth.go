@@ -64,6 +64,9 @@ func New(cfg Config) (*Authenticator, error) {
 	return a, nil
 }
 
+// Store returns the store the Authenticator was made with, for setting credentials up.
+func (a *Authenticator) Store() Store { return a.store }
+
 // LoginPIN logs a chair in with a typed PIN from the client address client. Errors:
 // ErrTypo (not counted), ErrNotOpen (not counted), ErrThrottled with RetryAfter,
 // ErrPINClosed, ErrBadCredentials (unknown precinct or wrong PIN: the same answer), or an
@@ -242,10 +245,10 @@ func (a *Authenticator) PrecinctAttempts(ctx context.Context, precinctID string)
 	return c.Count, nil
 }
 
-// ExpireAddressCounters drops per-address counters of past windows. Call it every
-// AddressWindow or so, to keep their memory bounded under a flood from many addresses.
+// ExpireAddressCounters drops the per-address counters of past windows (their keys name the
+// window, so they are never read again). Call it every AddressWindow or so, to keep their memory bounded under a flood from many addresses.
 func (a *Authenticator) ExpireAddressCounters(ctx context.Context) (int, error) {
-	n, err := a.store.ExpireThrottles(ctx, addressPrefix, a.now().Add(-AddressWindow))
+	n, err := a.store.ExpireThrottles(ctx, addressPrefix, a.now().Truncate(AddressWindow))
 	if err != nil {
 		return 0, fmt.Errorf("expire address counters: %w", err)
 	}
