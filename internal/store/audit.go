@@ -1,0 +1,81 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// AuditKind is one kind of audit event. The list is closed: AddAudit refuses any other, so that
+// the audit trail can be read without guessing (spec/reliability.md A8; vxsuite's log event IDs).
+// Adding a kind is adding a constant here and to AuditKinds.
+type AuditKind string
+
+// Written by Append, one per NewEntry, in the entry's transaction.
+const (
+	AuditReportAccepted AuditKind = "report_accepted"  // a report appended and counted as accepted
+	AuditReportFlagged  AuditKind = "report_flagged"   // a report appended and counted, under review
+	AuditReportConflict AuditKind = "report_conflict"  // a second report for a precinct: kept, not counted
+	AuditReportDup      AuditKind = "report_duplicate" // the same report again; nothing stored
+	AuditReportIDReused AuditKind = "report_id_reused" // same report_id, different body; body kept here
+	AuditCorrection     AuditKind = "correction"       // a staff correction appended
+	AuditReview         AuditKind = "review"           // a review decision appended
+	AuditEntryInvalid   AuditKind = "entry_invalid"    // refused by Append (a caller's bug)
+)
+
+// Written by the store's other writes, in their transaction.
+const (
+	AuditCredentialIssued AuditKind = "credential_issued" // PutCredentials, one per precinct
+	AuditStaffCreated     AuditKind = "staff_created"
+	AuditStaffUpdated     AuditKind = "staff_updated"
+)
+
+// Written by callers through AddAudit.
+const (
+	AuditReportRejected AuditKind = "report_rejected" // hard errors (422): nothing stored in the log
+	AuditLoginOK        AuditKind = "login_ok"
+	AuditLoginFailed    AuditKind = "login_failed"
+	AuditLoginThrottled AuditKind = "login_throttled" // refused without checking: key locked
+	AuditLogout         AuditKind = "logout"
+	AuditSessionRevoked AuditKind = "session_revoked" // admin kill, account disabled
+	AuditThrottleReset  AuditKind = "throttle_reset"  // operator unlock (hotline step-up)
+	AuditForbidden      AuditKind = "forbidden"       // a failed authorization (ASVS 16.3.2)
+	AuditElectionInit   AuditKind = "election_init"
+	AuditLogKeyCreated  AuditKind = "log_key_created" // the log's signing key (never its bytes)
+)
+
+// AuditKinds is the closed list, in the order above.
+var AuditKinds = []AuditKind{
+	AuditReportAccepted, AuditReportFlagged, AuditReportConflict, AuditReportDup,
+	AuditReportIDReused, AuditCorrection, AuditReview, AuditEntryInvalid,
+	AuditCredentialIssued, AuditStaffCreated, AuditStaffUpdated,
+	AuditReportRejected, AuditLoginOK, AuditLoginFailed, AuditLoginThrottled, AuditLogout,
+	AuditSessionRevoked, AuditThrottleReset, AuditForbidden, AuditElectionInit, AuditLogKeyCreated,
+}
+
+// Valid reports whether k is in the closed list.
+func (k AuditKind) Valid() bool {
+	for _, v := range AuditKinds {
+		if k == v {
+			return true
+		}
+	}
+	return false
+}
+
+// NewAudit is an audit row to add.
+type NewAudit struct {
+	Actor      string // who: a username, a precinct ID, "addr:…" for the anonymous, "system"
+	Kind       AuditKind
+	PrecinctID string          // empty when not about one precinct
+	Detail     json.RawMessage // a JSON object; nil means {}. Never secrets.
+}
+
+// AuditRecord is a stored audit row.
+type AuditRecord struct {
+	ID         int64 // 1, 2, 3 … in commit order
+	At         time.Time
+	Actor      string
+	Kind       AuditKind
+	PrecinctID string
+	Detail     json.RawMessage
+}

@@ -1,0 +1,94 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"caucus/internal/store"
+	"caucus/internal/store/sqlite"
+	"caucus/internal/store/storetest"
+)
+
+// MustOpenDB opens the named database file in dir with the given clock, closing it at the end.
+func MustOpenDB(tb testing.TB, path string, now func() time.Time) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(tb.Context(), path, sqlite.Options{Now: now})
+	if err != nil {
+		tb.Fatalf("open %s: %v", path, err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	dir := t.TempDir()
+	storetest.Run(t, func(t *testing.T, name string, now func() time.Time) store.Store {
+		return MustOpenDB(t, filepath.Join(dir, name+".db"), now)
+	})
+}
+
+// TestAppendOnly tries UPDATE and DELETE through a raw handle on the file: the triggers refuse.
+func TestAppendOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "caucus.db")
+	db := MustOpenDB(t, path, nil)
+	rs, err := db.Append(t.Context(), []store.NewEntry{{Kind: store.KindReport, PrecinctID: "p1",
+		ReportID: "r1", Submitter: "p1", Channel: store.ChannelApp, Body: []byte(`{}`),
+		Status: store.StatusAccepted}})
+	if err != nil || rs[0].Outcome != store.Appended {
+		t.Fatalf("Append: %v %v", rs, err)
+	}
+	if _, err := db.AddAudit(t.Context(), store.NewAudit{Actor: "x", Kind: store.AuditLogout}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{
+		`UPDATE entries SET body = x'00' WHERE idx = 0`,
+		`UPDATE entries SET status = 'certified'`,
+		`DELETE FROM entries`,
+		`INSERT INTO entries (idx, kind, precinct_id, report_id, submitter, channel, received_at, body, leaf_hash, status)
+		 VALUES (5, 'report', 'p', 'r9', 's', 'app', 0, x'01', zeroblob(32), 'accepted')`,
+		`UPDATE audit SET actor = 'y'`,
+		`DELETE FROM audit`,
+		`INSERT INTO precinct_state (precinct_id, status, counted_idx, reports, conflict, last_idx, updated_at)
+		 VALUES ('p2', 'counted', 0, 1, 0, 0, 0)`,
+		`INSERT INTO settings (id, election_id, created_at) VALUES (2, 'other', 0)`,
+	} {
+		if _, err := raw.ExecContext(t.Context(), q); err == nil {
+			t.Errorf("%s: succeeded, want refused", strings.Join(strings.Fields(q), " "))
+		}
+	}
+	es, err := db.Entries(t.Context(), 0, 10)
+	if err != nil || len(es) != 1 || string(es[0].Body) != `{}` {
+		t.Errorf("entries after the attempts: %+v, %v", es, err)
+	}
+}
+
+// TestDurabilitySettings reads back what Open promised (spec/reliability.md D5).
+func TestDurabilitySettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "caucus.db")
+	MustOpenDB(t, path, nil)
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var mode string
+	if err := raw.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal (persistent in the file)", mode, err)
+	}
+	var version int
+	if err := raw.QueryRow("SELECT max(version) FROM schema_migrations").Scan(&version); err != nil || version != 1 {
+		t.Errorf("schema version = %d, %v; want 1", version, err)
+	}
+	var ok string
+	if err := raw.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
+		t.Errorf("integrity_check = %q, %v", ok, err)
+	}
+}

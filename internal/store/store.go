@@ -1,0 +1,190 @@
+// Package store is the durable state of one election's caucus night: the append-only log of
+// entries (reports, corrections, review decisions) with their log indices and RFC 6962 leaf
+// hashes, the per-precinct state derived from it, the audit trail, and the accounts, sessions,
+// throttles and settings the server needs.
+//
+// It is not the caucus math (package rules), not the tally (package tally) and not the Merkle
+// tree (package tlog): it stores bytes it is given and never parses a report body. It follows
+// spec/interfaces.md ("A leaf of the log is the exact bytes of one entry … its hash is RFC 6962's
+// SHA-256(0x00 ‖ entry)") and spec/reliability.md B1–B2 (acknowledge only after a durable commit;
+// idempotent retries; conflicts kept, never replacing).
+//
+// Implementations live in subpackages (sqlite, later postgres); storetest is the conformance
+// suite every implementation runs. All times are stored with millisecond precision and come from
+// the implementation's injected clock unless a method takes them as arguments.
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Store is one election's night. Every method is safe for concurrent use by many goroutines and,
+// for implementations whose database is shared (PostgreSQL), by many processes; the per-method
+// notes say what is atomic. A method that writes returns only after its transaction is durably
+// committed (for SQLite: WAL, synchronous=FULL); when it returns an error other than the ones it
+// documents, the write may or may not have been committed (an ambiguous commit), so callers retry
+// with the same idempotency key rather than assume either way. After Close every method returns
+// an error wrapping ErrClosed. A canceled ctx aborts the call with ctx.Err() wrapped.
+type Store interface {
+	// Append stores a batch of entries in ONE transaction and returns one result per entry, in
+	// order. It is how group commit works: the intake layer gathers concurrent submissions and
+	// calls Append once per batch, so a batch shares one fsync.
+	//
+	// Each entry is resolved in order, seeing the effects of the entries before it in the same
+	// batch (so the same report_id twice in one batch is one Appended and one Duplicate):
+	//   - Appended: stored at the next log index; the precinct state moves per Transition.
+	//   - Duplicate: an entry with this ReportID and byte-identical Body is already stored;
+	//     nothing is stored and Result.Entry is the original (its index, hash and status).
+	//   - ReportIDReused: an entry with this ReportID but a different Body is stored; nothing is
+	//     appended and Result.Entry is the original; the rejected body is kept as evidence in
+	//     the audit row (AuditReportIDReused).
+	//   - Conflict: a report for a precinct that already has a counted entry. It IS appended
+	//     (append-only: kept as evidence), its stored status is under_review, the precinct goes
+	//     under_review with its conflict flag set, and the counted entry stays the first one.
+	//   - Invalid: the NewEntry breaks a rule of its own (Validate, or a review naming an entry
+	//     that is not a counted candidate); nothing is stored for it; Result.Err says why.
+	// Exactly one audit row is written per entry, whatever its outcome, in the same transaction,
+	// and the precinct state of every touched precinct is updated in it too.
+	//
+	// Durability: when Append returns a nil error, every Appended/Conflict entry is durable and
+	// its index will never be reused or reassigned. When it returns an error nothing of the batch
+	// is visible, unless the error is ambiguous (the commit may have happened); a retry of the
+	// same batch then yields Duplicate for what was stored, so retrying is always safe.
+	// Idempotence: by ReportID, as above; entries without a ReportID are not idempotent.
+	// Concurrency: concurrent Append calls are serialized; indices are dense (0, 1, 2, …) in
+	// commit order across all callers and processes. An empty batch returns (nil, nil).
+	Append(ctx context.Context, batch []NewEntry) ([]AppendResult, error)
+
+	// Size returns the number of entries in the log, which is also the next log index. It
+	// reflects every Append that returned before Size was called.
+	Size(ctx context.Context) (int64, error)
+
+	// Entries returns the entries with from <= index < to, ordered by index, byte-exact. A range
+	// beyond the log's end is cut at Size (so it may return fewer, or none). A negative from or
+	// to < from returns an error wrapping ErrInvalid.
+	Entries(ctx context.Context, from, to int64) ([]Entry, error)
+
+	// EntryByReportID returns the entry stored under reportID, or an error wrapping ErrNotFound.
+	EntryByReportID(ctx context.Context, reportID string) (Entry, error)
+
+	// PrecinctEntries returns every entry of one precinct (reports, corrections, reviews),
+	// ordered by index; none is not an error.
+	PrecinctEntries(ctx context.Context, precinctID string) ([]Entry, error)
+
+	// PrecinctState returns the derived state of one precinct, or an error wrapping ErrNotFound
+	// when the log has no entry for it (the precinct is then not_reported).
+	PrecinctState(ctx context.Context, precinctID string) (PrecinctState, error)
+
+	// PrecinctStates returns the state of every precinct that has at least one entry, ordered
+	// by precinct ID. It is one consistent snapshot, as of some log size it also returns.
+	PrecinctStates(ctx context.Context) (states []PrecinctState, size int64, err error)
+
+	// AddAudit appends one audit row (login attempts, credential issue, staff actions …) and
+	// returns it with its ID and time. Append writes its own rows; this is for everything else.
+	// Not idempotent: each call is one row. Rows are never updated or deleted. A Kind outside
+	// the closed list or a Detail that is not a JSON object returns an error wrapping ErrInvalid.
+	AddAudit(ctx context.Context, a NewAudit) (AuditRecord, error)
+
+	// Audit returns up to limit audit rows with ID > after, ordered by ID (IDs start at 1 and
+	// only grow, so paging with the last ID seen never skips or repeats a row).
+	Audit(ctx context.Context, after int64, limit int) ([]AuditRecord, error)
+
+	// PutCredentials stores the credential hash of each precinct in one transaction, replacing
+	// any earlier one (reissue), and writes one AuditCredentialIssued row per precinct with the
+	// given actor. Idempotent in effect. The store never sees a secret, only auth's hash.
+	PutCredentials(ctx context.Context, actor string, creds []Credential) error
+
+	// Credential returns a precinct's credential, or an error wrapping ErrNotFound.
+	Credential(ctx context.Context, precinctID string) (Credential, error)
+
+	// CreateStaff adds a staff account; an existing username returns an error wrapping
+	// ErrExists (so two nodes creating the same account agree on one). An AuditStaffCreated
+	// row with the given actor is written in the same transaction.
+	CreateStaff(ctx context.Context, actor string, u Staff) error
+
+	// UpdateStaff replaces the role, password hash and disabled flag of an existing account
+	// (ErrNotFound otherwise) and writes an AuditStaffUpdated row. Disabling an account does not
+	// end its sessions by itself: call DeleteSessions too.
+	UpdateStaff(ctx context.Context, actor string, u Staff) error
+
+	// Staff returns one account, or an error wrapping ErrNotFound.
+	Staff(ctx context.Context, username string) (Staff, error)
+
+	// StaffList returns every account ordered by username.
+	StaffList(ctx context.Context) ([]Staff, error)
+
+	// CreateSession stores a session keyed by the hash of its token (the store never sees the
+	// token). A token hash already stored returns an error wrapping ErrExists. CreatedAt is set
+	// from the store's clock; ExpiresAt must be after it (ErrInvalid otherwise).
+	CreateSession(ctx context.Context, s Session) (Session, error)
+
+	// Session returns the live session with this token hash. A session that does not exist or
+	// whose ExpiresAt is not after the store's clock returns an error wrapping ErrNotFound: an
+	// expired session is as good as absent, whether or not it was deleted yet.
+	Session(ctx context.Context, tokenHash []byte) (Session, error)
+
+	// ExtendSession sets a live session's expiry (idle timeout sliding); ErrNotFound when the
+	// session does not exist or has expired. Idempotent.
+	ExtendSession(ctx context.Context, tokenHash []byte, expiresAt time.Time) error
+
+	// DeleteSession ends one session (logout); a missing one is not an error (idempotent).
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+
+	// DeleteSessions ends every session of a subject (account disabled, admin kill) and
+	// returns how many were live or expired-but-stored. Idempotent.
+	DeleteSessions(ctx context.Context, subject string) (int64, error)
+
+	// DeleteExpiredSessions removes sessions expired by the store's clock; housekeeping only,
+	// since Session already ignores them.
+	DeleteExpiredSessions(ctx context.Context) (int64, error)
+
+	// RecordFailure counts one failed attempt against key (e.g. "precinct:polk-1",
+	// "addr:192.0.2.7") and returns the counter after it, atomically (a read-modify-write in
+	// one transaction, so server nodes sharing a database share one count). When the key's
+	// window started more than window ago the count restarts at 1 with WindowStart = now.
+	// LockedUntil is kept. Not idempotent: each call is one failure.
+	RecordFailure(ctx context.Context, key string, window time.Duration) (Throttle, error)
+
+	// LockThrottle sets the key's LockedUntil (creating the key with 0 failures if needed). It
+	// never shortens a later lock already stored, so concurrent lockers agree on the latest.
+	LockThrottle(ctx context.Context, key string, until time.Time) (Throttle, error)
+
+	// Throttle returns the key's counter; a key never seen returns its zero Throttle (Key set,
+	// no failures, not locked) and no error.
+	Throttle(ctx context.Context, key string) (Throttle, error)
+
+	// ResetThrottle forgets the key (successful login, operator unlock). Idempotent.
+	ResetThrottle(ctx context.Context, key string) error
+
+	// PruneThrottles removes keys whose window started before 'before' and whose lock, if any,
+	// has ended by then, so that throttle state stays bounded under a flood of sources.
+	PruneThrottles(ctx context.Context, before time.Time) (int64, error)
+
+	// InitSettings creates the singleton settings row binding this database to one election.
+	// Calling it again with the same ElectionID is a no-op returning the stored row (resume);
+	// with another ElectionID it returns an error wrapping ErrConflict and the stored row, so a
+	// database can never silently serve two elections.
+	InitSettings(ctx context.Context, electionID string) (Settings, error)
+
+	// Settings returns the singleton row, or an error wrapping ErrNotFound before InitSettings.
+	Settings(ctx context.Context) (Settings, error)
+
+	// CreateValue stores a named opaque value (e.g. the log's signing key, issue 6) if the name
+	// is new; an existing name returns an error wrapping ErrExists and leaves it unchanged, so
+	// that two nodes racing to create a key agree on the first. Values never appear in audit
+	// rows; callers must not log them.
+	CreateValue(ctx context.Context, name string, value []byte) error
+
+	// Value returns a named value, or an error wrapping ErrNotFound.
+	Value(ctx context.Context, name string) ([]byte, error)
+
+	// SwapValue replaces a named value only if it currently equals old (compare-and-swap: the
+	// checkpoint rule that a log never signs two inconsistent heads). A current value other than
+	// old, or a missing name, returns an error wrapping ErrConflict and changes nothing.
+	SwapValue(ctx context.Context, name string, old, new []byte) error
+
+	// Close waits for in-flight calls to finish, releases the database and makes every later
+	// call fail with ErrClosed. Calling it again returns nil.
+	Close() error
+}

@@ -1,0 +1,413 @@
+package storetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"caucus/internal/store"
+)
+
+func testReopen(t *testing.T, h *harness) {
+	rs := h.append(report("p1", "r1", "1"), report("p1", "r2", "2"), report("p2", "r3", "3"))
+	if _, err := h.s.InitSettings(h.ctx, "iowa-2020"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.PutCredentials(h.ctx, "admin", []store.Credential{{PrecinctID: "p1", Hash: []byte("hash-1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.CreateValue(h.ctx, "log-key", []byte("key")); err != nil {
+		t.Fatal(err)
+	}
+	sess := store.Session{TokenHash: bytes.Repeat([]byte{7}, 32), Subject: "p1", Role: store.RoleChair,
+		ExpiresAt: h.clock.Now().Add(time.Hour)}
+	if _, err := h.s.CreateSession(h.ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.s.RecordFailure(h.ctx, "precinct:p2", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	statesBefore, _, err := h.s.PrecinctStates(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditBefore := h.audit()
+	if err := h.s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	h.s = h.reopen()
+	if n := h.size(); n != 3 {
+		t.Fatalf("Size after reopen = %d, want 3", n)
+	}
+	for i, e := range h.entries(0, 3) {
+		checkEntry(t, "after reopen", e, rs[i].Entry)
+	}
+	statesAfter, _, err := h.s.PrecinctStates(h.ctx)
+	if err != nil || fmt.Sprint(statesAfter) != fmt.Sprint(statesBefore) {
+		t.Errorf("precinct states after reopen\n%+v\nwant\n%+v (%v)", statesAfter, statesBefore, err)
+	}
+	if a := h.audit(); len(a) != len(auditBefore) {
+		t.Errorf("%d audit rows after reopen, want %d", len(a), len(auditBefore))
+	}
+	if s, err := h.s.Settings(h.ctx); err != nil || s.ElectionID != "iowa-2020" {
+		t.Errorf("Settings = %+v, %v", s, err)
+	}
+	if c, err := h.s.Credential(h.ctx, "p1"); err != nil || string(c.Hash) != "hash-1" {
+		t.Errorf("Credential = %+v, %v", c, err)
+	}
+	if v, err := h.s.Value(h.ctx, "log-key"); err != nil || string(v) != "key" {
+		t.Errorf("Value = %q, %v", v, err)
+	}
+	if _, err := h.s.Session(h.ctx, sess.TokenHash); err != nil {
+		t.Errorf("Session: %v", err)
+	}
+	if th, err := h.s.Throttle(h.ctx, "precinct:p2"); err != nil || th.Failures != 1 {
+		t.Errorf("Throttle = %+v, %v", th, err)
+	}
+	// The log goes on where it stopped.
+	if r := h.append(report("p3", "r4", "4"))[0]; r.Entry.Index != 3 {
+		t.Errorf("first index after reopen = %d, want 3", r.Entry.Index)
+	}
+	if r := h.append(report("p1", "r1", "1"))[0]; r.Outcome != store.Duplicate || r.Entry.Index != 0 {
+		t.Errorf("retry after reopen: %v at %d, want duplicate of 0", r.Outcome, r.Entry.Index)
+	}
+}
+
+func testClosed(t *testing.T, h *harness) {
+	if err := h.s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := h.s.Close(); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
+	}
+	checks := map[string]error{}
+	_, checks["Append"] = h.s.Append(h.ctx, []store.NewEntry{report("p1", "r1", "1")})
+	_, checks["Size"] = h.s.Size(h.ctx)
+	_, checks["Entries"] = h.s.Entries(h.ctx, 0, 1)
+	_, checks["PrecinctState"] = h.s.PrecinctState(h.ctx, "p1")
+	_, checks["Session"] = h.s.Session(h.ctx, make([]byte, 32))
+	_, checks["RecordFailure"] = h.s.RecordFailure(h.ctx, "k", time.Minute)
+	_, checks["Settings"] = h.s.Settings(h.ctx)
+	checks["CreateValue"] = h.s.CreateValue(h.ctx, "k", nil)
+	for name, err := range checks {
+		if !errors.Is(err, store.ErrClosed) {
+			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
+		}
+	}
+}
+
+func testSessions(t *testing.T, h *harness) {
+	tok := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	s1, err := h.s.CreateSession(h.ctx, store.Session{TokenHash: tok(1), Subject: "p1", Role: store.RoleChair,
+		ExpiresAt: h.clock.Now().Add(30 * time.Minute)})
+	if err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	if !s1.CreatedAt.Equal(h.clock.Now()) {
+		t.Errorf("CreatedAt = %v, want the clock's %v", s1.CreatedAt, h.clock.Now())
+	}
+	if _, err := h.s.CreateSession(h.ctx, s1); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateSession(same token) = %v, want ErrExists", err)
+	}
+	got, err := h.s.Session(h.ctx, tok(1))
+	if err != nil || got.Subject != "p1" || got.Role != store.RoleChair || !got.ExpiresAt.Equal(s1.ExpiresAt) {
+		t.Fatalf("Session = %+v, %v", got, err)
+	}
+	h.clock.Advance(20 * time.Minute)
+	if err := h.s.ExtendSession(h.ctx, tok(1), h.clock.Now().Add(30*time.Minute)); err != nil {
+		t.Fatalf("ExtendSession: %v", err)
+	}
+	h.clock.Advance(29 * time.Minute)
+	if _, err := h.s.Session(h.ctx, tok(1)); err != nil {
+		t.Errorf("Session before the extended expiry: %v", err)
+	}
+	h.clock.Advance(time.Minute) // exactly at expiry: expired
+	if _, err := h.s.Session(h.ctx, tok(1)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Session at expiry = %v, want ErrNotFound", err)
+	}
+	if err := h.s.ExtendSession(h.ctx, tok(1), h.clock.Now().Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ExtendSession(expired) = %v, want ErrNotFound", err)
+	}
+	for i, sub := range []string{"alice", "alice", "bob"} {
+		if _, err := h.s.CreateSession(h.ctx, store.Session{TokenHash: tok(byte(10 + i)), Subject: sub,
+			Role: store.RoleOperator, ExpiresAt: h.clock.Now().Add(time.Hour)}); err != nil {
+			t.Fatalf("CreateSession %d: %v", i, err)
+		}
+	}
+	if n, err := h.s.DeleteSessions(h.ctx, "alice"); err != nil || n != 2 {
+		t.Errorf("DeleteSessions(alice) = %d, %v; want 2", n, err)
+	}
+	if _, err := h.s.Session(h.ctx, tok(10)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Session of a killed subject = %v, want ErrNotFound", err)
+	}
+	if err := h.s.DeleteSession(h.ctx, tok(12)); err != nil {
+		t.Errorf("DeleteSession: %v", err)
+	}
+	if err := h.s.DeleteSession(h.ctx, tok(12)); err != nil {
+		t.Errorf("DeleteSession again: %v, want nil (idempotent)", err)
+	}
+	if n, err := h.s.DeleteExpiredSessions(h.ctx); err != nil || n != 1 {
+		t.Errorf("DeleteExpiredSessions = %d, %v; want the 1 expired", n, err)
+	}
+	for name, s := range map[string]store.Session{
+		"short hash":   {TokenHash: []byte{1}, Subject: "p", Role: store.RoleChair, ExpiresAt: h.clock.Now().Add(time.Hour)},
+		"no subject":   {TokenHash: tok(20), Role: store.RoleChair, ExpiresAt: h.clock.Now().Add(time.Hour)},
+		"bad role":     {TokenHash: tok(21), Subject: "p", Role: "root", ExpiresAt: h.clock.Now().Add(time.Hour)},
+		"already over": {TokenHash: tok(22), Subject: "p", Role: store.RoleChair, ExpiresAt: h.clock.Now()},
+	} {
+		if _, err := h.s.CreateSession(h.ctx, s); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("CreateSession(%s) = %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+func testThrottle(t *testing.T, h *harness) {
+	const key, window = "precinct:p1", 10 * time.Minute
+	if th, err := h.s.Throttle(h.ctx, key); err != nil || th.Failures != 0 || !th.WindowStart.IsZero() ||
+		th.Locked(h.clock.Now()) {
+		t.Fatalf("Throttle(new) = %+v, %v; want zero", th, err)
+	}
+	start := h.clock.Now()
+	for i := int64(1); i <= 5; i++ {
+		th, err := h.s.RecordFailure(h.ctx, key, window)
+		if err != nil || th.Failures != i || !th.WindowStart.Equal(start) {
+			t.Fatalf("RecordFailure %d = %+v, %v", i, th, err)
+		}
+		h.clock.Advance(time.Minute)
+	}
+	if th, err := h.s.RecordFailure(h.ctx, "addr:192.0.2.7", window); err != nil || th.Failures != 1 {
+		t.Errorf("another key shares the count: %+v, %v", th, err)
+	}
+	lock := h.clock.Now().Add(15 * time.Second)
+	th, err := h.s.LockThrottle(h.ctx, key, lock)
+	if err != nil || !th.LockedUntil.Equal(lock) || th.Failures != 5 || !th.Locked(h.clock.Now()) {
+		t.Fatalf("LockThrottle = %+v, %v", th, err)
+	}
+	if th, _ := h.s.LockThrottle(h.ctx, key, lock.Add(-time.Second)); !th.LockedUntil.Equal(lock) {
+		t.Errorf("an earlier lock shortened the stored one: %v", th.LockedUntil)
+	}
+	h.clock.Advance(15 * time.Second)
+	if th, _ := h.s.Throttle(h.ctx, key); th.Locked(h.clock.Now()) {
+		t.Errorf("still locked at its end: %+v", th)
+	}
+	h.clock.Advance(window) // the window is over: the count starts again
+	if th, err := h.s.RecordFailure(h.ctx, key, window); err != nil || th.Failures != 1 ||
+		!th.WindowStart.Equal(h.clock.Now()) || !th.LockedUntil.Equal(lock) {
+		t.Errorf("RecordFailure after the window = %+v, %v; want 1 failure, lock kept", th, err)
+	}
+	if err := h.s.ResetThrottle(h.ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if th, _ := h.s.Throttle(h.ctx, key); th.Failures != 0 {
+		t.Errorf("after reset: %+v", th)
+	}
+	if n, err := h.s.PruneThrottles(h.ctx, h.clock.Now()); err != nil || n != 1 {
+		t.Errorf("PruneThrottles = %d, %v; want the 1 old address", n, err)
+	}
+	if _, err := h.s.RecordFailure(h.ctx, "", window); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("RecordFailure(empty key) = %v, want ErrInvalid", err)
+	}
+}
+
+func testAuditWithAppend(t *testing.T, h *harness) {
+	flagged := report("p3", "r4", "4")
+	flagged.Status = store.StatusUnderReview
+	h.append(report("p1", "r1", "1"))
+	h.append(report("p1", "r1", "1"), report("p1", "r1", "x"), report("p1", "r2", "2"), flagged,
+		store.NewEntry{Kind: store.KindCorrection, PrecinctID: "p1", Submitter: "alice",
+			Channel: store.ChannelStaff, Body: []byte(`{"c":1}`)},
+		report("", "r5", "5"))
+	want := []store.AuditKind{store.AuditReportAccepted, store.AuditReportDup, store.AuditReportIDReused,
+		store.AuditReportConflict, store.AuditReportFlagged, store.AuditCorrection, store.AuditEntryInvalid}
+	got := h.audit()
+	if len(got) != len(want) {
+		t.Fatalf("%d audit rows, want %d: %+v", len(got), len(want), got)
+	}
+	for i, a := range got {
+		if a.Kind != want[i] || a.ID != int64(i+1) || !a.At.Equal(h.clock.Now()) {
+			t.Errorf("audit %d: %+v, want kind %s, id %d", i, a, want[i], i+1)
+		}
+		var obj map[string]any
+		if err := json.Unmarshal(a.Detail, &obj); err != nil {
+			t.Errorf("audit %d detail %s: %v", i, a.Detail, err)
+		}
+	}
+	if got[0].Actor != "p1" || got[0].PrecinctID != "p1" || got[5].Actor != "alice" || got[6].PrecinctID != "" {
+		t.Errorf("actors/precincts: %+v", got)
+	}
+	if !bytes.Contains(got[3].Detail, []byte(`"log_index":1`)) {
+		t.Errorf("conflict audit %s does not name the entry's index", got[3].Detail)
+	}
+}
+
+func testAddAudit(t *testing.T, h *harness) {
+	for i := range 5 {
+		a, err := h.s.AddAudit(h.ctx, store.NewAudit{Actor: "addr:192.0.2.7", Kind: store.AuditLoginFailed,
+			PrecinctID: "p1", Detail: json.RawMessage(fmt.Sprintf(`{"attempt":%d}`, i))})
+		if err != nil || a.ID != int64(i+1) || !a.At.Equal(h.clock.Now()) {
+			t.Fatalf("AddAudit %d = %+v, %v", i, a, err)
+		}
+	}
+	if a, err := h.s.AddAudit(h.ctx, store.NewAudit{Actor: "system", Kind: store.AuditElectionInit}); err != nil ||
+		string(a.Detail) != "{}" {
+		t.Errorf("AddAudit(no detail) = %+v, %v", a, err)
+	}
+	page1, err := h.s.Audit(h.ctx, 0, 4)
+	if err != nil || len(page1) != 4 {
+		t.Fatalf("Audit(0, 4) = %d rows, %v", len(page1), err)
+	}
+	page2, err := h.s.Audit(h.ctx, page1[3].ID, 4)
+	if err != nil || len(page2) != 2 || page2[0].ID != 5 {
+		t.Fatalf("Audit(4, 4) = %+v, %v", page2, err)
+	}
+	if page1[2].PrecinctID != "p1" || string(page1[2].Detail) != `{"attempt":2}` {
+		t.Errorf("row 3 = %+v", page1[2])
+	}
+	for name, a := range map[string]store.NewAudit{
+		"unknown kind": {Actor: "x", Kind: "coffee_break"},
+		"no actor":     {Kind: store.AuditLogout},
+		"array detail": {Actor: "x", Kind: store.AuditLogout, Detail: json.RawMessage(`[1]`)},
+		"bad json":     {Actor: "x", Kind: store.AuditLogout, Detail: json.RawMessage(`{`)},
+	} {
+		if _, err := h.s.AddAudit(h.ctx, a); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("AddAudit(%s) = %v, want ErrInvalid", name, err)
+		}
+	}
+	if _, err := h.s.Audit(h.ctx, 0, 0); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("Audit(limit 0) = %v, want ErrInvalid", err)
+	}
+}
+
+func testSettings(t *testing.T, h *harness) {
+	if _, err := h.s.Settings(h.ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Settings before init = %v, want ErrNotFound", err)
+	}
+	s, err := h.s.InitSettings(h.ctx, "iowa-2020")
+	if err != nil || s.ElectionID != "iowa-2020" || !s.CreatedAt.Equal(h.clock.Now()) {
+		t.Fatalf("InitSettings = %+v, %v", s, err)
+	}
+	h.clock.Advance(time.Hour)
+	if again, err := h.s.InitSettings(h.ctx, "iowa-2020"); err != nil || !again.CreatedAt.Equal(s.CreatedAt) {
+		t.Errorf("InitSettings again = %+v, %v; want the stored row", again, err)
+	}
+	other, err := h.s.InitSettings(h.ctx, "practice")
+	if !errors.Is(err, store.ErrConflict) || other.ElectionID != "iowa-2020" {
+		t.Errorf("InitSettings(other) = %+v, %v; want ErrConflict and the stored row", other, err)
+	}
+	if got, err := h.s.Settings(h.ctx); err != nil || got != s {
+		t.Errorf("Settings = %+v, %v; want %+v", got, err, s)
+	}
+}
+
+func testValues(t *testing.T, h *harness) {
+	if _, err := h.s.Value(h.ctx, "checkpoint"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Value(missing) = %v, want ErrNotFound", err)
+	}
+	if err := h.s.SwapValue(h.ctx, "checkpoint", nil, []byte("a")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SwapValue(missing) = %v, want ErrConflict", err)
+	}
+	if err := h.s.CreateValue(h.ctx, "checkpoint", []byte("size 0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.CreateValue(h.ctx, "checkpoint", []byte("other")); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateValue(existing) = %v, want ErrExists", err)
+	}
+	if err := h.s.SwapValue(h.ctx, "checkpoint", []byte("size 0"), []byte("size 5")); err != nil {
+		t.Fatalf("SwapValue: %v", err)
+	}
+	if err := h.s.SwapValue(h.ctx, "checkpoint", []byte("size 0"), []byte("size 3")); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("SwapValue(stale old) = %v, want ErrConflict", err)
+	}
+	if v, err := h.s.Value(h.ctx, "checkpoint"); err != nil || string(v) != "size 5" {
+		t.Errorf("Value = %q, %v; want size 5", v, err)
+	}
+	if err := h.s.CreateValue(h.ctx, "empty", nil); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := h.s.Value(h.ctx, "empty"); err != nil || v == nil || len(v) != 0 {
+		t.Errorf("Value(empty) = %#v, %v; want empty, non-nil", v, err)
+	}
+}
+
+func testCredentials(t *testing.T, h *harness) {
+	creds := []store.Credential{{PrecinctID: "p1", Hash: []byte("h1")}, {PrecinctID: "p2", Hash: []byte("h2")}}
+	if err := h.s.PutCredentials(h.ctx, "admin", creds); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Minute)
+	if err := h.s.PutCredentials(h.ctx, "admin", []store.Credential{{PrecinctID: "p1", Hash: []byte("h1b")}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := h.s.Credential(h.ctx, "p1"); err != nil || string(c.Hash) != "h1b" || !c.CreatedAt.Equal(h.clock.Now()) {
+		t.Errorf("reissued Credential = %+v, %v", c, err)
+	}
+	if c, err := h.s.Credential(h.ctx, "p2"); err != nil || string(c.Hash) != "h2" {
+		t.Errorf("Credential(p2) = %+v, %v", c, err)
+	}
+	if _, err := h.s.Credential(h.ctx, "p3"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Credential(missing) = %v, want ErrNotFound", err)
+	}
+	if err := h.s.PutCredentials(h.ctx, "admin", []store.Credential{{PrecinctID: "p4"}}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("PutCredentials(empty hash) = %v, want ErrInvalid", err)
+	}
+	var issued int
+	for _, a := range h.audit() {
+		if a.Kind == store.AuditCredentialIssued && a.Actor == "admin" {
+			issued++
+			if bytes.Contains(a.Detail, []byte("h1")) {
+				t.Errorf("audit row holds a hash: %s", a.Detail)
+			}
+		}
+	}
+	if issued != 3 {
+		t.Errorf("%d credential_issued rows, want 3", issued)
+	}
+}
+
+func testStaff(t *testing.T, h *harness) {
+	u := store.Staff{Username: "alice", Role: store.RoleReviewer, PasswordHash: []byte("pw")}
+	if err := h.s.CreateStaff(h.ctx, "admin", u); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.CreateStaff(h.ctx, "admin", u); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateStaff(again) = %v, want ErrExists", err)
+	}
+	if err := h.s.CreateStaff(h.ctx, "admin", store.Staff{Username: "carol", Role: store.RoleChair,
+		PasswordHash: []byte("pw")}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("CreateStaff(chair role) = %v, want ErrInvalid", err)
+	}
+	if err := h.s.CreateStaff(h.ctx, "admin", store.Staff{Username: "bob", Role: store.RoleObserver,
+		PasswordHash: []byte("pw2")}); err != nil {
+		t.Fatal(err)
+	}
+	u.Disabled, u.Role = true, store.RoleOperator
+	if err := h.s.UpdateStaff(h.ctx, "admin", u); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.UpdateStaff(h.ctx, "admin", store.Staff{Username: "zed", Role: store.RoleAdmin,
+		PasswordHash: []byte("x")}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateStaff(missing) = %v, want ErrNotFound", err)
+	}
+	got, err := h.s.Staff(h.ctx, "alice")
+	if err != nil || !got.Disabled || got.Role != store.RoleOperator || string(got.PasswordHash) != "pw" ||
+		!got.CreatedAt.Equal(h.clock.Now()) {
+		t.Errorf("Staff = %+v, %v", got, err)
+	}
+	if _, err := h.s.Staff(h.ctx, "zed"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Staff(missing) = %v, want ErrNotFound", err)
+	}
+	list, err := h.s.StaffList(h.ctx)
+	if err != nil || len(list) != 2 || list[0].Username != "alice" || list[1].Username != "bob" {
+		t.Errorf("StaffList = %+v, %v", list, err)
+	}
+	kinds := map[store.AuditKind]int{}
+	for _, a := range h.audit() {
+		kinds[a.Kind]++
+	}
+	if kinds[store.AuditStaffCreated] != 2 || kinds[store.AuditStaffUpdated] != 1 {
+		t.Errorf("audit kinds %v, want 2 staff_created, 1 staff_updated", kinds)
+	}
+}
