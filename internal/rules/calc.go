@@ -206,7 +206,7 @@ func calc(in Input, problems []string, attendeesOK, delegatesOK bool) Result {
 	expected := d
 	if nViable == 0 {
 		expected = 0
-	} else if prof == NevadaDem2020 && nViable > d {
+	} else if prof == NevadaDem2020 && nViable > d && d >= 2 { // R33; D = 1 is R05 (R32)
 		expected = nViable
 	}
 	worksheetChecks(c, &in, gs, a, d, nViable, expected)

@@ -90,7 +90,7 @@ func tieMessage(in Input, prof Profile, ids []string, t *tie) string {
 	case t.gain:
 		what = fmt.Sprintf("are tied (%s each) for %s", formatRat4(t.claim), plural(t.n, "delegate", "delegates"))
 	default:
-		what = fmt.Sprintf("are tied (%s each) for who keeps a delegate: %d of them keep one", formatRat4(t.claim), t.n)
+		what = fmt.Sprintf("are tied (%s each) for who keeps a delegate: %d of them keep%s one", formatRat4(t.claim), t.n, map[bool]string{true: "s", false: ""}[t.n == 1])
 	}
 	return fmt.Sprintf("%s %s: %s and record the winner", and(names), what, game)
 }
