@@ -35,8 +35,17 @@
 //     each satellite's 2020 attendance (the larger of its first and final alignment totals):
 //     57, 90, 136, 41 and 148. R14 defines the ratio as state delegates ÷ the county delegates
 //     the satellites elected; with the band sums, replaying 2020 gives each pseudo-county an SDE
-//     total within 0.002 of the published one. The ratio is fixed before the night, so a
-//     satellite's SDEs never move when another satellite reports.
+//     total within 0.002 of the published one (integer state delegates 6, 11, 18, 4 and 4 would
+//     miss CD3 by 0.10). The ratio is fixed before the night, so a satellite's SDEs never move
+//     when another satellite reports.
+//
+// No single ratio per pseudo-county reproduces the published SDEs satellite by satellite: per
+// delegate they range from 0.0025 to 0.4122 and look proportional to each satellite's turnout,
+// which R14 deliberately does not follow.
+//
+// BUG(election): the pseudo-county ratios are fixed from 2020 attendance. A rehearsal whose
+// satellites draw other numbers elects another number of county delegates than the ratio's
+// denominator, so its satellite SDEs do not sum to the pseudo-county's state delegates.
 //
 // The package is not the caucus math (internal/rules computes delegates, SDEs and checks from a
 // definition's numbers), not the results, and not the credentials: chair contacts and PINs are

@@ -3,6 +3,7 @@ package election_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -332,6 +333,36 @@ func TestSDE(t *testing.T) {
 	for _, in := range []string{"", ".", "1.", ".5", "-1", "+1", "1e3", "1.23456", " 1", "1,5", "9999999999999"} {
 		if got, err := election.ParseSDE(in); err == nil {
 			t.Errorf("ParseSDE(%q) = %s, want an error", in, got)
+		}
+	}
+}
+
+func TestReadCounties(t *testing.T) {
+	iowa, err := os.ReadFile("iowa2020/counties.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := os.ReadFile(sharedIowa + "/counties.csv")
+	if err != nil {
+		t.Fatalf("the shared Iowa 2020 data is not at %s: %v", sharedIowa, err)
+	}
+	for name, data := range map[string][]byte{"embedded": iowa, "shared": shared} {
+		counties, err := election.ReadCounties(data)
+		if err != nil || len(counties) != 104 {
+			t.Errorf("%s: %d counties, %v", name, len(counties), err)
+		}
+	}
+	for _, tt := range []struct{ in, want string }{
+		{baseCounties + "adair,Again,1,1\n", `counties.csv line 4, field county_id: county id "adair" is already used on line 2`},
+		{baseCounties + "Polk,Polk,1,1\n", `counties.csv line 4, field county_id: "Polk" is not a valid id…`},
+		{baseCounties + "polk,=1+1,1,1\n", `counties.csv line 4, field name: "=1+1" starts with "="…`},
+		{baseCounties + "polk,Polk,x,1\n", `counties.csv line 4, field county_delegates: "x" is not a whole number…`},
+		{"county_id,name\n", `counties.csv line 1: the header must be exactly…`},
+	} {
+		_, err := election.ReadCounties([]byte(tt.in))
+		want, _ := strings.CutSuffix(tt.want, "…")
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("ReadCounties(%q) = %v, want %s", tt.in, err, tt.want)
 		}
 	}
 }

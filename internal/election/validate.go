@@ -284,7 +284,7 @@ func checkName(p *problems, file string, line int, field, name string) {
 	case strings.ContainsAny(name[:1], "=+-@"):
 		p.add(file, line, field, "%q starts with %q, which a spreadsheet would run as a formula; start the name with a letter or digit", name, name[:1])
 	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) >= 0:
-		p.add(file, line, field, "%q contains a control character (a tab, a line break or similar); remove it", name)
+		p.add(file, line, field, "%q contains a control character (a tab, a line break or similar) or a byte that is not text; remove it", name)
 	}
 }
 
