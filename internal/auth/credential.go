@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 )
 
@@ -140,17 +141,7 @@ func GeneratePassword() Password {
 	b := make([]byte, staffPasswordBytes)
 	rand.Read(b)
 	s := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
-	return Password{newSecret(toLower(s[:20]))}
-}
-
-func toLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	return Password{newSecret(strings.ToLower(s[:20]))}
 }
 
 // minPasswordLen is ASVS L2's minimum (2.1.1), for NewStaffAccount.
