@@ -32,7 +32,7 @@ func (d *DB) PutCredentials(ctx context.Context, actor string, creds []store.Cre
 		}
 	}
 	now := ms(d.now())
-	return d.write(ctx, "put credentials", func(tx *sql.Tx) error {
+	return d.write(ctx, "put credentials", func(tx *txStmts) error {
 		for _, c := range creds {
 			if _, err := tx.ExecContext(ctx, upsertCredential, c.PrecinctID, []byte(c.Hash), now); err != nil {
 				return fmt.Errorf("precinct %q: %w", c.PrecinctID, err)
@@ -54,7 +54,7 @@ func (d *DB) Credential(ctx context.Context, precinctID string) (store.Credentia
 	c := store.Credential{PrecinctID: precinctID}
 	var hash []byte
 	var created int64
-	err := d.reader.QueryRowContext(ctx, selectCredential, precinctID).Scan(&hash, &created)
+	err := d.rs.QueryRowContext(ctx, selectCredential, precinctID).Scan(&hash, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Credential{}, fmt.Errorf("credential of precinct %q: %w", precinctID, store.ErrNotFound)
 	} else if err != nil {
@@ -83,7 +83,7 @@ func (d *DB) CreateStaff(ctx context.Context, actor string, u store.Staff) error
 		return fmt.Errorf("create staff: %w", err)
 	}
 	now := ms(d.now())
-	return d.write(ctx, "create staff", func(tx *sql.Tx) error {
+	return d.write(ctx, "create staff", func(tx *txStmts) error {
 		res, err := tx.ExecContext(ctx, insertStaff, u.Username, u.Role, []byte(u.PasswordHash), u.Disabled, now)
 		if err != nil {
 			return err
@@ -105,7 +105,7 @@ func (d *DB) UpdateStaff(ctx context.Context, actor string, u store.Staff) error
 		return fmt.Errorf("update staff: %w", err)
 	}
 	now := ms(d.now())
-	return d.write(ctx, "update staff", func(tx *sql.Tx) error {
+	return d.write(ctx, "update staff", func(tx *txStmts) error {
 		res, err := tx.ExecContext(ctx, updateStaff, u.Role, []byte(u.PasswordHash), u.Disabled, u.Username)
 		if err != nil {
 			return err
@@ -137,7 +137,7 @@ func (d *DB) Staff(ctx context.Context, username string) (store.Staff, error) {
 	if err := d.checkOpen("read staff"); err != nil {
 		return store.Staff{}, err
 	}
-	u, err := scanStaff(d.reader.QueryRowContext(ctx, selectStaff, username))
+	u, err := scanStaff(d.rs.QueryRowContext(ctx, selectStaff, username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Staff{}, fmt.Errorf("staff %q: %w", username, store.ErrNotFound)
 	} else if err != nil {
@@ -151,7 +151,7 @@ func (d *DB) StaffList(ctx context.Context) ([]store.Staff, error) {
 	if err := d.checkOpen("list staff"); err != nil {
 		return nil, err
 	}
-	rows, err := d.reader.QueryContext(ctx, listStaff)
+	rows, err := d.rs.QueryContext(ctx, listStaff)
 	if err != nil {
 		return nil, d.wrap("list staff", err)
 	}
@@ -191,7 +191,7 @@ func (d *DB) CreateSession(ctx context.Context, s store.Session) (store.Session,
 			store.ErrInvalid, s.Subject, s.Role, len(s.TokenHash), s.ExpiresAt)
 	}
 	s.TokenHash = bytes.Clone(s.TokenHash)
-	err := d.write(ctx, "create session", func(tx *sql.Tx) error {
+	err := d.write(ctx, "create session", func(tx *txStmts) error {
 		res, err := tx.ExecContext(ctx, insertSession, []byte(s.TokenHash), s.Subject, s.Role,
 			ms(s.CreatedAt), ms(s.ExpiresAt))
 		if err != nil {
@@ -217,7 +217,7 @@ func (d *DB) Session(ctx context.Context, tokenHash []byte) (store.Session, erro
 	}
 	s := store.Session{TokenHash: bytes.Clone(tokenHash)}
 	var created, expires int64
-	err := d.reader.QueryRowContext(ctx, selectSession, tokenHash, ms(d.now())).
+	err := d.rs.QueryRowContext(ctx, selectSession, tokenHash, ms(d.now())).
 		Scan(&s.Subject, &s.Role, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Session{}, fmt.Errorf("session: %w", store.ErrNotFound)
@@ -234,7 +234,7 @@ func (d *DB) ExtendSession(ctx context.Context, tokenHash []byte, expiresAt time
 	if ms(expiresAt) <= now {
 		return fmt.Errorf("extend session: %w: expiry %v not after now", store.ErrInvalid, expiresAt)
 	}
-	return d.write(ctx, "extend session", func(tx *sql.Tx) error {
+	return d.write(ctx, "extend session", func(tx *txStmts) error {
 		res, err := tx.ExecContext(ctx, extendSession, ms(expiresAt), tokenHash, now)
 		if err != nil {
 			return err
@@ -250,7 +250,7 @@ func (d *DB) ExtendSession(ctx context.Context, tokenHash []byte, expiresAt time
 
 // DeleteSession implements store.Store.
 func (d *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {
-	return d.write(ctx, "delete session", func(tx *sql.Tx) error {
+	return d.write(ctx, "delete session", func(tx *txStmts) error {
 		_, err := tx.ExecContext(ctx, deleteSession, tokenHash)
 		return err
 	})
@@ -269,7 +269,7 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 // execCount runs one statement in a write transaction and returns the rows it changed.
 func (d *DB) execCount(ctx context.Context, op, query string, args ...any) (int64, error) {
 	var n int64
-	err := d.write(ctx, op, func(tx *sql.Tx) error {
+	err := d.write(ctx, op, func(tx *txStmts) error {
 		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err

@@ -37,7 +37,7 @@ func (d *DB) Append(ctx context.Context, batch []store.NewEntry) ([]store.Append
 		return nil, d.checkOpen("append")
 	}
 	var results []store.AppendResult
-	err := d.write(ctx, "append", func(tx *sql.Tx) error {
+	err := d.write(ctx, "append", func(tx *txStmts) error {
 		results = make([]store.AppendResult, len(batch)) // reset: a retried func starts clean
 		a := appender{ctx: ctx, tx: tx, now: d.now()}
 		if err := tx.QueryRowContext(ctx, selectNextIndex).Scan(&a.next); err != nil {
@@ -61,7 +61,7 @@ func (d *DB) Append(ctx context.Context, batch []store.NewEntry) ([]store.Append
 // appender resolves the entries of one batch inside its transaction.
 type appender struct {
 	ctx  context.Context
-	tx   *sql.Tx
+	tx   *txStmts
 	now  time.Time
 	next int64 // the next log index
 }

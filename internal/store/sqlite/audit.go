@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -13,7 +12,7 @@ const selectAudit = `SELECT id, at, actor, kind, coalesce(precinct_id, ''), deta
 	FROM audit WHERE id > ? ORDER BY id LIMIT ?`
 
 // addAudit writes one audit row in tx; detail nil means {}.
-func addAudit(ctx context.Context, tx *sql.Tx, at int64, a store.NewAudit) (int64, error) {
+func addAudit(ctx context.Context, tx *txStmts, at int64, a store.NewAudit) (int64, error) {
 	if !a.Kind.Valid() {
 		return 0, fmt.Errorf("%w: audit kind %q not in store.AuditKinds", store.ErrInvalid, a.Kind)
 	}
@@ -39,7 +38,7 @@ func addAudit(ctx context.Context, tx *sql.Tx, at int64, a store.NewAudit) (int6
 func (d *DB) AddAudit(ctx context.Context, a store.NewAudit) (store.AuditRecord, error) {
 	now := fromMS(ms(d.now()))
 	var id int64
-	err := d.write(ctx, "add audit", func(tx *sql.Tx) error {
+	err := d.write(ctx, "add audit", func(tx *txStmts) error {
 		var err error
 		id, err = addAudit(ctx, tx, ms(now), a)
 		return err
@@ -63,7 +62,7 @@ func (d *DB) Audit(ctx context.Context, after int64, limit int) ([]store.AuditRe
 	if limit <= 0 {
 		return nil, fmt.Errorf("read audit: %w: limit %d", store.ErrInvalid, limit)
 	}
-	rows, err := d.reader.QueryContext(ctx, selectAudit, after, limit)
+	rows, err := d.rs.QueryContext(ctx, selectAudit, after, limit)
 	if err != nil {
 		return nil, d.wrap("read audit", err)
 	}

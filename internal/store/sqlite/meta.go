@@ -39,7 +39,7 @@ func (d *DB) updateThrottle(ctx context.Context, op, key string, f func(*store.T
 		return store.Throttle{}, fmt.Errorf("%s: %w: empty key", op, store.ErrInvalid)
 	}
 	var t store.Throttle
-	err := d.write(ctx, op, func(tx *sql.Tx) error {
+	err := d.write(ctx, op, func(tx *txStmts) error {
 		var err error
 		if t, err = readThrottle(ctx, tx, key); err != nil {
 			return err
@@ -81,7 +81,7 @@ func (d *DB) Throttle(ctx context.Context, key string) (store.Throttle, error) {
 	if err := d.checkOpen("read throttle"); err != nil {
 		return store.Throttle{}, err
 	}
-	t, err := readThrottle(ctx, d.reader, key)
+	t, err := readThrottle(ctx, d.rs, key)
 	if err != nil {
 		return store.Throttle{}, d.wrap("read throttle", err)
 	}
@@ -124,7 +124,7 @@ func (d *DB) InitSettings(ctx context.Context, electionID string) (store.Setting
 		return store.Settings{}, fmt.Errorf("init settings: %w: empty election id", store.ErrInvalid)
 	}
 	var s store.Settings
-	err := d.write(ctx, "init settings", func(tx *sql.Tx) error {
+	err := d.write(ctx, "init settings", func(tx *txStmts) error {
 		if _, err := tx.ExecContext(ctx, insertSettings, electionID, ms(d.now())); err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func (d *DB) CreateValue(ctx context.Context, name string, value []byte) error {
 	if name == "" {
 		return fmt.Errorf("create value: %w: empty name", store.ErrInvalid)
 	}
-	return d.write(ctx, "create value "+name, func(tx *sql.Tx) error {
+	return d.write(ctx, "create value "+name, func(tx *txStmts) error {
 		res, err := tx.ExecContext(ctx, insertValue, name, nonNil(value), ms(d.now()))
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (d *DB) Value(ctx context.Context, name string) ([]byte, error) {
 	if err := d.checkOpen("read value " + name); err != nil {
 		return nil, err
 	}
-	v, err := readValue(ctx, d.reader, name)
+	v, err := readValue(ctx, d.rs, name)
 	if err != nil {
 		return nil, d.wrap("read value "+name, err)
 	}
@@ -210,7 +210,7 @@ func (d *DB) Value(ctx context.Context, name string) ([]byte, error) {
 
 // SwapValue implements store.Store.
 func (d *DB) SwapValue(ctx context.Context, name string, old, new []byte) error {
-	return d.write(ctx, "swap value "+name, func(tx *sql.Tx) error {
+	return d.write(ctx, "swap value "+name, func(tx *txStmts) error {
 		cur, err := readValue(ctx, tx, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("%w: no such value", store.ErrConflict)

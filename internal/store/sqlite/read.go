@@ -66,7 +66,7 @@ func (d *DB) Size(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	if err := d.reader.QueryRowContext(ctx, selectSize).Scan(&n); err != nil {
+	if err := d.rs.QueryRowContext(ctx, selectSize).Scan(&n); err != nil {
 		return 0, d.wrap("log size", err)
 	}
 	return n, nil
@@ -80,7 +80,7 @@ func (d *DB) Entries(ctx context.Context, from, to int64) ([]store.Entry, error)
 	if from < 0 || to < from {
 		return nil, fmt.Errorf("read entries [%d, %d): %w", from, to, store.ErrInvalid)
 	}
-	es, err := queryEntries(ctx, d.reader, selectEntries, from, to)
+	es, err := queryEntries(ctx, d.rs, selectEntries, from, to)
 	if err != nil {
 		return nil, d.wrap(fmt.Sprintf("read entries [%d, %d)", from, to), err)
 	}
@@ -100,7 +100,7 @@ func (d *DB) EntryByReportID(ctx context.Context, reportID string) (store.Entry,
 	if err := d.checkOpen("read entry"); err != nil {
 		return store.Entry{}, err
 	}
-	e, err := entryByReportID(ctx, d.reader, reportID)
+	e, err := entryByReportID(ctx, d.rs, reportID)
 	if err != nil {
 		return store.Entry{}, d.wrap("read entry", err)
 	}
@@ -112,7 +112,7 @@ func (d *DB) PrecinctEntries(ctx context.Context, precinctID string) ([]store.En
 	if err := d.checkOpen("read precinct entries"); err != nil {
 		return nil, err
 	}
-	es, err := queryEntries(ctx, d.reader, selectPrecinctEntries, precinctID)
+	es, err := queryEntries(ctx, d.rs, selectPrecinctEntries, precinctID)
 	if err != nil {
 		return nil, d.wrap(fmt.Sprintf("read entries of precinct %q", precinctID), err)
 	}
@@ -147,7 +147,7 @@ func (d *DB) PrecinctState(ctx context.Context, precinctID string) (store.Precin
 	if err := d.checkOpen("read precinct state"); err != nil {
 		return store.PrecinctState{}, err
 	}
-	st, err := precinctState(ctx, d.reader, precinctID)
+	st, err := precinctState(ctx, d.rs, precinctID)
 	if err != nil {
 		return store.PrecinctState{}, d.wrap("read precinct state", err)
 	}

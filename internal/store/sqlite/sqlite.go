@@ -56,6 +56,7 @@ type DB struct {
 	now    func() time.Time
 	writer *sql.DB // exactly one connection: every write goes through it, in order
 	reader *sql.DB // read-only (query_only) connections
+	ws, rs *stmts  // the writer's and the readers' prepared statements
 	closed atomic.Bool
 }
 
@@ -98,7 +99,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	d.reader.SetMaxOpenConns(n)
 	d.reader.SetMaxIdleConns(n)
-	if err := d.reader.PingContext(ctx); err != nil {
+	if d.ws, err = prepare(ctx, d.writer, writeQueries); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if d.rs, err = prepare(ctx, d.reader, readQueries); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -226,11 +231,13 @@ func inTx(ctx context.Context, db *sql.DB, f func(tx *sql.Tx) error) error {
 }
 
 // write runs f in one write transaction. op names the method for the error.
-func (d *DB) write(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
+func (d *DB) write(ctx context.Context, op string, f func(tx *txStmts) error) error {
 	if d.closed.Load() {
 		return fmt.Errorf("%s: %w", op, store.ErrClosed)
 	}
-	if err := inTx(ctx, d.writer, f); err != nil {
+	if err := inTx(ctx, d.writer, func(tx *sql.Tx) error {
+		return f(&txStmts{Tx: tx, prepared: d.ws})
+	}); err != nil {
 		return d.wrap(op, err)
 	}
 	return nil
@@ -258,6 +265,11 @@ func (d *DB) Close() error {
 		return nil
 	}
 	var errs []error
+	for _, s := range []*stmts{d.ws, d.rs} {
+		if s != nil {
+			errs = append(errs, s.close())
+		}
+	}
 	if d.reader != nil {
 		errs = append(errs, d.reader.Close())
 	}
