@@ -245,3 +245,7 @@ func Next(prev PrecinctState, e *NewEntry, index int64, at time.Time) (PrecinctS
 	}
 	return next, next.Status, outcome, nil
 }
+
+// BUG(store): a report arriving after certification is a Conflict like any other: it is kept
+// and puts the certified precinct back under review. Whether certification should instead refuse
+// late reports is review's policy to decide; the store only keeps the evidence.

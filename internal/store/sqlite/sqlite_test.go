@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -90,5 +91,42 @@ func TestDurabilitySettings(t *testing.T) {
 	var ok string
 	if err := raw.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
 		t.Errorf("integrity_check = %q, %v", ok, err)
+	}
+}
+
+// TestMigrations: reopening applies nothing twice, and a file from a newer binary is refused.
+func TestMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "caucus.db")
+	db := MustOpenDB(t, path, nil)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = MustOpenDB(t, path, nil) // 0001 already applied: must not run again
+	db.Close()
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow("SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d migrations recorded, %v; want 1", n, err)
+	}
+	if _, err := raw.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, '0099_future.sql', 0)"); err != nil {
+		t.Fatal(err)
+	}
+	if db, err := sqlite.Open(t.Context(), path, sqlite.Options{}); err == nil {
+		db.Close()
+		t.Fatal("Open of a newer schema succeeded, want refused")
+	} else if !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Open error %q does not say the schema is newer", err)
+	}
+}
+
+func TestOpenBadPath(t *testing.T) {
+	for _, p := range []string{"", "a?mode=memory", "b#c"} {
+		if _, err := sqlite.Open(t.Context(), p, sqlite.Options{}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Open(%q) = %v, want ErrInvalid", p, err)
+		}
 	}
 }
