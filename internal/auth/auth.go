@@ -103,7 +103,8 @@ func (a *Authenticator) LoginPIN(ctx context.Context, precinctID, pinText string
 		return Session{}, SessionToken{}, throttled(d)
 	}
 	// Take the attempt before checking the PIN: concurrent attempts each get their own count,
-	// so no more than PrecinctBudget are ever verified.
+	// so no more than PrecinctBudget are ever verified. The back-off above is only advisory
+	// under a race (attempts arriving together may all pass it); the budget is exact.
 	if c, err = a.store.AddThrottle(ctx, key, now); err != nil {
 		return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
 	}
@@ -161,8 +162,8 @@ func (a *Authenticator) LoginStaff(ctx context.Context, username string, passwor
 	}
 	acct, err := a.store.StaffAccount(ctx, username)
 	if errors.Is(err, ErrNotFound) {
-		return Session{}, SessionToken{}, a.fail(ctx, a.dummyPIN, password.Reveal(), client, now,
-			slog.String("username", username), slog.String("reason", "unknown user"))
+		return Session{}, SessionToken{}, staffFailure(a.fail(ctx, a.dummyPIN, password.Reveal(), client, now,
+			slog.String("username", username), slog.String("reason", "unknown user")))
 	} else if err != nil {
 		return Session{}, SessionToken{}, fmt.Errorf("staff login: %w", err)
 	}
@@ -179,8 +180,8 @@ func (a *Authenticator) LoginStaff(ctx context.Context, username string, passwor
 		if _, err := a.store.AddThrottle(ctx, key, now); err != nil {
 			return Session{}, SessionToken{}, fmt.Errorf("staff login: %w", err)
 		}
-		return Session{}, SessionToken{}, a.fail(ctx, Hash{}, "", client, now,
-			slog.String("username", username), slog.String("reason", "wrong password"))
+		return Session{}, SessionToken{}, staffFailure(a.fail(ctx, Hash{}, "", client, now,
+			slog.String("username", username), slog.String("reason", "wrong password")))
 	} else if err != nil {
 		return Session{}, SessionToken{}, fmt.Errorf("staff login %q: %w", username, err)
 	}
@@ -283,6 +284,14 @@ func (a *Authenticator) fail(ctx context.Context, dummy Hash, plaintext string, 
 	attrs = append(attrs, slog.String("client", client.String()))
 	a.log.LogAttrs(ctx, slog.LevelWarn, "login failed", attrs...)
 	return ErrBadCredentials
+}
+
+// staffFailure words ErrBadCredentials for staff; other errors pass through.
+func staffFailure(err error) error {
+	if errors.Is(err, ErrBadCredentials) {
+		return &Error{Code: CodeBadCredentials, Message: "Wrong user name or password."}
+	}
+	return err
 }
 
 // verify runs h.verify in one of the hash slots.
