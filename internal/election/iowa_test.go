@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -182,22 +183,10 @@ func readSharedCSV(t *testing.T, name string, header []string) [][]string {
 		}
 		rows = append(rows, rec)
 	}
-	if len(rows) == 0 || !equalStrings(rows[0], header) {
+	if len(rows) == 0 || !slices.Equal(rows[0], header) {
 		t.Fatalf("%s: the header is not %v", name, header)
 	}
 	return rows[1:]
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func atoi(t *testing.T, s string) int {
@@ -226,7 +215,7 @@ func TestIowa2020Figures(t *testing.T) {
 	}
 	wantIDs := []string{"bennet", "biden", "bloomberg", "buttigieg", "delaney", "gabbard", "klobuchar",
 		"patrick", "sanders", "steyer", "warren", "yang", "other", "uncommitted"}
-	if !equalStrings(ids, wantIDs) {
+	if !slices.Equal(ids, wantIDs) {
 		t.Errorf("candidates = %v, want %v", ids, wantIDs)
 	}
 	if c, ok := d.Candidate("uncommitted"); !ok || c.Name != "Uncommitted" {

@@ -100,7 +100,8 @@ func readCSV(file string, data []byte, header []string, maxRows int, p *problems
 		csvError(file, err, p)
 		return false
 	case strings.Join(rec, ",") != want || len(rec) != len(header):
-		p.add(file, 1, "", "the header must be exactly %s (found %s)", want, quoteFields(rec))
+		line, _ := r.FieldPos(0)
+		p.add(file, line, "", "the header must be exactly %s (found %s)", want, quoteFields(rec))
 		return false
 	}
 	lines := make([]int, len(header))
