@@ -94,8 +94,25 @@ func FormatSDE(tenThousandths *big.Int) string {
 // SDE is the SDE string of a group holding delegates in a county of ratio rho: the exact product
 // rounded half-up to 4 places (R13), e.g. 2 × 4/51 → "0.1569".
 func SDE(delegates int64, rho *big.Rat) string {
+	// The common case in int64: floor((2·delegates·num·10⁴ + den) / 2·den), when it cannot
+	// overflow (delegates ≤ 10⁶ and num, den < 2³¹ keep it below 2⁶³).
+	if num, den := rho.Num(), rho.Denom(); delegates >= 0 && delegates <= MaxCount &&
+		num.IsInt64() && den.IsInt64() && num.Int64() < 1<<31 && den.Int64() < 1<<31 {
+		n, d := num.Int64(), den.Int64()
+		v := (2*delegates*n*10000 + d) / (2 * d)
+		return formatTenThousandths(v)
+	}
 	x := new(big.Rat).Mul(new(big.Rat).SetInt64(delegates), rho)
 	return FormatSDE(RoundSDE(x))
+}
+
+func formatTenThousandths(v int64) string {
+	var b [24]byte
+	s := appendInt(b[:0], v)
+	for len(s) < 5 {
+		s = append([]byte{'0'}, s...)
+	}
+	return string(s[:len(s)-4]) + "." + string(s[len(s)-4:])
 }
 
 // formatRat4 shows a rational with 4 decimals (half-up), for messages only.

@@ -40,9 +40,14 @@ func validate(in *Input) []string {
 		fail("final (the final alignment) is missing")
 	}
 	countRange := func(name string, c Counts) {
-		for _, id := range sortedKeys(c) {
-			if n := c[id]; n < 0 || n > MaxCount {
-				fail("the %s %s is %d; counts must be whole numbers from 0 to %d", id, name, n, MaxCount)
+		for _, n := range c {
+			if n < 0 || n > MaxCount {
+				for _, id := range sortedKeys(c) { // name them in a stable order
+					if n := c[id]; n < 0 || n > MaxCount {
+						fail("the %s %s is %d; counts must be whole numbers from 0 to %d", id, name, n, MaxCount)
+					}
+				}
+				return
 			}
 		}
 	}
@@ -143,7 +148,7 @@ func duplicateCheck(c *checks, in *Input, gs []*group, first int64) {
 			nonzero++
 		}
 	}
-	if nonzero < 2 || first < 10 {
+	if nonzero < 2 || first < 10 || (in.Duplicates == nil && len(in.Others) == 0) {
 		return
 	}
 	final := in.Final

@@ -210,6 +210,8 @@ func TestPropertyNevadaWithoutCardsIsIowa(t *testing.T) {
 	})
 }
 
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
 func js(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
