@@ -48,7 +48,7 @@ type Session struct {
 	TokenHash Secret
 	Subject   string // a precinct ID for RoleChair, a username otherwise
 	Role      Role
-	CreatedAt time.Time // set by the store
+	CreatedAt time.Time // set by the store when zero
 	ExpiresAt time.Time
 }
 
@@ -70,6 +70,14 @@ type Throttle struct {
 
 // Locked reports whether the key is locked at now.
 func (t Throttle) Locked(now time.Time) bool { return now.Before(t.LockedUntil) }
+
+// Counter is the attempt counter of one key: how many attempts since it was last reset, and
+// the time of the latest, as the caller's clock gave it (AddCounter).
+type Counter struct {
+	Key   string
+	Count int64
+	Last  time.Time // zero for a key never counted
+}
 
 // Settings is the singleton row binding a database to one election.
 type Settings struct {

@@ -115,14 +115,21 @@ type Store interface {
 	StaffList(ctx context.Context) ([]Staff, error)
 
 	// CreateSession stores a session keyed by the hash of its token (the store never sees the
-	// token). A token hash already stored returns an error wrapping ErrExists. CreatedAt is set
-	// from the store's clock; ExpiresAt must be after it (ErrInvalid otherwise).
+	// token). A token hash already stored returns an error wrapping ErrExists. A zero CreatedAt
+	// is set from the store's clock; a caller that keeps its own clock (package auth) sets it.
+	// ExpiresAt must be after CreatedAt (ErrInvalid otherwise).
 	CreateSession(ctx context.Context, s Session) (Session, error)
 
 	// Session returns the live session with this token hash. A session that does not exist or
 	// whose ExpiresAt is not after the store's clock returns an error wrapping ErrNotFound: an
 	// expired session is as good as absent, whether or not it was deleted yet.
 	Session(ctx context.Context, tokenHash []byte) (Session, error)
+
+	// StoredSession returns the session stored under this token hash whether or not it has
+	// expired, or an error wrapping ErrNotFound when there is none. It is for callers that check
+	// ExpiresAt against their own clock (package auth, whose clock tests move by hand); Session
+	// is the same read judged by the store's clock.
+	StoredSession(ctx context.Context, tokenHash []byte) (Session, error)
 
 	// ExtendSession sets a live session's expiry (idle timeout sliding); ErrNotFound when the
 	// session does not exist or has expired. Idempotent.
@@ -139,6 +146,12 @@ type Store interface {
 	// since Session already ignores them.
 	DeleteExpiredSessions(ctx context.Context) (int64, error)
 
+	// RecordFailure, LockThrottle, Throttle, ResetThrottle and PruneThrottles are windowed
+	// failure counters on the store's clock: a count restarts when its window ends and
+	// PruneThrottles deletes keys by age. Both forget failures, so they must never hold a
+	// guessing budget (a precinct's PIN attempts): that lives in the counters below, which
+	// only an explicit reset removes. Package auth uses the counters, not these.
+	//
 	// RecordFailure counts one failed attempt against key (e.g. "precinct:polk-1",
 	// "addr:192.0.2.7") and returns the counter after it, atomically (a read-modify-write in
 	// one transaction, so server nodes sharing a database share one count). When the key's
@@ -158,8 +171,31 @@ type Store interface {
 	ResetThrottle(ctx context.Context, key string) error
 
 	// PruneThrottles removes keys whose window started before 'before' and whose lock, if any,
-	// has ended by then, so that throttle state stays bounded under a flood of sources.
+	// has ended by then, so that throttle state stays bounded under a flood of sources. It
+	// touches only the windowed throttles above, never a counter.
 	PruneThrottles(ctx context.Context, before time.Time) (int64, error)
+
+	// AddCounter adds one to key's attempt counter and sets its Last to at (the caller's clock,
+	// not the store's), creating it at zero first if needed, and returns the counter after the
+	// addition. It is atomic (one UPSERT … RETURNING): concurrent calls, from this process or
+	// any other sharing the database, each get a different Count, which is what makes a budget
+	// exact. Durable like every write. Not idempotent: each call is one attempt. An empty key
+	// or a zero at returns an error wrapping ErrInvalid.
+	AddCounter(ctx context.Context, key string, at time.Time) (Counter, error)
+
+	// Counter returns key's counter; a key never counted returns its zero Counter (Key set) and
+	// no error.
+	Counter(ctx context.Context, key string) (Counter, error)
+
+	// ResetCounter deletes key's counter (a staff reset). Idempotent. It is the only method that
+	// removes a single counter: nothing else forgets a count by time.
+	ResetCounter(ctx context.Context, key string) error
+
+	// ExpireCounters deletes every counter whose key starts with prefix (compared literally,
+	// byte for byte) and whose Last is before 'before', and returns how many. An empty prefix
+	// returns an error wrapping ErrInvalid: expiring is always scoped to counters the caller
+	// knows may be forgotten (per-address windows), never to budgets that share the table.
+	ExpireCounters(ctx context.Context, prefix string, before time.Time) (int64, error)
 
 	// InitSettings creates the singleton settings row binding this database to one election.
 	// Calling it again with the same ElectionID is a no-op returning the stored row (resume);

@@ -175,6 +175,8 @@ const (
 	VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`
 	selectSession = `SELECT subject, role, created_at, expires_at FROM sessions
 	WHERE token_hash = ? AND expires_at > ?`
+	selectStoredSession = `SELECT subject, role, created_at, expires_at FROM sessions
+	WHERE token_hash = ?`
 	extendSession       = `UPDATE sessions SET expires_at = ? WHERE token_hash = ? AND expires_at > ?`
 	deleteSession       = `DELETE FROM sessions WHERE token_hash = ?`
 	deleteSessions      = `DELETE FROM sessions WHERE subject = ?`
@@ -183,7 +185,10 @@ const (
 
 // CreateSession implements store.Store.
 func (d *DB) CreateSession(ctx context.Context, s store.Session) (store.Session, error) {
-	s.CreatedAt = fromMS(ms(d.now()))
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = d.now()
+	}
+	s.CreatedAt = fromMS(ms(s.CreatedAt))
 	s.ExpiresAt = fromMS(ms(s.ExpiresAt))
 	if len(s.TokenHash) < 16 || s.Subject == "" || (!s.Role.StaffRole() && s.Role != store.RoleChair) ||
 		!s.ExpiresAt.After(s.CreatedAt) {
@@ -212,13 +217,21 @@ func (d *DB) CreateSession(ctx context.Context, s store.Session) (store.Session,
 
 // Session implements store.Store.
 func (d *DB) Session(ctx context.Context, tokenHash []byte) (store.Session, error) {
+	return d.readSession(ctx, tokenHash, selectSession, tokenHash, ms(d.now()))
+}
+
+// StoredSession implements store.Store.
+func (d *DB) StoredSession(ctx context.Context, tokenHash []byte) (store.Session, error) {
+	return d.readSession(ctx, tokenHash, selectStoredSession, tokenHash)
+}
+
+func (d *DB) readSession(ctx context.Context, tokenHash []byte, query string, args ...any) (store.Session, error) {
 	if err := d.checkOpen("read session"); err != nil {
 		return store.Session{}, err
 	}
 	s := store.Session{TokenHash: bytes.Clone(tokenHash)}
 	var created, expires int64
-	err := d.rs.QueryRowContext(ctx, selectSession, tokenHash, ms(d.now())).
-		Scan(&s.Subject, &s.Role, &created, &expires)
+	err := d.rs.QueryRowContext(ctx, query, args...).Scan(&s.Subject, &s.Role, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Session{}, fmt.Errorf("session: %w", store.ErrNotFound)
 	} else if err != nil {

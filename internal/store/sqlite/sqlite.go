@@ -8,6 +8,10 @@
 // is migrations/*.sql, embedded, applied in order, one transaction each, the version recorded in
 // schema_migrations. It is not a server: several processes may open the same file, but the
 // contract of several server nodes sharing one database is the PostgreSQL implementation's.
+// Processes on one host that open the same file do share every committed write, attempt
+// counters and sessions included: each write transaction takes SQLite's file lock at BEGIN
+// (IMMEDIATE), waiting up to busyTimeout for another process's, so AddCounter stays atomic
+// across them.
 package sqlite
 
 import (

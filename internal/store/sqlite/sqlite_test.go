@@ -85,8 +85,8 @@ func TestDurabilitySettings(t *testing.T) {
 		t.Errorf("journal_mode = %q, %v; want wal (persistent in the file)", mode, err)
 	}
 	var version int
-	if err := raw.QueryRow("SELECT max(version) FROM schema_migrations").Scan(&version); err != nil || version != 1 {
-		t.Errorf("schema version = %d, %v; want 1", version, err)
+	if err := raw.QueryRow("SELECT max(version) FROM schema_migrations").Scan(&version); err != nil || version != 2 {
+		t.Errorf("schema version = %d, %v; want 2", version, err)
 	}
 	var ok string
 	if err := raw.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
@@ -101,7 +101,7 @@ func TestMigrations(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = MustOpenDB(t, path, nil) // 0001 already applied: must not run again
+	db = MustOpenDB(t, path, nil) // 0001 and 0002 already applied: must not run again
 	db.Close()
 	raw, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
@@ -109,8 +109,8 @@ func TestMigrations(t *testing.T) {
 	}
 	defer raw.Close()
 	var n int
-	if err := raw.QueryRow("SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 1 {
-		t.Fatalf("%d migrations recorded, %v; want 1", n, err)
+	if err := raw.QueryRow("SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d migrations recorded, %v; want 2", n, err)
 	}
 	if _, err := raw.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, '0099_future.sql', 0)"); err != nil {
 		t.Fatal(err)

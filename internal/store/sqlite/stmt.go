@@ -15,9 +15,10 @@ import (
 // writeQueries are prepared on the writer, readQueries on the reader pool.
 var (
 	writeQueries = []string{insertEntry, selectPrecinctState, upsertPrecinctState, insertAudit,
-		selectEntryByReportID, selectCountsTarget, selectThrottle, upsertThrottle}
+		selectEntryByReportID, selectCountsTarget, selectThrottle, upsertThrottle, addCounter}
 	readQueries = []string{selectEntries, selectEntryByReportID, selectPrecinctState, selectSize,
-		selectSession, selectCredential, selectThrottle, selectSettings, selectPrecinctEntries}
+		selectSession, selectStoredSession, selectCredential, selectThrottle, selectSettings,
+		selectPrecinctEntries, selectCounter}
 )
 
 // stmts is one pool with its prepared statements. It is a queryer: a query it has prepared runs

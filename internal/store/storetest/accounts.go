@@ -30,6 +30,9 @@ func testReopen(t *testing.T, h *harness) {
 	if _, err := h.s.RecordFailure(h.ctx, "precinct:p2", time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := h.s.AddCounter(h.ctx, "precinct/p2", farFromClock); err != nil {
+		t.Fatal(err)
+	}
 	statesBefore, _, err := h.s.PrecinctStates(h.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +70,9 @@ func testReopen(t *testing.T, h *harness) {
 	if th, err := h.s.Throttle(h.ctx, "precinct:p2"); err != nil || th.Failures != 1 {
 		t.Errorf("Throttle = %+v, %v", th, err)
 	}
+	if c, err := h.s.Counter(h.ctx, "precinct/p2"); err != nil || c.Count != 1 || !c.Last.Equal(farFromClock) {
+		t.Errorf("Counter = %+v, %v", c, err)
+	}
 	// The log goes on where it stopped.
 	if r := h.append(report("p3", "r4", "4"))[0]; r.Entry.Index != 3 {
 		t.Errorf("first index after reopen = %d, want 3", r.Entry.Index)
@@ -90,6 +96,9 @@ func testClosed(t *testing.T, h *harness) {
 	_, checks["PrecinctState"] = h.s.PrecinctState(h.ctx, "p1")
 	_, checks["Session"] = h.s.Session(h.ctx, make([]byte, 32))
 	_, checks["RecordFailure"] = h.s.RecordFailure(h.ctx, "k", time.Minute)
+	_, checks["AddCounter"] = h.s.AddCounter(h.ctx, "k", farFromClock)
+	_, checks["Counter"] = h.s.Counter(h.ctx, "k")
+	_, checks["StoredSession"] = h.s.StoredSession(h.ctx, make([]byte, 32))
 	_, checks["Settings"] = h.s.Settings(h.ctx)
 	checks["CreateValue"] = h.s.CreateValue(h.ctx, "k", nil)
 	for name, err := range checks {
@@ -127,6 +136,28 @@ func testSessions(t *testing.T, h *harness) {
 	h.clock.Advance(time.Minute) // exactly at expiry: expired
 	if _, err := h.s.Session(h.ctx, tok(1)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Session at expiry = %v, want ErrNotFound", err)
+	}
+	if got, err := h.s.StoredSession(h.ctx, tok(1)); err != nil || got.Subject != "p1" ||
+		!got.CreatedAt.Equal(s1.CreatedAt) || !got.ExpiresAt.Equal(h.clock.Now()) {
+		t.Errorf("StoredSession(expired) = %+v, %v; want the stored row", got, err)
+	}
+	if _, err := h.s.StoredSession(h.ctx, tok(99)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("StoredSession(missing) = %v, want ErrNotFound", err)
+	}
+	// A caller on its own clock sets CreatedAt; the store keeps it.
+	own := farFromClock
+	s2, err := h.s.CreateSession(h.ctx, store.Session{TokenHash: tok(2), Subject: "bob", Role: store.RoleAdmin,
+		CreatedAt: own, ExpiresAt: own.Add(time.Hour)})
+	if err != nil || !s2.CreatedAt.Equal(own) {
+		t.Fatalf("CreateSession(own CreatedAt) = %+v, %v", s2, err)
+	}
+	if got, err := h.s.StoredSession(h.ctx, tok(2)); err != nil || !got.CreatedAt.Equal(own) ||
+		!got.ExpiresAt.Equal(own.Add(time.Hour)) || got.Role != store.RoleAdmin {
+		t.Errorf("StoredSession(own CreatedAt) = %+v, %v", got, err)
+	}
+	if _, err := h.s.CreateSession(h.ctx, store.Session{TokenHash: tok(3), Subject: "bob", Role: store.RoleAdmin,
+		CreatedAt: own, ExpiresAt: own}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("CreateSession(expires at own CreatedAt) = %v, want ErrInvalid", err)
 	}
 	if err := h.s.ExtendSession(h.ctx, tok(1), h.clock.Now().Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ExtendSession(expired) = %v, want ErrNotFound", err)
