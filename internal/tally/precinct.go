@@ -1,0 +1,209 @@
+package tally
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+
+	"caucus/internal/election"
+	"caucus/internal/report"
+	"caucus/internal/rules"
+	"caucus/internal/store"
+)
+
+// index is what a tally knows of its election, built once and shared by every snapshot. It is
+// never modified after newIndex.
+type index struct {
+	elec      election.Election
+	profile   rules.Profile
+	straw     bool              // straw-poll: no delegates, no SDEs
+	ids       []string          // candidate ids in ballot order
+	names     map[string]string // candidate id → name
+	cand      map[string]int    // candidate id → ballot position
+	counties  []election.County
+	ratios    []*big.Rat // per county; nil when the county's ratio is not known
+	county    map[string]int
+	precincts [][]election.Precinct // per county, in file order
+	where     map[string]loc        // precinct id → its place
+	total     int                   // precincts in the election
+}
+
+// loc is a precinct's place: its county's ordinal and its position among the county's precincts.
+type loc struct{ county, pos int }
+
+func newIndex(def *election.Definition) *index {
+	ix := &index{elec: def.Election(), names: map[string]string{}, cand: map[string]int{},
+		county: map[string]int{}, where: map[string]loc{}}
+	ix.profile = rules.Profile(ix.elec.Rules)
+	ix.straw = ix.profile == rules.StrawPoll
+	for i, c := range def.Candidates() {
+		ix.ids = append(ix.ids, c.ID)
+		ix.names[c.ID] = c.Name
+		ix.cand[c.ID] = i
+	}
+	ix.counties = def.Counties()
+	ix.ratios = make([]*big.Rat, len(ix.counties))
+	ix.precincts = make([][]election.Precinct, len(ix.counties))
+	for ci, c := range ix.counties {
+		if r, ok := c.SDERatio(); ok {
+			ix.ratios[ci] = r
+		}
+		ix.county[c.ID] = ci
+		ix.precincts[ci] = def.PrecinctsIn(c.ID)
+		for pi, p := range ix.precincts[ci] {
+			ix.where[p.ID] = loc{ci, pi}
+		}
+		ix.total += len(ix.precincts[ci])
+	}
+	return ix
+}
+
+func (ix *index) precinct(l loc) election.Precinct { return ix.precincts[l.county][l.pos] }
+
+// pstate is what a tally knows of one precinct. It is a value: advance returns a new one and
+// leaves the old one as it was, so that an entry that fails changes nothing.
+type pstate struct {
+	st        store.PrecinctState
+	entries   []int64   // every log index of the precinct, in order
+	reports   []counted // its reports and corrections: what a review may make counted
+	out       *outcome  // the counted entry's numbers; nil when nothing is counted
+	updatedAt string    // received_at of its latest entry
+}
+
+// counted is a report or correction of a precinct, by log index.
+type counted struct {
+	index  int64
+	report *report.Report
+}
+
+func newPstate(id string) pstate { return pstate{st: store.EmptyState(id)} }
+
+// outcome is the counted entry of a precinct worked out by rules.Calc: what the precinct adds
+// to its county and the state. It is immutable.
+type outcome struct {
+	index                   int64
+	report                  *report.Report
+	result                  rules.Result
+	first, final, delegates []int64 // per candidate, ballot order
+	// sde says whether the precinct's delegates count toward SDE totals: its county has a ratio,
+	// no game of chance is open and no error check fired.
+	sde   bool
+	flags []rules.CheckID
+}
+
+// decode reads an entry's leaf and checks that it says what the store says of it.
+func (ix *index) decode(e *store.Entry) (loc, report.Entry, error) {
+	l, ok := ix.where[e.PrecinctID]
+	if !ok {
+		return loc{}, report.Entry{}, fmt.Errorf("precinct %q is not in election %q", e.PrecinctID, ix.elec.ID)
+	}
+	le, err := report.ParseEntry(e.Body)
+	if err != nil {
+		return loc{}, report.Entry{}, fmt.Errorf("read leaf: %w", err)
+	}
+	switch {
+	case le.ElectionID != ix.elec.ID:
+		return loc{}, le, fmt.Errorf("leaf is for election %q, not %q", le.ElectionID, ix.elec.ID)
+	case le.Kind != string(e.Kind):
+		return loc{}, le, fmt.Errorf("leaf is a %s, the store says %s", le.Kind, e.Kind)
+	case le.PrecinctID != e.PrecinctID:
+		return loc{}, le, fmt.Errorf("leaf is for precinct %q, the store says %q", le.PrecinctID, e.PrecinctID)
+	case le.Report != nil && le.Report.PrecinctID != e.PrecinctID:
+		return loc{}, le, fmt.Errorf("leaf's report is for precinct %q, not %q", le.Report.PrecinctID, e.PrecinctID)
+	}
+	if e.Kind == store.KindReview {
+		if le.Decision != string(e.Status) {
+			return loc{}, le, fmt.Errorf("review decides %q, the store says %q", le.Decision, e.Status)
+		}
+		want := store.NoIndex
+		if le.Counts != nil {
+			want = *le.Counts
+		}
+		if want != e.Counts {
+			return loc{}, le, fmt.Errorf("review counts entry %d, the store says %d", want, e.Counts)
+		}
+	}
+	return l, le, nil
+}
+
+// advance folds one entry of a precinct into its state: store.Next says which entry counts and
+// the status, and when the counted entry changes its numbers are worked out again.
+func (ix *index) advance(l loc, old pstate, e *store.Entry, le *report.Entry) (pstate, error) {
+	ne := store.NewEntry{Kind: e.Kind, PrecinctID: e.PrecinctID, Status: e.Status}
+	if e.Kind == store.KindReview && e.Counts != store.NoIndex {
+		c := e.Counts
+		ne.Counts = &c
+		if !slices.ContainsFunc(old.reports, func(r counted) bool { return r.index == c }) {
+			return old, fmt.Errorf("review counts entry %d, which is not a report or correction of precinct %q",
+				c, e.PrecinctID)
+		}
+	}
+	st, _, _, err := store.Next(old.st, &ne, e.Index, e.ReceivedAt)
+	if err != nil {
+		return old, err
+	}
+	next := old
+	next.st = st
+	next.entries = append(old.entries, e.Index)
+	if le.Report != nil {
+		next.reports = append(old.reports, counted{e.Index, le.Report})
+	}
+	next.updatedAt = le.ReceivedAt
+	if st.Counted != old.st.Counted {
+		i := slices.IndexFunc(next.reports, func(r counted) bool { return r.index == st.Counted })
+		if i < 0 { // store.Next counts only reports and corrections
+			return old, fmt.Errorf("entry %d is counted but is not a report", st.Counted)
+		}
+		next.out = ix.compute(l, next.reports[i])
+	}
+	return next, nil
+}
+
+// compute runs the caucus math on a precinct's counted report.
+func (ix *index) compute(l loc, c counted) *outcome {
+	p := ix.precinct(l)
+	ratio := ix.ratios[l.county]
+	in := report.CalcInput(*c.report, report.Precinct{Rules: ix.profile,
+		DelegatesToElect: int64(p.DelegatesToElect), Satellite: p.Satellite, Ratio: ratio,
+		Candidates: ix.ids, Names: ix.names})
+	res := rules.Calc(in)
+	n := len(ix.ids)
+	o := &outcome{index: c.index, report: c.report, result: res,
+		first: make([]int64, n), final: make([]int64, n), delegates: make([]int64, n)}
+	o.sde = ratio != nil && !ix.straw && !res.TieOpen() && !res.HasErrors()
+	for _, g := range res.Groups {
+		i, ok := ix.cand[g.CandidateID]
+		if !ok {
+			continue // not a candidate of this election: C02 flags it, the totals leave it out
+		}
+		o.first[i], o.final[i] = g.First, g.Final
+		if g.Delegates != nil {
+			o.delegates[i] = *g.Delegates
+		}
+	}
+	for _, ch := range res.Checks {
+		if !slices.Contains(o.flags, ch.ID) {
+			o.flags = append(o.flags, ch.ID)
+		}
+	}
+	return o
+}
+
+// totals are one area's sums per candidate, ballot order. sde is nil when no SDE is known (a
+// county without a ratio, a straw poll).
+type totals struct {
+	first, final, delegates []int64
+	sde                     []*big.Rat
+	reporting               int
+}
+
+func newTotals(n int, sde bool) totals {
+	t := totals{first: make([]int64, n), final: make([]int64, n), delegates: make([]int64, n)}
+	if sde {
+		t.sde = make([]*big.Rat, n)
+		for i := range t.sde {
+			t.sde[i] = new(big.Rat)
+		}
+	}
+	return t
+}

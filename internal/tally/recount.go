@@ -1,0 +1,78 @@
+package tally
+
+import (
+	"fmt"
+	"math/big"
+
+	"caucus/internal/election"
+	"caucus/internal/store"
+)
+
+// Recount computes the results from scratch from a whole log, entries[i] having index i: the
+// other path of spec/reliability.md B0.3, for tests and checkers. It shares with Apply the
+// reading of leaves, the state machine and the caucus math of one precinct, but not the
+// arithmetic: every county and state total is the sum, over its counted precincts, of their
+// counts, delegates and exact SDEs (delegates × ratio as a rational), rendered afresh. Its
+// snapshot must hold the same bytes as the tally fed the same entries.
+func Recount(def *election.Definition, entries []store.Entry) (*Snapshot, error) {
+	ix := newIndex(def)
+	ps := make([][]pstate, len(ix.counties))
+	for ci := range ix.counties {
+		ps[ci] = make([]pstate, len(ix.precincts[ci]))
+		for pi, p := range ix.precincts[ci] {
+			ps[ci][pi] = newPstate(p.ID)
+		}
+	}
+	countyUpdated := make([]string, len(ix.counties))
+	var updatedAt string
+	for i := range entries {
+		e := &entries[i]
+		if e.Index != int64(i) {
+			return nil, fmt.Errorf("tally: recount: entry %d has log index %d", i, e.Index)
+		}
+		l, le, err := ix.decode(e)
+		if err == nil {
+			ps[l.county][l.pos], err = ix.advance(l, ps[l.county][l.pos], e, &le)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tally: recount: entry %d: %w", i, err)
+		}
+		countyUpdated[l.county] = le.ReceivedAt
+		updatedAt = le.ReceivedAt
+	}
+
+	n := len(ix.ids)
+	state := newTotals(n, !ix.straw)
+	views := make([]*countyView, len(ix.counties))
+	for ci := range ix.counties {
+		ratio := ix.ratios[ci]
+		ct := newTotals(n, ratio != nil && !ix.straw)
+		pv := make([]*precinctView, len(ps[ci]))
+		for pi := range ps[ci] {
+			p := &ps[ci][pi]
+			pv[pi] = ix.renderPrecinct(loc{ci, pi}, p)
+			o := p.out
+			if o == nil {
+				continue
+			}
+			ct.reporting++
+			state.reporting++
+			for i := range n {
+				ct.first[i] += o.first[i]
+				ct.final[i] += o.final[i]
+				ct.delegates[i] += o.delegates[i]
+				state.first[i] += o.first[i]
+				state.final[i] += o.final[i]
+				state.delegates[i] += o.delegates[i]
+				if o.sde {
+					sde := new(big.Rat).SetInt64(o.delegates[i])
+					sde.Mul(sde, ratio)
+					ct.sde[i].Add(ct.sde[i], sde)
+					state.sde[i].Add(state.sde[i], sde)
+				}
+			}
+		}
+		views[ci] = ix.renderCounty(ci, &ct, countyUpdated[ci], pv)
+	}
+	return ix.snapshot(int64(len(entries)), updatedAt, &state, views), nil
+}

@@ -1,0 +1,346 @@
+package tally
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math/big"
+	"strings"
+
+	"caucus/internal/resultscsv"
+	"caucus/internal/rules"
+)
+
+// doc is one rendered document and its ETag. Its bytes are never modified once made.
+type doc struct {
+	body []byte
+	etag string
+}
+
+// newDoc finishes a document: a trailing newline, and a strong ETag, the quoted first 128 bits
+// of the SHA-256 of the bytes.
+func newDoc(body []byte) doc {
+	body = append(body, '\n')
+	sum := sha256.Sum256(body)
+	return doc{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+}
+
+// marshal encodes a value of this file's types, which cannot fail.
+func marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("tally: encoding: " + err.Error())
+	}
+	return b
+}
+
+// splice writes head (a JSON object) with one more field, key, holding the JSON array of parts,
+// each already a JSON value.
+func splice(head any, key string, parts [][]byte) []byte {
+	h := marshal(head)
+	n := len(h) + len(key) + 8
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n+1) // +1: newDoc's newline
+	b = append(b, h[:len(h)-1]...)
+	if len(h) > 2 {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, key...)
+	b = append(b, `":[`...)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, p...)
+	}
+	return append(b, "]}"...)
+}
+
+// candidateJSON is one candidate's totals in /results and /results/counties. county_delegates
+// and sde are null in a straw poll, and sde is null for a county whose ratio is not known.
+type candidateJSON struct {
+	CandidateID     string  `json:"candidate_id"`
+	Name            string  `json:"name"`
+	First           int64   `json:"first"`
+	Final           int64   `json:"final"`
+	CountyDelegates *int64  `json:"county_delegates"`
+	SDE             *string `json:"sde"`
+}
+
+func (ix *index) candidates(t *totals) []candidateJSON {
+	out := make([]candidateJSON, len(ix.ids))
+	for i, id := range ix.ids {
+		c := candidateJSON{CandidateID: id, Name: ix.names[id], First: t.first[i], Final: t.final[i]}
+		if !ix.straw {
+			c.CountyDelegates = &t.delegates[i]
+		}
+		if t.sde != nil {
+			s := rules.FormatSDE(rules.RoundSDE(t.sde[i]))
+			c.SDE = &s
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// resultsJSON is GET /api/v1/results.
+type resultsJSON struct {
+	ElectionID         string          `json:"election_id"`
+	UpdatedAt          *string         `json:"updated_at"` // null before the first entry
+	LogSize            int64           `json:"log_size"`
+	PrecinctsTotal     int             `json:"precincts_total"`
+	PrecinctsReporting int             `json:"precincts_reporting"`
+	Practice           bool            `json:"practice"`
+	Candidates         []candidateJSON `json:"candidates"`
+}
+
+// countiesHead is GET /api/v1/results/counties without its counties.
+type countiesHead struct {
+	ElectionID string  `json:"election_id"`
+	UpdatedAt  *string `json:"updated_at"`
+	LogSize    int64   `json:"log_size"`
+	Practice   bool    `json:"practice"`
+}
+
+// countyJSON is one county of /results/counties.
+type countyJSON struct {
+	CountyID           string          `json:"county_id"`
+	Name               string          `json:"name"`
+	PrecinctsTotal     int             `json:"precincts_total"`
+	PrecinctsReporting int             `json:"precincts_reporting"`
+	Candidates         []candidateJSON `json:"candidates"`
+}
+
+// countyHead is GET /api/v1/results/counties/{id} without its precincts. updated_at is the
+// received_at of the latest entry for one of its precincts: the document does not change, and
+// keeps its ETag, while entries for other counties arrive.
+type countyHead struct {
+	ElectionID         string          `json:"election_id"`
+	Practice           bool            `json:"practice"`
+	CountyID           string          `json:"county_id"`
+	Name               string          `json:"name"`
+	UpdatedAt          *string         `json:"updated_at"`
+	PrecinctsTotal     int             `json:"precincts_total"`
+	PrecinctsReporting int             `json:"precincts_reporting"`
+	Candidates         []candidateJSON `json:"candidates"`
+}
+
+// precinctRow is one precinct of /results/counties/{id}. delegates_to_elect is the
+// definition's, null when it follows attendance.
+type precinctRow struct {
+	PrecinctID       string          `json:"precinct_id"`
+	Name             string          `json:"name"`
+	DelegatesToElect *int64          `json:"delegates_to_elect"`
+	Satellite        bool            `json:"satellite"`
+	Status           string          `json:"status"`
+	Flags            []rules.CheckID `json:"flags"`
+	Reports          int64           `json:"reports"`
+}
+
+// precinctJSON is GET /api/v1/results/precincts/{id}: the counted entry's numbers as computed,
+// the worksheet's delegates when given, and every check.
+type precinctJSON struct {
+	ElectionID       string          `json:"election_id"`
+	Practice         bool            `json:"practice"`
+	PrecinctID       string          `json:"precinct_id"`
+	Name             string          `json:"name"`
+	CountyID         string          `json:"county_id"`
+	Satellite        bool            `json:"satellite"`
+	Status           string          `json:"status"`
+	UpdatedAt        *string         `json:"updated_at"`    // its latest entry's received_at
+	CountedEntry     *int64          `json:"counted_entry"` // log index; null when not reported
+	Entries          []int64         `json:"entries"`       // every log index of the precinct
+	Reports          int64           `json:"reports"`       // reports received, conflicting ones too
+	Attendees        *int64          `json:"attendees"`
+	DelegatesToElect *int64          `json:"delegates_to_elect"` // the one used (R14 for satellites)
+	Threshold        *int64          `json:"threshold"`
+	Groups           []groupJSON     `json:"groups"`
+	ChairDelegates   rules.Counts    `json:"chair_delegates"` // the worksheet's; null when not given
+	Flags            []rules.CheckID `json:"flags"`
+	Checks           []rules.Check   `json:"checks"`
+}
+
+// groupJSON is one group of a precinct: every candidate of the election in ballot order, then
+// any other group the report names (C02). viable, delegates and sde are null in a straw poll;
+// sde is null when the county has no ratio, a game of chance is open or an error check fired.
+type groupJSON struct {
+	CandidateID string  `json:"candidate_id"`
+	Name        string  `json:"name"`
+	First       int64   `json:"first"`
+	Final       int64   `json:"final"`
+	Viable      *bool   `json:"viable"`
+	Delegates   *int64  `json:"delegates"`
+	SDE         *string `json:"sde"`
+}
+
+// precinctView is one precinct's rendered parts, shared by every snapshot until it changes.
+type precinctView struct {
+	detail doc    // /results/precincts/{id}
+	row    []byte // its line in /results/counties/{id}
+	csv    []byte // its rows of results.csv, without the header; nil when not reported
+}
+
+func strp(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (ix *index) renderPrecinct(l loc, ps *pstate) *precinctView {
+	p := ix.precinct(l)
+	var dte *int64
+	if !p.FollowsAttendance() {
+		d := int64(p.DelegatesToElect)
+		dte = &d
+	}
+	flags := []rules.CheckID{}
+	if ps.out != nil {
+		flags = append(flags, ps.out.flags...)
+	}
+	row := precinctRow{PrecinctID: p.ID, Name: p.Name, DelegatesToElect: dte, Satellite: p.Satellite,
+		Status: string(ps.st.Status), Flags: flags, Reports: ps.st.Reports}
+	d := precinctJSON{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, PrecinctID: p.ID,
+		Name: p.Name, CountyID: p.CountyID, Satellite: p.Satellite, Status: string(ps.st.Status),
+		UpdatedAt: strp(ps.updatedAt), Entries: append([]int64{}, ps.entries...),
+		Reports: ps.st.Reports, DelegatesToElect: dte, Groups: []groupJSON{}, Flags: flags,
+		Checks: []rules.Check{}}
+	v := &precinctView{row: marshal(row)}
+	if o := ps.out; o != nil {
+		res := &o.result
+		d.CountedEntry = &o.index
+		d.Attendees, d.DelegatesToElect, d.Threshold = res.Attendees, res.DelegatesToElect, res.Threshold
+		d.ChairDelegates = o.report.Delegates
+		if res.Checks != nil {
+			d.Checks = res.Checks
+		}
+		d.Groups = ix.groups(l, o)
+		v.csv = ix.csvRows(l, o)
+	}
+	v.detail = newDoc(marshal(d))
+	return v
+}
+
+// groups lists a precinct's groups: the election's candidates in ballot order, then the groups
+// of candidates not in the election, as rules.Calc orders them.
+func (ix *index) groups(l loc, o *outcome) []groupJSON {
+	byID := make(map[string]*rules.Group, len(o.result.Groups))
+	for i := range o.result.Groups {
+		byID[o.result.Groups[i].CandidateID] = &o.result.Groups[i]
+	}
+	ratio := ix.ratios[l.county]
+	line := func(id, name string, g *rules.Group) groupJSON {
+		out := groupJSON{CandidateID: id, Name: name}
+		var d int64
+		if g != nil {
+			out.First, out.Final = g.First, g.Final
+			if g.Delegates != nil {
+				d = *g.Delegates
+			}
+		}
+		if !ix.straw {
+			viable := g != nil && g.Viable != nil && *g.Viable
+			out.Viable, out.Delegates = &viable, &d
+		}
+		if o.sde {
+			s := rules.SDE(d, ratio)
+			out.SDE = &s
+		}
+		return out
+	}
+	out := make([]groupJSON, 0, len(ix.ids)+1)
+	for _, id := range ix.ids {
+		out = append(out, line(id, ix.names[id], byID[id]))
+	}
+	for i := range o.result.Groups {
+		g := &o.result.Groups[i]
+		if _, ok := ix.cand[g.CandidateID]; !ok {
+			out = append(out, line(g.CandidateID, g.CandidateID, g))
+		}
+	}
+	return out
+}
+
+// csvHeader is what resultscsv.Write puts before the rows.
+var csvHeader = strings.Join(resultscsv.Header, ",") + "\n"
+
+// csvRows renders a reporting precinct's rows of results.csv with resultscsv.Write: one per
+// candidate of the election, the definition's delegates_to_elect (empty when it follows
+// attendance), and an empty sde when the precinct has none (see BUG in snapshot.go).
+func (ix *index) csvRows(l loc, o *outcome) []byte {
+	p := ix.precinct(l)
+	c := ix.counties[l.county]
+	rp := resultscsv.Precinct{CountyID: c.ID, County: c.Name, ID: p.ID, Name: p.Name,
+		DelegatesToElect: int64(p.DelegatesToElect), HasDelegatesToElect: !p.FollowsAttendance(),
+		Satellite: p.Satellite, First: rules.Counts{}, Final: rules.Counts{}, SDE: map[string]string{}}
+	for i, id := range ix.ids {
+		rp.Candidates = append(rp.Candidates, resultscsv.Candidate{ID: id, Name: ix.names[id]})
+		rp.First[id], rp.Final[id] = o.first[i], o.final[i]
+		if o.sde {
+			rp.SDE[id] = rules.SDE(o.delegates[i], ix.ratios[l.county])
+		}
+	}
+	var buf bytes.Buffer
+	if err := resultscsv.Write(&buf, []resultscsv.Precinct{rp}); err != nil {
+		panic("tally: results.csv: " + err.Error()) // a bytes.Buffer does not fail
+	}
+	b, ok := bytes.CutPrefix(buf.Bytes(), []byte(csvHeader))
+	if !ok {
+		panic("tally: resultscsv.Write no longer starts with its Header")
+	}
+	return b
+}
+
+// countyView is one county's rendered parts, shared by every snapshot until it changes.
+type countyView struct {
+	detail    doc    // /results/counties/{id}
+	entry     []byte // its object in /results/counties
+	precincts []*precinctView
+}
+
+func (ix *index) renderCounty(ci int, t *totals, updatedAt string, views []*precinctView) *countyView {
+	c := ix.counties[ci]
+	cands := ix.candidates(t)
+	entry := marshal(countyJSON{CountyID: c.ID, Name: c.Name, PrecinctsTotal: len(views),
+		PrecinctsReporting: t.reporting, Candidates: cands})
+	rows := make([][]byte, len(views))
+	for i, v := range views {
+		rows[i] = v.row
+	}
+	head := countyHead{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, CountyID: c.ID,
+		Name: c.Name, UpdatedAt: strp(updatedAt), PrecinctsTotal: len(views),
+		PrecinctsReporting: t.reporting, Candidates: cands}
+	return &countyView{detail: newDoc(splice(head, "precincts", rows)), entry: entry, precincts: views}
+}
+
+// snapshot renders the state's documents around the counties' views.
+func (ix *index) snapshot(size int64, updatedAt string, state *totals, counties []*countyView) *Snapshot {
+	s := &Snapshot{ix: ix, size: size, updatedAt: updatedAt, counties: counties}
+	s.results = newDoc(marshal(resultsJSON{ElectionID: ix.elec.ID, UpdatedAt: strp(updatedAt),
+		LogSize: size, PrecinctsTotal: ix.total, PrecinctsReporting: state.reporting,
+		Practice: ix.elec.Practice, Candidates: ix.candidates(state)}))
+	entries := make([][]byte, len(counties))
+	for i, c := range counties {
+		entries[i] = c.entry
+	}
+	s.countiesDoc = newDoc(splice(countiesHead{ElectionID: ix.elec.ID, UpdatedAt: strp(updatedAt),
+		LogSize: size, Practice: ix.elec.Practice}, "counties", entries))
+	return s
+}
+
+// countySDE is a county's exact SDE totals from its delegates that count toward SDEs: every
+// precinct of a county has the county's ratio, so Σ (d × ρ) = (Σ d) × ρ.
+func countySDE(ratio *big.Rat, sdeDelegates []int64) []*big.Rat {
+	if ratio == nil {
+		return nil
+	}
+	out := make([]*big.Rat, len(sdeDelegates))
+	for i, d := range sdeDelegates {
+		out[i] = new(big.Rat).Mul(new(big.Rat).SetInt64(d), ratio)
+	}
+	return out
+}

@@ -1,0 +1,137 @@
+package tally
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+)
+
+// Snapshot is the published results as of one log size: every document pre-rendered, with its
+// ETag. It is immutable and safe for concurrent use; the byte slices it returns are shared and
+// must not be modified. Two snapshots of the same election from the same entries hold the same
+// bytes, however they were computed.
+type Snapshot struct {
+	ix          *index
+	size        int64
+	updatedAt   string
+	results     doc
+	countiesDoc doc
+	counties    []*countyView // per county, in file order
+
+	csvOnce sync.Once
+	csv     doc
+}
+
+// LogSize is the number of log entries the snapshot was computed from.
+func (s *Snapshot) LogSize() int64 { return s.size }
+
+// UpdatedAt is the received_at of the last entry applied (RFC 3339, UTC, milliseconds), or ""
+// before the first.
+func (s *Snapshot) UpdatedAt() string { return s.updatedAt }
+
+// ElectionID is the election the results are for.
+func (s *Snapshot) ElectionID() string { return s.ix.elec.ID }
+
+// Results is GET /api/v1/results: {election_id, updated_at, log_size, precincts_total,
+// precincts_reporting, practice, candidates: [{candidate_id, name, first, final,
+// county_delegates, sde}]}, candidates in ballot order, and its ETag.
+func (s *Snapshot) Results() (body []byte, etag string) { return s.results.body, s.results.etag }
+
+// Counties is GET /api/v1/results/counties: {election_id, updated_at, log_size, practice,
+// counties: [{county_id, name, precincts_total, precincts_reporting, candidates}]}, counties in
+// the definition's order, and its ETag.
+func (s *Snapshot) Counties() (body []byte, etag string) {
+	return s.countiesDoc.body, s.countiesDoc.etag
+}
+
+// County is GET /api/v1/results/counties/{id}: {election_id, practice, county_id, name,
+// updated_at, precincts_total, precincts_reporting, candidates, precincts: [{precinct_id, name,
+// delegates_to_elect, satellite, status, flags, reports}]}, and its ETag; false when the
+// election has no such county. Its updated_at is the county's own (its latest entry), so the
+// document and its ETag stay the same while other counties report.
+func (s *Snapshot) County(id string) (body []byte, etag string, ok bool) {
+	ci, ok := s.ix.county[id]
+	if !ok {
+		return nil, "", false
+	}
+	d := s.counties[ci].detail
+	return d.body, d.etag, true
+}
+
+// Precinct is GET /api/v1/results/precincts/{id}: {election_id, practice, precinct_id, name,
+// county_id, satellite, status, updated_at, counted_entry, entries, reports, attendees,
+// delegates_to_elect, threshold, groups: [{candidate_id, name, first, final, viable, delegates,
+// sde}], chair_delegates, flags, checks: [{id, severity, message}]}, and its ETag; false when
+// the election has no such precinct.
+func (s *Snapshot) Precinct(id string) (body []byte, etag string, ok bool) {
+	l, ok := s.ix.where[id]
+	if !ok {
+		return nil, "", false
+	}
+	d := s.counties[l.county].precincts[l.pos].detail
+	return d.body, d.etag, true
+}
+
+// CSV is GET /api/v1/results.csv (internal/resultscsv): one row per reporting precinct per
+// candidate of the election, precincts in the definition's order, and its ETag. The rows are
+// rendered per precinct as precincts change; the whole file (about 2 MB for Iowa) is put
+// together on the first call for a snapshot and kept.
+func (s *Snapshot) CSV() (body []byte, etag string) {
+	s.csvOnce.Do(func() {
+		n := len(csvHeader)
+		for _, c := range s.counties {
+			for _, p := range c.precincts {
+				n += len(p.csv)
+			}
+		}
+		b := make([]byte, 0, n)
+		b = append(b, csvHeader...)
+		for _, c := range s.counties {
+			for _, p := range c.precincts {
+				b = append(b, p.csv...)
+			}
+		}
+		sum := sha256.Sum256(b)
+		s.csv = doc{body: b, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	})
+	return s.csv.body, s.csv.etag
+}
+
+// Equal reports whether two snapshots publish the same bytes, every document included.
+func (s *Snapshot) Equal(t *Snapshot) bool { return s.Diff(t) == "" }
+
+// Diff names the first document in which two snapshots differ, or returns "" when they publish
+// the same bytes.
+func (s *Snapshot) Diff(t *Snapshot) string {
+	switch {
+	case string(s.results.body) != string(t.results.body):
+		return "/results"
+	case string(s.countiesDoc.body) != string(t.countiesDoc.body):
+		return "/results/counties"
+	case len(s.counties) != len(t.counties):
+		return "the counties"
+	}
+	for ci, c := range s.counties {
+		tc := t.counties[ci]
+		id := s.ix.counties[ci].ID
+		if string(c.detail.body) != string(tc.detail.body) || len(c.precincts) != len(tc.precincts) {
+			return "/results/counties/" + id
+		}
+		for pi, p := range c.precincts {
+			if string(p.detail.body) != string(tc.precincts[pi].detail.body) {
+				return "/results/precincts/" + s.ix.precincts[ci][pi].ID
+			}
+		}
+	}
+	a, _ := s.CSV()
+	b, _ := t.CSV()
+	if string(a) != string(b) {
+		return "/results.csv"
+	}
+	return ""
+}
+
+// BUG(tally): a reporting precinct with no SDE (its county has no ratio, or its counted report
+// has an open game of chance or an error check) gets an empty sde cell in results.csv, which
+// resultscsv.Read refuses: the format has no way to say "not known". Iowa 2020 has a ratio for
+// every county and intake refuses reports with errors, so only a flagged staff entry can do it.
