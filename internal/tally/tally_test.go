@@ -81,7 +81,7 @@ type precinct struct {
 	Checks           []rules.Check
 }
 
-func decode[T any](t testing.TB, b []byte) T {
+func decode[T any](t tb, b []byte) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -90,12 +90,12 @@ func decode[T any](t testing.TB, b []byte) T {
 	return v
 }
 
-func resultsOf(t testing.TB, s *tally.Snapshot) results {
+func resultsOf(t tb, s *tally.Snapshot) results {
 	b, _ := s.Results()
 	return decode[results](t, b)
 }
 
-func countyOf(t testing.TB, s *tally.Snapshot, id string) county {
+func countyOf(t tb, s *tally.Snapshot, id string) county {
 	t.Helper()
 	b, _, ok := s.County(id)
 	if !ok {
@@ -104,7 +104,7 @@ func countyOf(t testing.TB, s *tally.Snapshot, id string) county {
 	return decode[county](t, b)
 }
 
-func precinctOf(t testing.TB, s *tally.Snapshot, id string) precinct {
+func precinctOf(t tb, s *tally.Snapshot, id string) precinct {
 	t.Helper()
 	b, _, ok := s.Precinct(id)
 	if !ok {
@@ -115,7 +115,7 @@ func precinctOf(t testing.TB, s *tally.Snapshot, id string) precinct {
 
 // small is a fixed election: Adair's real ratio (4/51) over two precincts, and a satellite
 // pseudo-county whose one precinct elects by attendance.
-func small(t testing.TB) *election.Definition {
+func small(t tb) *election.Definition {
 	t.Helper()
 	def, err := election.New(election.Election{ID: "small", Name: "Small", Date: "2020-02-03",
 		Rules: election.RulesIowa, Candidates: []election.Candidate{{ID: "a", Name: "Avery"},
@@ -137,7 +137,7 @@ func rep(l *electiontest.Log, precinctID string, attendees int64, first, final r
 }
 
 // must fails the test when appending to a log fails: must(t)(l.Report(…)).
-func must(t testing.TB) func(store.Entry, error) store.Entry {
+func must(t tb) func(store.Entry, error) store.Entry {
 	return func(e store.Entry, err error) store.Entry {
 		t.Helper()
 		if err != nil {
@@ -237,7 +237,7 @@ func TestStateMachine(t *testing.T) {
 	}
 }
 
-func mustRecount(t testing.TB, def *election.Definition, entries []store.Entry, s *tally.Snapshot) {
+func mustRecount(t tb, def *election.Definition, entries []store.Entry, s *tally.Snapshot) {
 	t.Helper()
 	r, err := tally.Recount(def, entries)
 	if err != nil {
@@ -288,7 +288,7 @@ func TestSDEExact(t *testing.T) {
 	mustRecount(t, def, l.Entries, s)
 }
 
-func mustRatio(t testing.TB, s string) *big.Rat {
+func mustRatio(t tb, s string) *big.Rat {
 	r, err := rules.ParseRatio(s)
 	if err != nil {
 		t.Fatal(err)
@@ -445,4 +445,12 @@ func TestSnapshotShared(t *testing.T) {
 	if s1.UpdatedAt() != "2020-02-03T19:00:00.000Z" || s0.UpdatedAt() != "" {
 		t.Errorf("updated_at %q, %q", s0.UpdatedAt(), s1.UpdatedAt())
 	}
+}
+
+// tb is what the helpers need of a *testing.T, a *testing.B or a *rapid.T.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
 }
