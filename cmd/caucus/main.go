@@ -39,6 +39,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "a full server with the 2020 Iowa election, ready to use", runDemo},
+		{"serve", "the reporting server for an election", runServe},
+		{"credentials", "issue the chairs' PINs and QR codes", runCredentials},
 		{"calc", "the caucus math for one precinct", runCalc},
 		{"check", "check published precinct results (the long results CSV)", runCheck},
 	}

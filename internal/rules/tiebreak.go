@@ -52,7 +52,10 @@ func (tb *tiebreaks) report(c *checks, in Input) {
 			for _, id := range distinct(r.Between) {
 				names = append(names, in.name(id))
 			}
-			ignored = append(ignored, fmt.Sprintf("a %s between %s was recorded but they were not tied for a delegate", gameName(r.Kind), and(names)))
+			msg := fmt.Sprintf("a %s between %s was recorded but they were not tied for a delegate", gameName(r.Kind), and(names))
+			if !slices.Contains(ignored, msg) {
+				ignored = append(ignored, msg)
+			}
 		}
 	}
 	if tb.tooMany {

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"caucus/internal/auth"
+	"caucus/internal/election"
+)
+
+const credentialsHelp = `Usage: caucus credentials --election DIR --db URL --out DIR [--base-url URL]
+
+Issues a fresh secret for every precinct of the election: a 12-digit PIN with a check digit and
+a long token for the QR code on the precinct packet. Only their argon2id hashes are stored in the
+database; the secrets are written once, to --out:
+
+	pins.csv          precinct_id,pin
+	logins.csv        precinct_id,county,precinct,pin,login_url
+	sheets/COUNTY.html  a printable page per county: each precinct's QR code and PIN
+
+Issuing again replaces every precinct's secret (old packets stop working). Keep --out safe.
+
+Flags:
+	--election DIR   the election definition folder (election.json, counties.csv, precincts.csv)
+	--db URL         sqlite:PATH (the server's database)
+	--out DIR        where to write the secrets
+	--base-url URL   the address chairs open (default http://127.0.0.1:8080/)
+`
+
+func runCredentials(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("credentials")
+	dir := fs.String("election", "", "")
+	dbURL := fs.String("db", "", "")
+	out := fs.String("out", "", "")
+	base := fs.String("base-url", "http://127.0.0.1:8080/", "")
+	if err := parseFlags(fs, args, credentialsHelp, stdout); err != nil {
+		return err
+	}
+	if *dir == "" || *dbURL == "" || *out == "" || fs.NArg() > 0 {
+		return &usageError{err: errors.New("caucus credentials needs --election, --db and --out"), hint: `run "caucus credentials --help"`}
+	}
+	def, err := election.LoadDir(*dir)
+	if err != nil {
+		return &hintError{err: err, hint: "fix the election folder and run again"}
+	}
+	db, err := openDB(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := issueCredentials(ctx, def, db.auth, *out, *base, stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "issued %d precinct credentials; secrets written to %s\n", n, *out)
+	return nil
+}
+
+var _ = flag.ErrHelp
+
+// issueCredentials generates, hashes and stores a secret per precinct and writes the sheets.
+func issueCredentials(ctx context.Context, def *election.Definition, st auth.Store, out, base string, progress io.Writer) (int, error) {
+	precincts := def.Precincts()
+	ids := make([]string, len(precincts))
+	for i, p := range precincts {
+		ids[i] = p.ID
+	}
+	secrets, err := auth.GeneratePrecinctSecrets(ids)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(progress, "hashing %d precinct credentials with argon2id (once; about 20 s on 2 cores)…\n", len(secrets))
+	creds, err := auth.HashPrecinctSecrets(ctx, secrets, auth.DefaultParams())
+	if err != nil {
+		return 0, err
+	}
+	// Write the secrets first: if that fails, nothing stored refers to secrets nobody has.
+	cards := make([]auth.Card, len(secrets))
+	for i, s := range secrets {
+		county, _ := def.CountyOf(s.PrecinctID)
+		cards[i] = auth.Card{County: county.Name, Name: precincts[i].Name, Secret: s}
+	}
+	if err := os.MkdirAll(filepath.Join(out, "sheets"), 0o700); err != nil {
+		return 0, err
+	}
+	var pins, logins bytes.Buffer
+	if err := auth.WritePINsCSV(&pins, secrets); err != nil {
+		return 0, err
+	}
+	if err := auth.WriteLoginsCSV(&logins, base, cards); err != nil {
+		return 0, err
+	}
+	files := map[string][]byte{"pins.csv": pins.Bytes(), "logins.csv": logins.Bytes()}
+	for _, sheet := range auth.CountySheets(cards) {
+		var b bytes.Buffer
+		if err := auth.WriteCountySheet(&b, base, sheet); err != nil {
+			return 0, err
+		}
+		files[filepath.Join("sheets", slug(sheet.County)+".html")] = b.Bytes()
+	}
+	for name, data := range files {
+		if err := writeFileAtomic(filepath.Join(out, name), data, 0o600); err != nil {
+			return 0, err
+		}
+	}
+	if err := st.PutPrecinctCredentials(ctx, creds); err != nil {
+		return 0, fmt.Errorf("store credentials: %w", err)
+	}
+	return len(creds), nil
+}
+
+func slug(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// writeFileAtomic writes a file through a temporary file, fsync and rename.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"caucus/internal/election"
+)
+
+const demoHelp = `Usage: caucus demo [--addr 127.0.0.1:8080] [--data DIR]
+
+Starts a full caucus-night server on the embedded database with a ready election: the 2020 Iowa
+Democratic structure (its 99 counties and 5 satellite groups, all 1,765 precincts and satellites
+with their delegates, the 2020 candidates), and a practice election over the same precincts with
+fictional candidates, served under /practice with the same credentials.
+
+The first run writes, under DIR (default ./caucus-demo):
+	election/, practice/      the election definitions (usable with "caucus serve")
+	caucus.db, caucus-practice.db   the databases
+	credentials/pins.csv      precinct_id,pin for every precinct (and logins.csv, sheets/)
+Run again on the same DIR, it resumes that election.
+
+Flags:
+	--addr HOST:PORT  where to listen (default 127.0.0.1:8080)
+	--data DIR        where the demo keeps its files (default ./caucus-demo)
+`
+
+func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("demo")
+	addr := fs.String("addr", "127.0.0.1:8080", "")
+	dir := fs.String("data", "caucus-demo", "")
+	if err := parseFlags(fs, args, demoHelp, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), hint: `run "caucus demo --help"`}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return &hintError{err: err, hint: "another program uses that address: choose another with --addr"}
+	}
+	def, practice, dbURL, err := prepareDemo(ctx, *dir, "http://"+ln.Addr().String()+"/", stdout)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return serve(ctx, ln, def, practice, dbURL, log, func(url string) {
+		e := def.Election()
+		fmt.Fprintf(stdout, "\ncaucus demo: %s (%d precincts), rules %s\n", e.Name, len(def.Precincts()), e.Rules)
+		fmt.Fprintf(stdout, "  results       %sapi/v1/results\n", url)
+		fmt.Fprintf(stdout, "  counties      %sapi/v1/results/counties\n", url)
+		fmt.Fprintf(stdout, "  results CSV   %sapi/v1/results.csv\n", url)
+		fmt.Fprintf(stdout, "  live events   %sapi/v1/events\n", url)
+		fmt.Fprintf(stdout, "  login         POST %sapi/v1/login {\"precinct_id\", \"pin\"}\n", url)
+		fmt.Fprintf(stdout, "  report        POST %sapi/v1/reports (Authorization: Bearer <token>)\n", url)
+		fmt.Fprintf(stdout, "  practice      %spractice/api/v1/results (PRACTICE, same PINs)\n", url)
+		fmt.Fprintf(stdout, "  health        %shealthz   metrics %smetrics\n", url, url)
+		fmt.Fprintf(stdout, "  chairs' PINs  %s\n", filepath.Join(*dir, "credentials", "pins.csv"))
+		fmt.Fprintf(stdout, "  data          %s (run again with --data %s to resume)\n", *dir, *dir)
+		fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	})
+}
+
+// prepareDemo makes the demo's folder on the first run (definitions, databases, credentials)
+// and finds it again on later runs.
+func prepareDemo(ctx context.Context, dir, base string, stdout io.Writer) (def, practice *election.Definition, dbURL string, err error) {
+	electionDir, practiceDir := filepath.Join(dir, "election"), filepath.Join(dir, "practice")
+	dbURL = "sqlite:" + filepath.Join(dir, "caucus.db")
+	credDir := filepath.Join(dir, "credentials")
+	if _, err := os.Stat(filepath.Join(credDir, "pins.csv")); err == nil {
+		fmt.Fprintf(stdout, "resuming the demo election in %s\n", dir)
+		if def, err = election.LoadDir(electionDir); err != nil {
+			return nil, nil, "", err
+		}
+		if practice, err = election.LoadDir(practiceDir); err != nil {
+			return nil, nil, "", err
+		}
+		return def, practice, dbURL, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, "", err
+	}
+	if def, err = election.Iowa2020(); err != nil {
+		return nil, nil, "", err
+	}
+	if practice, err = election.Iowa2020Practice(); err != nil {
+		return nil, nil, "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, "", err
+	}
+	if err := def.Write(electionDir); err != nil {
+		return nil, nil, "", err
+	}
+	if err := practice.Write(practiceDir); err != nil {
+		return nil, nil, "", err
+	}
+	d, err := openDB(ctx, dbURL)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	defer d.Close()
+	if _, err := issueCredentials(ctx, def, d.auth, credDir, base, stdout); err != nil {
+		return nil, nil, "", err
+	}
+	return def, practice, dbURL, nil
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"caucus/internal/auth"
+	"caucus/internal/authstore"
+	"caucus/internal/election"
+	"caucus/internal/server"
+	"caucus/internal/store"
+	"caucus/internal/store/sqlite"
+)
+
+const serveHelp = `Usage: caucus serve --election DIR [--practice DIR] [--db URL] [--addr HOST:PORT]
+
+Runs the reporting server for an election: chairs log in and report, headquarters and the
+public read live results. Issue the chairs' credentials first with "caucus credentials".
+
+Flags:
+	--election DIR   the election definition folder (election.json, counties.csv, precincts.csv)
+	--practice DIR   a practice election over the same precincts, served under /practice with the
+	                 same credentials (optional)
+	--db URL         sqlite:PATH (default sqlite:caucus.db); the practice election uses PATH with
+	                 "-practice" before the extension
+	--addr HOST:PORT where to listen (default 127.0.0.1:8080)
+`
+
+// HTTP server budgets (STYLE.md §6, reliability.md I3).
+const (
+	readHeaderTimeout = 5 * time.Second  // slowloris: headers must arrive promptly
+	readTimeout       = 15 * time.Second // a report is ≤ 16 KiB: even a bad phone sends it in this
+	writeTimeout      = 30 * time.Second // results are pre-rendered; SSE extends its own deadline
+	idleTimeout       = 60 * time.Second
+	maxHeaderBytes    = 16 << 10
+	shutdownTimeout   = 20 * time.Second // finish in-flight commits and responses
+)
+
+func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("serve")
+	dir := fs.String("election", "", "")
+	practiceDir := fs.String("practice", "", "")
+	dbURL := fs.String("db", "sqlite:caucus.db", "")
+	addr := fs.String("addr", "127.0.0.1:8080", "")
+	if err := parseFlags(fs, args, serveHelp, stdout); err != nil {
+		return err
+	}
+	if *dir == "" || fs.NArg() > 0 {
+		return &usageError{err: errors.New("caucus serve needs --election DIR"), hint: `run "caucus serve --help"`}
+	}
+	def, err := election.LoadDir(*dir)
+	if err != nil {
+		return &hintError{err: err, hint: "fix the election folder and run again"}
+	}
+	var practice *election.Definition
+	if *practiceDir != "" {
+		if practice, err = election.LoadDir(*practiceDir); err != nil {
+			return &hintError{err: err, hint: "fix the practice election folder and run again"}
+		}
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return &hintError{err: err, hint: "choose another --addr"}
+	}
+	return serve(ctx, ln, def, practice, *dbURL, log, func(url string) {
+		log.InfoContext(ctx, "serving", slog.String("url", url), slog.String("election", def.Election().ID))
+	})
+}
+
+// db is an opened database: the election's store and auth's view of it.
+type db struct {
+	store store.Store
+	auth  auth.Store
+}
+
+func (d *db) Close() error { return d.store.Close() }
+
+// openDB opens a --db URL. Only sqlite:PATH is built so far.
+func openDB(ctx context.Context, url string) (*db, error) {
+	path, ok := strings.CutPrefix(url, "sqlite:")
+	if !ok || path == "" {
+		return nil, &usageError{err: fmt.Errorf("unsupported --db %q", url), hint: "use sqlite:PATH"}
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &db{store: st, auth: authstore.New(st)}, nil
+}
+
+// practiceURL is the practice election's database beside the main one.
+func practiceURL(url string) string {
+	path := strings.TrimPrefix(url, "sqlite:")
+	ext := filepath.Ext(path)
+	return "sqlite:" + strings.TrimSuffix(path, ext) + "-practice" + ext
+}
+
+// serve runs the server on ln until ctx is done, then shuts down gracefully.
+func serve(ctx context.Context, ln net.Listener, def, practice *election.Definition, dbURL string, log *slog.Logger, ready func(url string)) error {
+	main, err := openDB(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer main.Close()
+	authn, err := auth.New(auth.Config{Store: main.auth, Now: time.Now, Log: log})
+	if err != nil {
+		return err
+	}
+	mainSite, err := server.NewSite(ctx, server.SiteConfig{Def: def, Store: main.store, Log: log, Now: time.Now})
+	if err != nil {
+		return err
+	}
+	cfg := server.Config{Main: mainSite, Auth: authn, Log: log, Now: time.Now}
+	if practice != nil {
+		pdb, err := openDB(ctx, practiceURL(dbURL))
+		if err != nil {
+			return err
+		}
+		defer pdb.Close()
+		if cfg.Practice, err = server.NewSite(ctx, server.SiteConfig{Def: practice, Store: pdb.store, Log: log, Now: time.Now}); err != nil {
+			return err
+		}
+	}
+	srv := server.New(cfg)
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	runCtx, stopRun := context.WithCancel(context.Background())
+	committed := make(chan struct{})
+	go func() { srv.Run(runCtx); close(committed) }()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	ready("http://" + ln.Addr().String() + "/")
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		stopRun()
+		<-committed
+		return err
+	}
+	// Shut down: stop taking connections, let handlers finish (their commits complete), then
+	// stop the committers, then close the stores (deferred).
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	stopRun()
+	<-committed
+	log.Info("stopped")
+	return err
+}

@@ -1,0 +1,224 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"caucus/internal/auth"
+	"caucus/internal/intake"
+	"caucus/internal/report"
+	"caucus/internal/rules"
+	"caucus/internal/store"
+)
+
+// submitTimeout bounds how long a submission waits for its commit. Past it the client gets 503
+// and retries with the same report_id, which is always safe: the retry finds the report if the
+// commit did happen (reliability.md D3).
+const submitTimeout = 10 * time.Second
+
+// maxLoginBytes bounds a login body: a precinct id and a PIN or token.
+const maxLoginBytes = 4 << 10
+
+func (s *Server) handleReport(site *Site, w http.ResponseWriter, r *http.Request) {
+	sess, err := s.session(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, report.MaxBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.writeError(w, r, errorf(http.StatusRequestEntityTooLarge, "too_large", "the report is larger than %d bytes", report.MaxBytes))
+			return
+		}
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_body", "the report could not be read"))
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		s.writeError(w, r, errorf(http.StatusUnsupportedMediaType, "content_type", "send the report as application/json"))
+		return
+	}
+	rep, err := report.Decode(body)
+	var se *report.SyntaxError
+	var ie *report.InvalidError
+	switch {
+	case errors.As(err, &se):
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_report", "%s", se.Msg))
+		return
+	case errors.As(err, &ie):
+		site.count("rejected")
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": ie.Check.Message, "checks": []rules.Check{ie.Check}})
+		return
+	case err != nil:
+		s.writeError(w, r, err)
+		return
+	}
+	if !sess.MaySubmit(rep.PrecinctID) {
+		s.audit(r.Context(), site, submitterOf(sess), store.AuditForbidden, rep.PrecinctID, map[string]any{"route": "reports"})
+		s.writeError(w, r, errorf(http.StatusForbidden, "forbidden", "this login may not report for precinct %s", rep.PrecinctID))
+		return
+	}
+	if sess.Role == auth.RoleChair && rep.Channel != report.ChannelApp {
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_report", "a chair reports through the app (channel \"app\")"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
+	defer cancel()
+	out, err := site.intake.Submit(ctx, rep, intake.Submitter{ID: submitterOf(sess)})
+	switch {
+	case errors.Is(err, intake.ErrBusy), errors.Is(err, intake.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		site.count("busy")
+		s.writeError(w, r, busy("the server is busy; your report is not stored yet — retry with the same report_id"))
+		return
+	case err != nil:
+		site.count("error")
+		s.log.ErrorContext(r.Context(), "submit failed", slog.String("request_id", requestID(r)), slog.Any("err", err))
+		s.writeError(w, r, busy("the report could not be stored; retry with the same report_id"))
+		return
+	}
+	switch out.Kind {
+	case intake.Stored:
+		if out.Receipt.Status == string(store.StatusAccepted) {
+			site.count("accepted")
+		} else {
+			site.count("flagged")
+		}
+		writeJSON(w, http.StatusCreated, out.Receipt)
+	case intake.Same:
+		site.count("duplicate")
+		writeJSON(w, http.StatusOK, out.Receipt)
+	case intake.Conflict:
+		site.count("conflict")
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "this precinct already has a different report; yours is kept and both go to review",
+			"receipt": out.Receipt, "report_id": out.Receipt.ReportID, "log_index": out.Receipt.LogIndex,
+			"leaf_hash": out.Receipt.LeafHash, "status": out.Receipt.Status, "checks": out.Checks})
+	case intake.Reused:
+		site.count("reused")
+		writeJSON(w, http.StatusConflict, map[string]any{"error": "this report_id was already used for a different report; nothing was stored",
+			"receipt": out.Receipt, "report_id": out.Receipt.ReportID, "log_index": out.Receipt.LogIndex,
+			"leaf_hash": out.Receipt.LeafHash, "status": out.Receipt.Status, "checks": out.Checks})
+	case intake.Refused:
+		site.count("rejected")
+		msg := out.Message
+		if msg == "" {
+			for _, c := range out.Checks {
+				if c.Severity == rules.Error {
+					msg = c.Message
+					break
+				}
+			}
+		}
+		checks := out.Checks
+		if checks == nil {
+			checks = []rules.Check{}
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": msg, "checks": checks})
+	}
+}
+
+func (site *Site) count(outcome string) {
+	if site.metrics != nil {
+		site.metrics.reports.WithLabelValues(site.def.Election().ID, outcome).Inc()
+	}
+}
+
+// session authenticates the request's bearer token.
+func (s *Server) session(r *http.Request) (auth.Session, error) {
+	h := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		return auth.Session{}, errorf(http.StatusUnauthorized, auth.CodeUnauthenticated, "log in first: send Authorization: Bearer <token>")
+	}
+	return s.auth.Authenticate(r.Context(), token)
+}
+
+func submitterOf(sess auth.Session) string {
+	if sess.Role == auth.RoleChair {
+		return sess.PrecinctID
+	}
+	return sess.Username
+}
+
+type loginRequest struct {
+	PrecinctID string `json:"precinct_id"`
+	PIN        string `json:"pin"`
+	Token      string `json:"token"`
+	Username   string `json:"username"`
+	Password   string `json:"password"`
+}
+
+// handleLogin logs a chair in with precinct ID and PIN (or the QR code's token), or a staff
+// member with username and password, and returns a session token.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLoginBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_login", "send {\"precinct_id\", \"pin\"} as JSON"))
+		return
+	}
+	addr := clientAddr(r)
+	var sess auth.Session
+	var tok auth.SessionToken
+	var err error
+	switch {
+	case req.Username != "":
+		sess, tok, err = s.auth.LoginStaff(r.Context(), req.Username, auth.NewPassword(req.Password), addr)
+	case req.Token != "":
+		sess, tok, err = s.auth.LoginToken(r.Context(), req.PrecinctID, req.Token, addr)
+	default:
+		sess, tok, err = s.auth.LoginPIN(r.Context(), req.PrecinctID, req.PIN, addr)
+	}
+	actor := req.PrecinctID
+	if req.Username != "" {
+		actor = req.Username
+	}
+	if err != nil {
+		kind, result := store.AuditLoginFailed, "failed"
+		if errors.Is(err, auth.ErrThrottled) || errors.Is(err, auth.ErrPINClosed) {
+			kind, result = store.AuditLoginThrottled, "throttled"
+		}
+		s.metrics.logins.WithLabelValues(result).Inc()
+		s.audit(r.Context(), s.main, actor, kind, req.PrecinctID, map[string]any{"addr": addr.String(), "reason": errorCode(err)})
+		s.writeError(w, r, err)
+		return
+	}
+	s.metrics.logins.WithLabelValues("ok").Inc()
+	s.audit(r.Context(), s.main, actor, store.AuditLoginOK, sess.PrecinctID, map[string]any{"addr": addr.String(), "role": string(sess.Role)})
+	writeJSON(w, http.StatusOK, map[string]any{"token": tok.Reveal(), "role": sess.Role, "precinct_id": sess.PrecinctID,
+		"expires_at": sess.Expires.UTC().Format(time.RFC3339)})
+}
+
+func errorCode(err error) string {
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return "error"
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if err := s.auth.Logout(r.Context(), token); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"logged_out": true})
+}
+
+func (s *Server) audit(ctx context.Context, site *Site, actor string, kind store.AuditKind, precinct string, detail map[string]any) {
+	b, _ := json.Marshal(detail)
+	if actor == "" {
+		actor = "anonymous"
+	}
+	if _, err := site.store.AddAudit(ctx, store.NewAudit{Actor: actor, Kind: kind, PrecinctID: precinct, Detail: b}); err != nil {
+		s.log.ErrorContext(ctx, "audit row not written", slog.String("kind", string(kind)), slog.Any("err", err))
+	}
+}

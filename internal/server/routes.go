@@ -1,0 +1,48 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler is every route of the server, wrapped in the common middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/login", s.handleLogin)
+	mux.HandleFunc("POST /api/v1/logout", s.handleLogout)
+	for _, site := range s.sites() {
+		p := site.prefix()
+		mux.HandleFunc("POST "+p+"/api/v1/reports", s.onSite(site, s.handleReport))
+		mux.HandleFunc("GET "+p+"/api/v1/results", s.onSite(site, s.handleResults))
+		mux.HandleFunc("GET "+p+"/api/v1/results/counties", s.onSite(site, s.handleCounties))
+		mux.HandleFunc("GET "+p+"/api/v1/results/counties/{county_id}", s.onSite(site, s.handleCounty))
+		mux.HandleFunc("GET "+p+"/api/v1/results/precincts/{precinct_id}", s.onSite(site, s.handlePrecinct))
+		mux.HandleFunc("GET "+p+"/api/v1/results.csv", s.onSite(site, s.handleCSV))
+		mux.HandleFunc("GET "+p+"/api/v1/events", s.onSite(site, s.handleEvents))
+	}
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such page: %s %s", r.Method, r.URL.Path))
+	})
+	return s.wrap(mux)
+}
+
+// prefix is where the site's routes live: "" for the election, "/practice" for its practice twin.
+func (site *Site) prefix() string {
+	if site.def.Election().Practice {
+		return "/practice"
+	}
+	return ""
+}
+
+// onSite binds a handler to a site and marks practice responses.
+func (s *Server) onSite(site *Site, h func(*Site, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if site.def.Election().Practice {
+			w.Header().Set("Caucus-Election", "PRACTICE")
+		}
+		h(site, w, r)
+	}
+}
