@@ -344,14 +344,18 @@ func (in *Intake) commit(batch []*pending) {
 		}
 		return
 	}
+	// Tell the followers (the tally) before answering, so that a client that has its receipt
+	// reads results that include its report (no stale read after an acknowledgement).
 	var size int64 = -1
-	for i, p := range batch {
-		p.done <- result{res: results[i]}
-		if o := results[i].Outcome; o == store.Appended || o == store.Conflict {
-			size = max(size, results[i].Entry.Index+1)
+	for _, r := range results {
+		if r.Outcome == store.Appended || r.Outcome == store.Conflict {
+			size = max(size, r.Entry.Index+1)
 		}
 	}
 	if size >= 0 && in.cfg.Committed != nil {
 		in.cfg.Committed(size)
+	}
+	for i, p := range batch {
+		p.done <- result{res: results[i]}
 	}
 }

@@ -301,3 +301,28 @@ func nullString(s string) any {
 	}
 	return s
 }
+
+// IntegrityCheck runs PRAGMA integrity_check and returns an error unless SQLite answers "ok"
+// (spec/reliability.md B0.4).
+func (d *DB) IntegrityCheck(ctx context.Context) error {
+	rows, err := d.writer.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return fmt.Errorf("integrity check: %w", err)
+		}
+		lines = append(lines, s)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if len(lines) != 1 || lines[0] != "ok" {
+		return fmt.Errorf("integrity check: %s", strings.Join(lines, "; "))
+	}
+	return nil
+}
