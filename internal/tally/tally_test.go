@@ -3,6 +3,7 @@ package tally_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"slices"
 	"testing"
@@ -453,4 +454,61 @@ type tb interface {
 	Fatal(args ...any)
 	Fatalf(format string, args ...any)
 	Errorf(format string, args ...any)
+}
+
+// TestConcurrentReads: readers take snapshots while entries are applied; every snapshot they
+// see is whole (its documents agree on the log size) and the log size never goes back. Run it
+// with -race.
+func TestConcurrentReads(t *testing.T) {
+	n := mustIowa(t)
+	ta := tally.New(n.def)
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			var last int64
+			for {
+				s := ta.Snapshot()
+				r, _ := s.Results()
+				var head struct {
+					LogSize int64 `json:"log_size"`
+				}
+				if err := json.Unmarshal(r, &head); err != nil {
+					errs <- err
+					return
+				}
+				c, _ := s.Counties()
+				var ch struct {
+					LogSize int64 `json:"log_size"`
+				}
+				if err := json.Unmarshal(c, &ch); err != nil {
+					errs <- err
+					return
+				}
+				if head.LogSize != s.LogSize() || ch.LogSize != s.LogSize() || s.LogSize() < last {
+					errs <- fmt.Errorf("snapshot of log size %d: results say %d, counties %d, after %d", s.LogSize(), head.LogSize, ch.LogSize, last)
+					return
+				}
+				last = s.LogSize()
+				s.CSV()
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+			}
+		}()
+	}
+	for at := 0; at < len(n.entries); at += 50 {
+		if err := ta.Apply(n.entries[at:min(at+50, len(n.entries))]...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
