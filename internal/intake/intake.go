@@ -54,7 +54,8 @@ type Config struct {
 	MaxBatch int              // 0: DefaultMaxBatch
 	Queue    int              // 0: DefaultQueue
 	// Committed, if set, is called from the committing goroutine after each durable commit that
-	// appended entries, with the log size after it. It must not block for long.
+	// appended entries, with the log size after it, and after a failed commit with the store's
+	// size then (a failed commit may have happened all the same). It must not block for long.
 	Committed func(size int64)
 	// BatchSize, if set, observes each commit's batch size (metrics).
 	BatchSize func(n int)
@@ -339,6 +340,13 @@ func (in *Intake) commit(batch []*pending) {
 	results, err := in.cfg.Store.Append(context.Background(), entries)
 	if err != nil {
 		in.cfg.Log.Error("commit failed", slog.Int("batch", len(batch)), slog.Any("err", err))
+		// The error may be ambiguous: the batch may be stored all the same, and a retry with
+		// the same report_id then answers 200 from the store without any commit. Bring the
+		// followers up to the log as it is, so that retry's receipt is never ahead of the
+		// results (reliability.md D3 (b); no stale read after an acknowledgement).
+		if size, serr := in.cfg.Store.Size(context.Background()); serr == nil && in.cfg.Committed != nil {
+			in.cfg.Committed(size)
+		}
 		for _, p := range batch {
 			p.done <- result{err: fmt.Errorf("store: %w", err)}
 		}
