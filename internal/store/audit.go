@@ -43,6 +43,12 @@ const (
 	AuditLogKeyCreated  AuditKind = "log_key_created" // the log's signing key (never its bytes)
 )
 
+// Written by AddCallback and PutPhoto, in their transaction.
+const (
+	AuditCallbackRequested AuditKind = "callback_requested" // a chair asked to be called back
+	AuditPhotoStored       AuditKind = "photo_stored"       // a worksheet photo stored (first time)
+)
+
 // AuditKinds is the closed list, in the order above.
 var AuditKinds = []AuditKind{
 	AuditReportAccepted, AuditReportFlagged, AuditReportConflict, AuditReportDup,
@@ -50,6 +56,7 @@ var AuditKinds = []AuditKind{
 	AuditCredentialIssued, AuditStaffCreated, AuditStaffUpdated,
 	AuditReportRejected, AuditLoginOK, AuditLoginFailed, AuditLoginThrottled, AuditLogout,
 	AuditSessionRevoked, AuditThrottleReset, AuditForbidden, AuditElectionInit, AuditLogKeyCreated,
+	AuditCallbackRequested, AuditPhotoStored,
 }
 
 // Valid reports whether k is in the closed list.

@@ -220,6 +220,26 @@ type Store interface {
 	// old, or a missing name, returns an error wrapping ErrConflict and changes nothing.
 	SwapValue(ctx context.Context, name string, old, new []byte) error
 
+	// AddCallback stores a chair's call-back request and its AuditCallbackRequested row in one
+	// transaction, and returns it with its ID and time. Not idempotent: each call is one request.
+	// An empty PrecinctID, Phone or Actor, a Phone over 40 or a Note over 500 characters returns
+	// an error wrapping ErrInvalid. Rows are never updated or deleted.
+	AddCallback(ctx context.Context, c NewCallback) (Callback, error)
+
+	// Callbacks returns up to limit call-back requests with ID > after, ordered by ID.
+	Callbacks(ctx context.Context, after int64, limit int) ([]Callback, error)
+
+	// PutPhoto stores a worksheet photo under the SHA-256 of its bytes (content-addressed) and
+	// reports whether it was new. Storing the same bytes again is a no-op returning false
+	// (idempotent); the AuditPhotoStored row is written, in the same transaction, only when new.
+	// A hash that does not match Data, a content type other than image/jpeg or image/png, or a
+	// size outside 1..MaxPhotoBytes returns an error wrapping ErrInvalid.
+	PutPhoto(ctx context.Context, p NewPhoto) (created bool, err error)
+
+	// Photo returns the photo stored under sha256 (lowercase hex), or an error wrapping
+	// ErrNotFound.
+	Photo(ctx context.Context, sha256 string) (Photo, error)
+
 	// Close waits for in-flight calls to finish, releases the database and makes every later
 	// call fail with ErrClosed. Calling it again returns nil.
 	Close() error

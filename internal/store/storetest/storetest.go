@@ -73,6 +73,8 @@ func Run(t *testing.T, open Opener) {
 		{"Values", testValues},
 		{"Credentials", testCredentials},
 		{"Staff", testStaff},
+		{"Callbacks", testCallbacks},
+		{"Photos", testPhotos},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

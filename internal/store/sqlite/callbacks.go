@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"caucus/internal/store"
+)
+
+const (
+	insertCallback  = `INSERT INTO callbacks (at, precinct_id, phone, note, actor) VALUES (?, ?, ?, ?, ?)`
+	selectCallbacks = `SELECT id, at, precinct_id, phone, note, actor FROM callbacks
+	WHERE id > ? ORDER BY id LIMIT ?`
+	insertPhoto = `INSERT INTO photos (sha256, content_type, data, at) VALUES (?, ?, ?, ?)
+	ON CONFLICT (sha256) DO NOTHING`
+	selectPhoto = `SELECT content_type, data, at FROM photos WHERE sha256 = ?`
+)
+
+// AddCallback implements store.Store.
+func (d *DB) AddCallback(ctx context.Context, c store.NewCallback) (store.Callback, error) {
+	switch {
+	case c.PrecinctID == "" || c.Phone == "" || c.Actor == "":
+		return store.Callback{}, fmt.Errorf("add callback: %w: precinct, phone and actor are required", store.ErrInvalid)
+	case utf8.RuneCountInString(c.Phone) > 40 || utf8.RuneCountInString(c.Note) > 500:
+		return store.Callback{}, fmt.Errorf("add callback: %w: phone over 40 or note over 500 characters", store.ErrInvalid)
+	}
+	now := fromMS(ms(d.now()))
+	var id int64
+	err := d.write(ctx, "add callback", func(tx *txStmts) error {
+		res, err := tx.ExecContext(ctx, insertCallback, ms(now), c.PrecinctID, c.Phone, c.Note, c.Actor)
+		if err != nil {
+			return fmt.Errorf("insert callback: %w", err)
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		// The phone number stays in its table; the audit row names the request, not the number.
+		detail, _ := json.Marshal(map[string]any{"callback_id": id})
+		_, err = addAudit(ctx, tx, ms(now), store.NewAudit{Actor: c.Actor, Kind: store.AuditCallbackRequested,
+			PrecinctID: c.PrecinctID, Detail: detail})
+		return err
+	})
+	if err != nil {
+		return store.Callback{}, err
+	}
+	return store.Callback{ID: id, At: now, PrecinctID: c.PrecinctID, Phone: c.Phone, Note: c.Note, Actor: c.Actor}, nil
+}
+
+// Callbacks implements store.Store.
+func (d *DB) Callbacks(ctx context.Context, after int64, limit int) ([]store.Callback, error) {
+	if err := d.checkOpen("read callbacks"); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("read callbacks: %w: limit %d", store.ErrInvalid, limit)
+	}
+	rows, err := d.rs.QueryContext(ctx, selectCallbacks, after, limit)
+	if err != nil {
+		return nil, d.wrap("read callbacks", err)
+	}
+	defer rows.Close()
+	var out []store.Callback
+	for rows.Next() {
+		var c store.Callback
+		var at int64
+		if err := rows.Scan(&c.ID, &at, &c.PrecinctID, &c.Phone, &c.Note, &c.Actor); err != nil {
+			return nil, d.wrap("read callbacks", err)
+		}
+		c.At = fromMS(at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, d.wrap("read callbacks", err)
+	}
+	return out, nil
+}
+
+// PutPhoto implements store.Store.
+func (d *DB) PutPhoto(ctx context.Context, p store.NewPhoto) (bool, error) {
+	sum := sha256.Sum256(p.Data)
+	switch {
+	case len(p.Data) == 0 || len(p.Data) > store.MaxPhotoBytes:
+		return false, fmt.Errorf("put photo: %w: %d bytes", store.ErrInvalid, len(p.Data))
+	case p.ContentType != "image/jpeg" && p.ContentType != "image/png":
+		return false, fmt.Errorf("put photo: %w: content type %q", store.ErrInvalid, p.ContentType)
+	case p.SHA256 != hex.EncodeToString(sum[:]):
+		return false, fmt.Errorf("put photo: %w: sha256 does not match the bytes", store.ErrInvalid)
+	case p.Actor == "":
+		return false, fmt.Errorf("put photo: %w: no actor", store.ErrInvalid)
+	}
+	now := ms(d.now())
+	var created bool
+	err := d.write(ctx, "put photo", func(tx *txStmts) error {
+		res, err := tx.ExecContext(ctx, insertPhoto, p.SHA256, p.ContentType, p.Data, now)
+		if err != nil {
+			return fmt.Errorf("insert photo: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		created = true
+		detail, _ := json.Marshal(map[string]any{"sha256": p.SHA256, "bytes": len(p.Data), "content_type": p.ContentType})
+		_, err = addAudit(ctx, tx, now, store.NewAudit{Actor: p.Actor, Kind: store.AuditPhotoStored,
+			PrecinctID: p.PrecinctID, Detail: detail})
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return created, nil
+}
+
+// Photo implements store.Store.
+func (d *DB) Photo(ctx context.Context, sha string) (store.Photo, error) {
+	if err := d.checkOpen("read photo"); err != nil {
+		return store.Photo{}, err
+	}
+	p := store.Photo{SHA256: sha}
+	var at int64
+	err := d.rs.QueryRowContext(ctx, selectPhoto, sha).Scan(&p.ContentType, &p.Data, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Photo{}, fmt.Errorf("read photo %s: %w", sha, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Photo{}, d.wrap("read photo", err)
+	}
+	p.At = fromMS(at)
+	return p, nil
+}
