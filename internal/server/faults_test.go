@@ -129,15 +129,24 @@ func startFaulty(t testing.TB, f *faultStore, opts servertest.Options) *serverte
 // the Retry-After header.
 func postReport(t testing.TB, env *servertest.Env, token string, r report.Report) (int, report.Receipt, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", env.URL+"/api/v1/reports", strings.NewReader(string(r.Canonical())))
+	status, rc, retryAfter, err := tryReport(env, token, r)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return status, rc, retryAfter
+}
+
+// tryReport is postReport for other goroutines than the test's: it returns its error.
+func tryReport(env *servertest.Env, token string, r report.Report) (int, report.Receipt, string, error) {
+	req, err := http.NewRequest("POST", env.URL+"/api/v1/reports", strings.NewReader(string(r.Canonical())))
+	if err != nil {
+		return 0, report.Receipt{}, "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("POST report %s: %v", r.ReportID, err)
+		return 0, report.Receipt{}, "", fmt.Errorf("POST report %s: %w", r.ReportID, err)
 	}
 	defer resp.Body.Close()
 	var body struct {
@@ -145,13 +154,13 @@ func postReport(t testing.TB, env *servertest.Env, token string, r report.Report
 		Inner *report.Receipt `json:"receipt"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("report %s: %d, body not JSON: %v", r.ReportID, resp.StatusCode, err)
+		return 0, report.Receipt{}, "", fmt.Errorf("report %s: %d, body not JSON: %w", r.ReportID, resp.StatusCode, err)
 	}
 	rc := body.Receipt
 	if body.Inner != nil {
 		rc = *body.Inner
 	}
-	return resp.StatusCode, rc, resp.Header.Get("Retry-After")
+	return resp.StatusCode, rc, resp.Header.Get("Retry-After"), nil
 }
 
 // TestFaultInjection: 100 Appends fail, half before persisting (a), half after (b), in a seeded
