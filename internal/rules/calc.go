@@ -171,7 +171,7 @@ func calc(in Input, problems []string, attendeesOK, delegatesOK bool) Result {
 			ids[i] = gs[k].id
 		}
 		res.TiebreaksNeeded = []TieNeeded{{Kind: prof.game(), Between: ids, Delegates: a.open.n}}
-		c.add(C13, "%s", tieMessage(in, prof, ids, a.open))
+		c.add(C13, "%s", tieMessage(in, prof, gs, p, d, a.open))
 	}
 	tb.report(c, in)
 

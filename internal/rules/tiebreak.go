@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 )
@@ -73,27 +74,40 @@ func gameName(kind string) string {
 	return "coin toss"
 }
 
-// tieMessage explains an open tie to the chair (C13).
-func tieMessage(in Input, prof Profile, ids []string, t *tie) string {
-	names := make([]string, len(ids))
-	for i, id := range ids {
-		names[i] = in.name(id)
+// tieMessage explains an open tie to the chair (C13), naming each tied group with its exact
+// share of delegates (its final alignment × delegates ÷ participants).
+func tieMessage(in Input, prof Profile, gs []*group, p, d int64, t *tie) string {
+	names := make([]string, len(t.groups))
+	for i, k := range t.groups {
+		names[i] = in.name(gs[k].id)
+		if !t.plurality {
+			names[i] += " (" + trimZeros(formatRat4(big.NewRat(gs[k].cfinal*d, p))) + ")"
+		}
 	}
 	game := "toss a coin"
 	if prof == NevadaDem2020 {
 		game = "draw cards (high card wins)"
 	}
-	if len(ids) > 2 || t.n > 1 {
+	if len(t.groups) > 2 || t.n > 1 {
 		game += " as many times as needed"
 	}
-	var what string
 	switch {
 	case t.plurality:
-		what = fmt.Sprintf("are tied with %s people each for the precinct's only delegate", t.claim.RatString())
+		return fmt.Sprintf("%s are tied with %s people each for the precinct's only delegate: %s and record the winner",
+			and(names), t.claim.RatString(), game)
 	case t.gain:
-		what = fmt.Sprintf("are tied (%s each) for %s", formatRat4(t.claim), plural(t.n, "delegate", "delegates"))
-	default:
-		what = fmt.Sprintf("are tied (%s each) for who keeps a delegate: %d of them keep%s one", formatRat4(t.claim), t.n, map[bool]string{true: "s", false: ""}[t.n == 1])
+		return fmt.Sprintf("%s are tied for %s: %s and record the winner", and(names), plural(t.n, "more delegate", "more delegates"), game)
 	}
-	return fmt.Sprintf("%s %s: %s and record the winner", and(names), what, game)
+	lose := int64(len(t.groups)) - t.n
+	return fmt.Sprintf("%s are tied for who gives back a delegate: %d of them %s one; %s and record who keeps theirs",
+		and(names), lose, map[bool]string{true: "gives back", false: "give back"}[lose == 1], game)
+}
+
+// trimZeros shortens "1.5000" to "1.5" and "2.0000" to "2" for messages.
+func trimZeros(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(s, "0")
+		s = strings.TrimSuffix(s, ".")
+	}
+	return s
 }
