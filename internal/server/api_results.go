@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -10,9 +11,12 @@ import (
 const resultsCacheControl = "public, max-age=1, stale-while-revalidate=5"
 
 // serveBytes writes pre-rendered results with their ETag, answering 304 to a matching
-// If-None-Match.
-func serveBytes(w http.ResponseWriter, r *http.Request, contentType string, body []byte, etag string) {
+// If-None-Match. Every results response names the log size it was computed from in the
+// Caucus-Log-Size header (a county's document keeps its bytes while other counties change, so
+// the size is not in its body).
+func serveBytes(w http.ResponseWriter, r *http.Request, contentType string, body []byte, etag string, logSize int64) {
 	h := w.Header()
+	h.Set("Caucus-Log-Size", strconv.FormatInt(logSize, 10))
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", resultsCacheControl)
 	h.Set("ETag", etag)
@@ -30,39 +34,44 @@ func serveBytes(w http.ResponseWriter, r *http.Request, contentType string, body
 const jsonType = "application/json; charset=utf-8"
 
 func (s *Server) handleResults(site *Site, w http.ResponseWriter, r *http.Request) {
-	b, etag := site.Snapshot().Results()
-	serveBytes(w, r, jsonType, b, etag)
+	snap := site.Snapshot()
+	b, etag := snap.Results()
+	serveBytes(w, r, jsonType, b, etag, snap.LogSize())
 }
 
 func (s *Server) handleCounties(site *Site, w http.ResponseWriter, r *http.Request) {
-	b, etag := site.Snapshot().Counties()
-	serveBytes(w, r, jsonType, b, etag)
+	snap := site.Snapshot()
+	b, etag := snap.Counties()
+	serveBytes(w, r, jsonType, b, etag, snap.LogSize())
 }
 
 func (s *Server) handleCounty(site *Site, w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("county_id")
-	b, etag, ok := site.Snapshot().County(id)
+	snap := site.Snapshot()
+	b, etag, ok := snap.County(id)
 	if !ok {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "county %q is not in this election", id))
 		return
 	}
-	serveBytes(w, r, jsonType, b, etag)
+	serveBytes(w, r, jsonType, b, etag, snap.LogSize())
 }
 
 func (s *Server) handlePrecinct(site *Site, w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("precinct_id")
-	b, etag, ok := site.Snapshot().Precinct(id)
+	snap := site.Snapshot()
+	b, etag, ok := snap.Precinct(id)
 	if !ok {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "precinct %q is not in this election", id))
 		return
 	}
-	serveBytes(w, r, jsonType, b, etag)
+	serveBytes(w, r, jsonType, b, etag, snap.LogSize())
 }
 
 func (s *Server) handleCSV(site *Site, w http.ResponseWriter, r *http.Request) {
-	b, etag := site.Snapshot().CSV()
+	snap := site.Snapshot()
+	b, etag := snap.CSV()
 	w.Header().Set("Content-Disposition", `attachment; filename="results.csv"`)
-	serveBytes(w, r, "text/csv; charset=utf-8", b, etag)
+	serveBytes(w, r, "text/csv; charset=utf-8", b, etag, snap.LogSize())
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

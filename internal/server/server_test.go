@@ -228,3 +228,39 @@ func TestRestartByteIdentical(t *testing.T) {
 	}
 	env.Check(&acked)
 }
+
+// TestResultsCaching: results carry an ETag, CDN-friendly Cache-Control and the log size they
+// were computed from; a matching If-None-Match gets 304, and a new report changes the ETag.
+func TestResultsCaching(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Precincts: 3})
+	get := func(path, etag string) *http.Response {
+		req, _ := http.NewRequest("GET", env.URL+path, nil)
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, path := range []string{"/api/v1/results", "/api/v1/results/counties", "/api/v1/results/counties/alpha",
+		"/api/v1/results/precincts/p0001", "/api/v1/results.csv"} {
+		resp := get(path, "")
+		etag := resp.Header.Get("ETag")
+		if resp.StatusCode != 200 || etag == "" || !strings.Contains(resp.Header.Get("Cache-Control"), "max-age") ||
+			resp.Header.Get("Caucus-Log-Size") != "0" {
+			t.Errorf("%s: %d, headers %v", path, resp.StatusCode, resp.Header)
+		}
+		if again := get(path, etag); again.StatusCode != http.StatusNotModified {
+			t.Errorf("%s with If-None-Match: %d, want 304", path, again.StatusCode)
+		}
+	}
+	before := get("/api/v1/results", "").Header.Get("ETag")
+	submit(env, env.Login("p0001"), env.Report("p0001", "r", 1))
+	after := get("/api/v1/results", before)
+	if after.StatusCode != 200 || after.Header.Get("ETag") == before || after.Header.Get("Caucus-Log-Size") != "1" {
+		t.Errorf("after a report: %d, ETag %q (was %q), size %s", after.StatusCode, after.Header.Get("ETag"), before, after.Header.Get("Caucus-Log-Size"))
+	}
+}
