@@ -427,7 +427,7 @@ func TestCrashRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recount, err := tally.Recount(loaded, entries)
+	recount, err := tally.RecountWithLog(loaded, entries, servertest.LogNames(t, db, loaded, entries))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/api/v1/results/precincts/{precinct_id}", s.onSite(site, s.handlePrecinct))
 		mux.HandleFunc("GET "+p+"/api/v1/results.csv", s.onSite(site, s.handleCSV))
 		mux.HandleFunc("GET "+p+"/api/v1/events", s.onSite(site, s.handleEvents))
+		s.routeLog(mux, site)
 	}
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))

@@ -21,6 +21,7 @@ import (
 	"caucus/internal/intake"
 	"caucus/internal/store"
 	"caucus/internal/tally"
+	"caucus/internal/tlog"
 )
 
 // Config sets up a Server.
@@ -68,6 +69,7 @@ func (s *Server) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, site := range s.sites() {
 		wg.Go(func() { site.intake.Run(ctx) })
+		wg.Go(func() { site.tlog.Run(ctx) })
 	}
 	wg.Wait()
 }
@@ -78,6 +80,7 @@ type Site struct {
 	store   store.Store
 	intake  *intake.Intake
 	tally   *tally.Tally
+	tlog    *tlog.Log
 	log     *slog.Logger
 	metrics *metrics
 
@@ -112,7 +115,12 @@ func NewSite(ctx context.Context, cfg SiteConfig) (*Site, error) {
 		}
 		return nil, fmt.Errorf("claim store for election %s: %w", id, err)
 	}
-	site := &Site{def: cfg.Def, store: cfg.Store, tally: tally.New(cfg.Def), log: cfg.Log, events: newBroadcaster()}
+	lg, err := openLog(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	site := &Site{def: cfg.Def, store: cfg.Store, tally: tally.NewWithLog(cfg.Def, lg.names()), tlog: lg.Log,
+		log: cfg.Log, events: newBroadcaster()}
 	site.intake = intake.New(intake.Config{Store: cfg.Store, Def: cfg.Def, Now: cfg.Now, Log: cfg.Log,
 		MaxBatch: cfg.MaxBatch, Queue: cfg.Queue,
 		Committed: func(size int64) {
@@ -131,6 +139,9 @@ func NewSite(ctx context.Context, cfg SiteConfig) (*Site, error) {
 	}
 	if err := site.follow(ctx, size); err != nil {
 		return nil, fmt.Errorf("rebuild tally: %w", err)
+	}
+	if err := site.tlog.Sign(ctx); err != nil {
+		return nil, fmt.Errorf("sign checkpoint at start-up: %w", err)
 	}
 	return site, nil
 }
@@ -151,6 +162,9 @@ func (site *Site) follow(ctx context.Context, size int64) error {
 		}
 		if len(es) == 0 {
 			break
+		}
+		if err := site.tlog.Append(es...); err != nil {
+			return err
 		}
 		if err := site.tally.Apply(es...); err != nil {
 			return err

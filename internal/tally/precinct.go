@@ -26,6 +26,7 @@ type index struct {
 	precincts [][]election.Precinct // per county, in file order
 	where     map[string]loc        // precinct id → its place
 	total     int                   // precincts in the election
+	log       Log                   // the log results name; zero: none
 }
 
 // loc is a precinct's place: its county's ordinal and its position among the county's precincts.

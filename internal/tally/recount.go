@@ -15,7 +15,13 @@ import (
 // counts, delegates and exact SDEs (delegates × ratio as a rational), rendered afresh. Its
 // snapshot must hold the same bytes as the tally fed the same entries.
 func Recount(def *election.Definition, entries []store.Entry) (*Snapshot, error) {
+	return RecountWithLog(def, entries, Log{})
+}
+
+// RecountWithLog is Recount for results that name the transparency log (see NewWithLog).
+func RecountWithLog(def *election.Definition, entries []store.Entry, lg Log) (*Snapshot, error) {
 	ix := newIndex(def)
+	ix.log = lg
 	ps := make([][]pstate, len(ix.counties))
 	for ci := range ix.counties {
 		ps[ci] = make([]pstate, len(ix.precincts[ci]))

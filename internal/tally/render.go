@@ -92,6 +92,8 @@ type resultsJSON struct {
 	ElectionID         string          `json:"election_id"`
 	UpdatedAt          *string         `json:"updated_at"` // null before the first entry
 	LogSize            int64           `json:"log_size"`
+	LogRootHash        string          `json:"log_root_hash,omitempty"`  // of the tree of log_size
+	LogPublicKey       string          `json:"log_public_key,omitempty"` // note verifier key
 	PrecinctsTotal     int             `json:"precincts_total"`
 	PrecinctsReporting int             `json:"precincts_reporting"`
 	Practice           bool            `json:"practice"`
@@ -320,9 +322,13 @@ func (ix *index) renderCounty(ci int, t *totals, updatedAt string, views []*prec
 // snapshot renders the state's documents around the counties' views.
 func (ix *index) snapshot(size int64, updatedAt string, state *totals, counties []*countyView) *Snapshot {
 	s := &Snapshot{ix: ix, size: size, updatedAt: updatedAt, counties: counties}
-	s.results = newDoc(marshal(resultsJSON{ElectionID: ix.elec.ID, UpdatedAt: strp(updatedAt),
+	r := resultsJSON{ElectionID: ix.elec.ID, UpdatedAt: strp(updatedAt),
 		LogSize: size, PrecinctsTotal: ix.total, PrecinctsReporting: state.reporting,
-		Practice: ix.elec.Practice, Candidates: ix.candidates(state)}))
+		Practice: ix.elec.Practice, Candidates: ix.candidates(state)}
+	if ix.log.RootHash != nil {
+		r.LogRootHash, r.LogPublicKey = ix.log.RootHash(size), ix.log.PublicKey
+	}
+	s.results = newDoc(marshal(r))
 	entries := make([][]byte, len(counties))
 	for i, c := range counties {
 		entries[i] = c.entry

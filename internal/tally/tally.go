@@ -35,8 +35,12 @@ type countyState struct {
 }
 
 // New returns the tally of def with no entry applied: every precinct not reported.
-func New(def *election.Definition) *Tally {
+func New(def *election.Definition) *Tally { return NewWithLog(def, Log{}) }
+
+// NewWithLog is New for results that name the transparency log they were computed from.
+func NewWithLog(def *election.Definition, lg Log) *Tally {
 	ix := newIndex(def)
+	ix.log = lg
 	n := len(ix.ids)
 	t := &Tally{ix: ix, precincts: make([][]pstate, len(ix.counties)),
 		counties: make([]countyState, len(ix.counties)), state: newTotals(n, !ix.straw)}

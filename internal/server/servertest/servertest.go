@@ -27,6 +27,7 @@ import (
 	"caucus/internal/store"
 	"caucus/internal/store/sqlite"
 	"caucus/internal/tally"
+	"caucus/internal/tlog"
 )
 
 // CheapParams hash test PINs fast: the hashing is real argon2id, only lighter.
@@ -81,6 +82,8 @@ type Env struct {
 	PINs   map[string]string // precinct → PIN
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	checkpoints []tlog.Checkpoint // every checkpoint Check has seen, for B0.2
 }
 
 // Start starts a server and issues credentials for every precinct.
@@ -241,8 +244,7 @@ func (a *Acked) Add(t testing.TB, r report.Receipt) {
 	a.Receipts[r.ReportID] = r
 }
 
-// Check is the global invariant check of spec/reliability.md B0 (the parts that exist so far:
-// the transparency log's own checks come with it).
+// Check is the global invariant check of spec/reliability.md B0.
 func (env *Env) Check(acked *Acked) {
 	t := env.t
 	t.Helper()
@@ -277,7 +279,7 @@ func (env *Env) Check(acked *Acked) {
 		seen[e.ReportID] = true
 	}
 	// B0.3: published totals = a recount from the log's leaves by another path.
-	recount, err := tally.Recount(env.Def, entries)
+	recount, err := tally.RecountWithLog(env.Def, entries, env.checkLog(entries))
 	if err != nil {
 		t.Fatalf("B0.3: recount: %v", err)
 	}

@@ -1,0 +1,284 @@
+package tlog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"caucus/internal/store"
+	"caucus/internal/store/sqlite"
+)
+
+// The signed-note example of C2SP signed-note (also x/mod's note example): our key handling
+// must read it, so other tools' notes and ours are the same format.
+const (
+	vectorSigner   = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
+	vectorVerifier = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+	vectorNote     = "If you think cryptography is the answer to your problem,\n" +
+		"then you don't know what your problem is.\n" +
+		"\n" +
+		"— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+)
+
+func TestSignedNoteVector(t *testing.T) {
+	vkey, err := verifierKey(vectorSigner)
+	if err != nil || vkey != vectorVerifier {
+		t.Fatalf("verifierKey = %q, %v; want %q", vkey, err, vectorVerifier)
+	}
+	s, _ := note.NewSigner(vectorSigner)
+	text := strings.SplitN(vectorNote, "\n\n", 2)[0] + "\n"
+	signed, err := note.Sign(&note.Note{Text: text}, s)
+	if err != nil || string(signed) != vectorNote {
+		t.Fatalf("signed:\n%s\nwant:\n%s", signed, vectorNote)
+	}
+}
+
+// The checkpoint example of C2SP tlog-checkpoint.
+func TestCheckpointVector(t *testing.T) {
+	text := "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
+	c, ext, err := ParseCheckpoint([]byte(text))
+	if err != nil || c.Origin != "example.com/behind-the-sofa" || c.N != 20852163 || len(ext) != 0 {
+		t.Fatalf("ParseCheckpoint = %+v, %q, %v", c, ext, err)
+	}
+	if string(c.Marshal()) != text {
+		t.Errorf("Marshal = %q", c.Marshal())
+	}
+	withExt := text + "a line\n"
+	if _, ext, err := ParseCheckpoint([]byte(withExt)); err != nil || len(ext) != 1 {
+		t.Errorf("with an extension line: %q, %v", ext, err)
+	}
+	for name, bad := range map[string]string{
+		"empty":           "",
+		"no newline":      strings.TrimSuffix(text, "\n"),
+		"two lines":       "origin\n1\n",
+		"empty origin":    "\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"signed size":     "o\n+1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"leading zero":    "o\n01\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"negative":        "o\n-1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+		"short hash":      "o\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2=\n",
+		"url base64":      "o\n1\nCsUYapGGPo4dkMgIAUqom_Xajj7h2fB2MPA3j2jxq2I=\n",
+		"empty extension": text + "\n",
+	} {
+		if _, _, err := ParseCheckpoint([]byte(bad)); !errors.Is(err, ErrCheckpoint) {
+			t.Errorf("%s: err = %v, want ErrCheckpoint", name, err)
+		}
+	}
+}
+
+func FuzzParseCheckpoint(f *testing.F) {
+	f.Add([]byte("example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"))
+	f.Add([]byte("o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\next\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, ext, err := ParseCheckpoint(b)
+		if err != nil {
+			return
+		}
+		// Property: what parses is canonical: written back, it is the same bytes.
+		if out := append(c.Marshal(), extText(ext)...); !bytes.Equal(out, b) {
+			t.Fatalf("parse → marshal changed %q to %q", b, out)
+		}
+	})
+}
+
+// TestTilePath checks our C2SP paths against x/mod's sumdb paths, which differ only in the height
+// element and in naming entry bundles "data".
+func TestTilePath(t *testing.T) {
+	for _, n := range []int64{0, 1, 999, 1000, 1234067, 1e9, 123456789012} {
+		for _, w := range []int{1, 17, 255, 256} {
+			for _, l := range []int{EntriesLevel, 0, 1, 3} {
+				tile := tlog.Tile{H: TileHeight, L: l, N: n, W: w}
+				want := strings.Replace(strings.Replace(tile.Path(), "tile/8/", "tile/", 1), "tile/data/", "tile/entries/", 1)
+				got := TilePath(tile)
+				if got != want {
+					t.Errorf("TilePath(%+v) = %q, x/mod says %q", tile, got, want)
+				}
+				back, err := ParseTilePath(got)
+				if err != nil || back != tile {
+					t.Errorf("ParseTilePath(%q) = %+v, %v", got, back, err)
+				}
+			}
+		}
+	}
+	for _, bad := range []string{"tile/0/1", "tile/0/0001", "tile/0/x001", "tile/0/001/002", "tile/00/001",
+		"tile/0/001.p/0", "tile/0/001.p/256", "tile/0/001.p/01", "tile/data/001", "tile/-1/001", "tile/0/x1000/001",
+		"tiles/0/001", "tile/0/", "tile/entries/001.p/", "tile/0/x000/001"} {
+		if _, err := ParseTilePath(bad); !errors.Is(err, ErrTilePath) {
+			t.Errorf("ParseTilePath(%q) err = %v, want ErrTilePath", bad, err)
+		}
+	}
+}
+
+func FuzzParseTilePath(f *testing.F) {
+	for _, s := range []string{"tile/0/000", "tile/entries/x001/x234/067.p/8", "tile/3/x999/999", "tile/0/001.p/255"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tile, err := ParseTilePath(s)
+		if err != nil {
+			return
+		}
+		// Property: one path per tile, and x/mod agrees on what it names.
+		if TilePath(tile) != s {
+			t.Fatalf("%q parses to %+v, which is written %q", s, tile, TilePath(tile))
+		}
+		if tile.L >= 0 {
+			x, err := tlog.ParseTilePath(strings.Replace(s, "tile/", "tile/8/", 1))
+			if err != nil || x != tile {
+				t.Fatalf("x/mod reads %q as %+v, %v; we read %+v", s, x, err, tile)
+			}
+		}
+	})
+}
+
+// openStore opens a fresh SQLite store for a log test.
+func openStore(t *testing.T, path string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func entries(from, to int64) []store.Entry {
+	var out []store.Entry
+	for i := from; i < to; i++ {
+		body := []byte(strings.Repeat("x", int(i%7)) + string(rune('a'+i%26)))
+		out = append(out, store.Entry{Index: i, Body: body, LeafHash: store.LeafHash(body)})
+	}
+	return out
+}
+
+// TestTreeAgainstXMod folds entries one at a time and checks every size's root, tiles and
+// proofs against x/mod's tlog computed from scratch (as its TestTree does).
+func TestTreeAgainstXMod(t *testing.T) {
+	ctx := context.Background()
+	lg, err := Open(ctx, Config{Store: openStore(t, filepath.Join(t.TempDir(), "db")), Origin: "caucus.example/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const max = 1000
+	var ref []tlog.Hash
+	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = ref[x]
+		}
+		return out, nil
+	})
+	for _, e := range entries(0, max) {
+		if err := lg.Append(e); err != nil {
+			t.Fatal(err)
+		}
+		more, _ := tlog.StoredHashes(e.Index, e.Body, r)
+		ref = append(ref, more...)
+		n := e.Index + 1
+		want, _ := tlog.TreeHash(n, r)
+		if got, ok := lg.RootHash(n); !ok || got != want {
+			t.Fatalf("size %d: root %x, x/mod %x", n, got, want)
+		}
+		for _, old := range []int64{1, n / 2, n - 1} {
+			if old < 1 {
+				continue
+			}
+			p, leaf, err := lg.Prove(old-1, n)
+			if err != nil || leaf != tlog.RecordHash(entries(old-1, old)[0].Body) {
+				t.Fatalf("prove %d in %d: %v", old-1, n, err)
+			}
+			if err := tlog.CheckRecord(p, n, want, old-1, leaf); err != nil {
+				t.Fatalf("size %d: proof of %d: %v", n, old-1, err)
+			}
+		}
+	}
+	for _, tile := range tlog.NewTiles(TileHeight, 0, max) {
+		got, ok := lg.HashTile(tile)
+		want, _ := tlog.ReadTileData(tile, r)
+		if !ok || !bytes.Equal(got, want) {
+			t.Errorf("tile %s differs from x/mod's", TilePath(tile))
+		}
+	}
+	if _, ok := lg.HashTile(tlog.Tile{H: TileHeight, L: 0, N: 3, W: 233}); ok {
+		t.Errorf("a tile beyond the tree was served")
+	}
+	if err := lg.Append(entries(max+1, max+2)...); err == nil {
+		t.Errorf("a gap was accepted")
+	}
+	bad := entries(max, max+1)
+	bad[0].Body = []byte("altered")
+	if err := lg.Append(bad...); err == nil {
+		t.Errorf("an entry whose bytes do not match its leaf hash was accepted")
+	}
+}
+
+// TestTwoNodesOneStore is the server-side twin of reliability.md §B5: two logs on one store;
+// each checkpoint update is a compare-and-swap, so a node with a stale view must refuse, and a
+// node whose tree does not extend the stored checkpoint never signs.
+func TestTwoNodesOneStore(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db")
+	st1, st2 := openStore(t, path), openStore(t, path)
+	a, err := Open(ctx, Config{Store: st1, Origin: "caucus.example/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, Config{Store: st2, Origin: "caucus.example/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.VerifierKey() != b.VerifierKey() {
+		t.Fatalf("two nodes made two keys: %s, %s", a.VerifierKey(), b.VerifierKey())
+	}
+	a.Append(entries(0, 10)...)
+	b.Append(entries(0, 10)...)
+	if err := a.Sign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// b read no checkpoint yet: its create must lose to a's, and it adopts a's.
+	if err := b.signOnce(ctx); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale node's first signature: %v, want ErrConflict", err)
+	}
+	if err := b.Sign(ctx); err != nil {
+		t.Fatalf("b adopting a's checkpoint: %v", err)
+	}
+	a.Append(entries(10, 20)...)
+	b.Append(entries(10, 15)...)
+	if err := a.Sign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// b's view (size 10) is stale: its swap from the size-10 note must be refused.
+	if err := b.signOnce(ctx); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale swap: %v, want ErrConflict", err)
+	}
+	stored, _ := st1.Value(ctx, CheckpointValue)
+	if signed, c := a.Checkpoint(); !bytes.Equal(stored, signed) || c.N != 20 {
+		t.Errorf("stored checkpoint is not a's of size 20")
+	}
+	// A forked node: same key, different entries. It must refuse to sign over a's checkpoint.
+	fork, err := Open(ctx, Config{Store: st2, Origin: "caucus.example/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forked := entries(0, 25)
+	forked[3].Body = []byte("rewritten")
+	forked[3].LeafHash = store.LeafHash(forked[3].Body)
+	fork.Append(forked...)
+	if err := fork.Sign(ctx); !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("forked node signed: %v, want ErrInconsistent", err)
+	}
+	if now, _ := st1.Value(ctx, CheckpointValue); !bytes.Equal(now, stored) {
+		t.Errorf("the forked node replaced the checkpoint")
+	}
+	// The key never appears in what the log hands out.
+	skey, _ := st1.Value(ctx, KeyValue)
+	priv := strings.Split(string(skey), "+")[4]
+	if signed, _ := a.Checkpoint(); strings.Contains(string(signed), priv) || strings.Contains(a.VerifierKey(), priv) {
+		t.Errorf("the private key leaks into a checkpoint or the verifier key")
+	}
+}
