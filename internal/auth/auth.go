@@ -99,7 +99,14 @@ func (a *Authenticator) LoginPIN(ctx context.Context, precinctID, pinText string
 	if c.Count >= PrecinctBudget {
 		return Session{}, SessionToken{}, ErrPINClosed
 	}
-	if d := waitFor(c, now, PrecinctFreeAttempts, PrecinctBaseDelay, PrecinctMaxDelay); d > 0 {
+	// The back-off follows wrong PINs only (since the last right one): a chair who logs in
+	// again and again, or whose app retries a login the server never answered, is never made
+	// to wait. The budget above counts every verified attempt, successes included.
+	f, err := a.store.Throttle(ctx, failKey(precinctID))
+	if err != nil {
+		return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
+	}
+	if d := waitFor(f, now, PrecinctFreeAttempts, PrecinctBaseDelay, PrecinctMaxDelay); d > 0 {
 		return Session{}, SessionToken{}, throttled(d)
 	}
 	// Take the attempt before checking the PIN: concurrent attempts each get their own count,
@@ -113,11 +120,19 @@ func (a *Authenticator) LoginPIN(ctx context.Context, precinctID, pinText string
 	}
 	err = a.verify(ctx, cred.PINHash, pin.Reveal())
 	if errors.Is(err, errMismatch) {
+		if _, err := a.store.AddThrottle(ctx, failKey(precinctID), now); err != nil {
+			return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
+		}
 		return Session{}, SessionToken{}, a.fail(ctx, Hash{}, "", client, now,
 			slog.String("precinct_id", precinctID), slog.String("reason", "wrong PIN"),
 			slog.Int("precinct_attempts", c.Count))
 	} else if err != nil {
 		return Session{}, SessionToken{}, fmt.Errorf("login precinct %q: %w", precinctID, err)
+	}
+	if f.Count > 0 {
+		if err := a.store.ResetThrottle(ctx, failKey(precinctID)); err != nil {
+			return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
+		}
 	}
 	return a.startSession(ctx, Session{Role: RoleChair, PrecinctID: precinctID}, ChairSessionTTL, now, "pin")
 }
@@ -229,8 +244,10 @@ func (a *Authenticator) Logout(ctx context.Context, bearer string) error {
 // number on file; the caller checks the role and writes the audit entry. Each reset allows
 // up to PrecinctBudget more guesses, adding PrecinctBudget/PINSpace() to the bound.
 func (a *Authenticator) ResetPrecinct(ctx context.Context, precinctID string) error {
-	if err := a.store.ResetThrottle(ctx, precinctKey(precinctID)); err != nil {
-		return fmt.Errorf("reset precinct %q: %w", precinctID, err)
+	for _, key := range []string{precinctKey(precinctID), failKey(precinctID)} {
+		if err := a.store.ResetThrottle(ctx, key); err != nil {
+			return fmt.Errorf("reset precinct %q: %w", precinctID, err)
+		}
 	}
 	a.log.LogAttrs(ctx, slog.LevelInfo, "precinct PIN throttle reset", slog.String("precinct_id", precinctID))
 	return nil

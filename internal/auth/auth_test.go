@@ -456,3 +456,34 @@ func BenchmarkThrottleCheck(b *testing.B) {
 		}
 	}
 }
+
+// TestRepeatedRightPIN: a chair who logs in again and again (two phones, an app retrying a
+// login the server never answered) is never made to wait, and a right PIN clears the back-off
+// of earlier wrong ones; every attempt still counts against the budget.
+func TestRepeatedRightPIN(t *testing.T) {
+	f := newFixture(t, 1, false)
+	right := f.secrets[0].PIN.Reveal()
+	wrong := wrongPIN(t, f.secrets[0].PIN)
+	for i := range 2 * auth.PrecinctFreeAttempts {
+		if _, _, err := f.a.LoginPIN(ctx, "p0", right, chairA); err != nil {
+			t.Fatalf("login %d with the right PIN: %v", i+1, err)
+		}
+	}
+	for range auth.PrecinctFreeAttempts {
+		f.a.LoginPIN(ctx, "p0", wrong, chairA)
+	}
+	if _, _, err := f.a.LoginPIN(ctx, "p0", right, chairA); !errors.Is(err, auth.ErrThrottled) {
+		t.Fatalf("after %d wrong PINs: %v, want throttled", auth.PrecinctFreeAttempts, err)
+	}
+	f.clock.Advance(auth.PrecinctBaseDelay)
+	if _, _, err := f.a.LoginPIN(ctx, "p0", right, chairA); err != nil {
+		t.Fatalf("right PIN after the wait: %v", err)
+	}
+	if _, _, err := f.a.LoginPIN(ctx, "p0", right, chairA); err != nil {
+		t.Fatalf("right PIN again at once (back-off cleared): %v", err)
+	}
+	n, err := f.a.PrecinctAttempts(ctx, "p0")
+	if want := 2*auth.PrecinctFreeAttempts + auth.PrecinctFreeAttempts + 2; err != nil || n != want {
+		t.Errorf("attempts counted = %d, %v; want %d", n, err, want)
+	}
+}

@@ -95,7 +95,10 @@ type ThrottleStore interface {
 }
 
 func precinctKey(id string) string { return "precinct/" + id }
-func staffKey(user string) string  { return "staff/" + user }
+
+// failKey counts a precinct's wrong PINs since its last right one: the back-off's count.
+func failKey(id string) string    { return "precinct-fail/" + id }
+func staffKey(user string) string { return "staff/" + user }
 
 // addressPrefix is the key prefix of every per-address counter.
 const addressPrefix = "addr/"
