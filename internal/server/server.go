@@ -64,13 +64,15 @@ func (s *Server) sites() []*Site {
 	return []*Site{s.main}
 }
 
-// Run runs the sites' committers until ctx is done; a commit under way is finished first.
+// Run runs the sites' committers, the log integrators and the hourly housekeeping until ctx is
+// done; a commit under way is finished first.
 func (s *Server) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, site := range s.sites() {
 		wg.Go(func() { site.intake.Run(ctx) })
 		wg.Go(func() { site.tlog.Run(ctx) })
 	}
+	wg.Go(func() { s.maintain(ctx) })
 	wg.Wait()
 }
 
