@@ -43,8 +43,9 @@
 //
 // # Why an attacker cannot lock a chair out
 //
-// PIN attempts at a precinct are slowed, never locked: PrecinctFreeAttempts at once, then a
-// wait of PrecinctBaseDelay doubling to PrecinctMaxDelay (5 min) between attempts. At that
+// PIN attempts at a precinct are slowed, never locked: after PrecinctFreeAttempts wrong PINs
+// (since the last right one) a wait of PrecinctBaseDelay doubling to PrecinctMaxDelay (5 min)
+// between attempts; a right PIN clears the wait, so a chair's own repeated logins never cause it. At that
 // pace the budget B lasts about 2 h 43 min of continuous guessing (MaxAttemptsIn); after it
 // the precinct's PIN path answers ErrPINClosed until staff reset it (ResetPrecinct, after
 // calling the chair back). None of this touches the other ways in:
