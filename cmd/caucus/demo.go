@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"caucus/internal/client"
 	"caucus/internal/election"
 )
 
@@ -62,6 +63,12 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stdout, "  report        POST %sapi/v1/reports (Authorization: Bearer <token>)\n", url)
 		fmt.Fprintf(stdout, "  practice      %spractice/api/v1/results (PRACTICE, same PINs)\n", url)
 		fmt.Fprintf(stdout, "  health        %shealthz   metrics %smetrics\n", url, url)
+		if c, err := client.New(url, nil); err == nil {
+			if r, err := c.Results(ctx); err == nil {
+				fmt.Fprintf(stdout, "  log key       %s\n", r.LogPublicKey)
+				fmt.Fprintf(stdout, "  verify        caucus verify --url %s --key %s\n", url, r.LogPublicKey)
+			}
+		}
 		fmt.Fprintf(stdout, "  chairs' PINs  %s\n", filepath.Join(*dir, "credentials", "pins.csv"))
 		fmt.Fprintf(stdout, "  data          %s (run again with --data %s to resume)\n", *dir, *dir)
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop.")

@@ -44,6 +44,7 @@ func commands() []command {
 		{"credentials", "issue the chairs' PINs and QR codes", runCredentials},
 		{"calc", "the caucus math for one precinct", runCalc},
 		{"check", "check published precinct results (the long results CSV)", runCheck},
+		{"verify", "check a server's published results against its signed log", runVerify},
 	}
 }
 
