@@ -22,6 +22,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/api/v1/events", s.onSite(site, s.handleEvents))
 		s.routeLog(mux, site)
 	}
+	s.webRoutes(mux)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

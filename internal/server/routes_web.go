@@ -1,0 +1,203 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"caucus/internal/store"
+	"caucus/web"
+)
+
+// appCSP is the Content-Security-Policy of the chair app's pages: the site-wide policy plus
+// 'wasm-unsafe-eval' in script-src, which compiling rules.wasm needs and which allows nothing
+// else (no inline script, no eval of JavaScript). Every other response keeps the strict policy.
+const appCSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+// maxCallbackBytes bounds a call-back request: a phone number and a short note.
+const maxCallbackBytes = 4 << 10
+
+// webRoutes adds the chair app (issue 5) and the API it needs beyond the contract's.
+func (s *Server) webRoutes(mux *http.ServeMux) {
+	assets, err := web.Load()
+	if err != nil {
+		panic(err) // embedded files: a broken build, caught by the tests
+	}
+	page := func(w http.ResponseWriter, r *http.Request) {
+		b, err := assets.Render("app.html", nil)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Security-Policy", appCSP)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(b)
+	}
+	mux.HandleFunc("GET /{$}", page)
+	mux.HandleFunc("GET /practice/{$}", page)
+	sw := assets.ServiceWorker([]string{"/", "/practice/"})
+	mux.HandleFunc("GET /sw.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(sw)
+	})
+	mux.HandleFunc("GET /static/{name}", func(w http.ResponseWriter, r *http.Request) {
+		a, ok := assets.ByURL(r.URL.Path)
+		if !ok {
+			s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such file: %s", r.URL.Path))
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", a.ContentType)
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		h.Set("ETag", a.ETag)
+		h.Set("Vary", "Accept-Encoding")
+		if a.Gzip != nil && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			h.Set("Content-Encoding", "gzip")
+			w.Write(a.Gzip)
+			return
+		}
+		w.Write(a.Data)
+	})
+	for _, site := range s.sites() {
+		p := site.prefix()
+		mux.HandleFunc("GET "+p+"/api/v1/precinct-info/{precinct_id}", s.onSite(site, s.handlePrecinctInfo))
+		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.handlePhoto))
+		mux.HandleFunc("POST "+p+"/api/v1/callbacks", s.onSite(site, s.handleCallback))
+	}
+}
+
+type candidateInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// handlePrecinctInfo is what the chair app needs to do a precinct's math: the calc input's
+// fields that come from the election (spec/interfaces.md `caucus calc`). Public: it is all in
+// the published election definition.
+func (s *Server) handlePrecinctInfo(site *Site, w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("precinct_id")
+	p, ok := site.def.Precinct(id)
+	if !ok {
+		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no precinct %q in this election", id))
+		return
+	}
+	e := site.def.Election()
+	cands := make([]candidateInfo, 0, len(e.Candidates))
+	for _, c := range e.Candidates {
+		cands = append(cands, candidateInfo{c.ID, c.Name})
+	}
+	out := map[string]any{"election_id": e.ID, "election_name": e.Name, "practice": e.Practice, "rules": e.Rules,
+		"precinct_id": p.ID, "name": p.Name, "county_id": p.CountyID, "satellite": p.Satellite,
+		"delegates_to_elect": nil, "sde_ratio": nil, "candidates": cands}
+	if p.DelegatesToElect > 0 || !p.Satellite {
+		out["delegates_to_elect"] = p.DelegatesToElect
+	}
+	if c, ok := site.def.County(p.CountyID); ok {
+		out["county_name"] = c.Name
+		if ratio, ok := c.SDERatio(); ok {
+			out["sde_ratio"] = ratio.String()
+		}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handlePhoto stores a worksheet photo by the SHA-256 of its bytes; the report names it in
+// photo_sha256. 201 when new, 200 when the same bytes were already stored.
+func (s *Server) handlePhoto(site *Site, w http.ResponseWriter, r *http.Request) {
+	sess, err := s.session(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct != "image/jpeg" && ct != "image/png" {
+		s.writeError(w, r, errorf(http.StatusUnsupportedMediaType, "content_type", "send the photo as image/jpeg or image/png"))
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, store.MaxPhotoBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.writeError(w, r, errorf(http.StatusRequestEntityTooLarge, "too_large", "the photo is larger than %d bytes", store.MaxPhotoBytes))
+			return
+		}
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_body", "the photo could not be read"))
+		return
+	}
+	if len(data) == 0 {
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_body", "the photo is empty"))
+		return
+	}
+	if got := http.DetectContentType(data); got != ct {
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_photo", "the photo is not a %s image", ct))
+		return
+	}
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	created, err := site.store.PutPhoto(r.Context(), store.NewPhoto{SHA256: sha, ContentType: ct, Data: data,
+		PrecinctID: sess.PrecinctID, Actor: submitterOf(sess)})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, map[string]any{"sha256": sha, "bytes": len(data)})
+}
+
+type callbackRequest struct {
+	PrecinctID string `json:"precinct_id"`
+	Phone      string `json:"phone"`
+	Note       string `json:"note"`
+}
+
+// handleCallback puts a precinct in headquarters' call-back queue with the chair's number.
+func (s *Server) handleCallback(site *Site, w http.ResponseWriter, r *http.Request) {
+	sess, err := s.session(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req callbackRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxCallbackBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_callback", "send {\"precinct_id\", \"phone\", \"note\"} as JSON"))
+		return
+	}
+	req.Phone, req.Note = strings.TrimSpace(req.Phone), strings.TrimSpace(req.Note)
+	digits := 0
+	for _, c := range req.Phone {
+		if c >= '0' && c <= '9' {
+			digits++
+		}
+	}
+	switch {
+	case !sess.MaySubmit(req.PrecinctID):
+		s.writeError(w, r, errorf(http.StatusForbidden, "forbidden", "this login may not ask for precinct %s", req.PrecinctID))
+		return
+	case digits < 7 || utf8.RuneCountInString(req.Phone) > 40:
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_phone", "give a phone number with at least 7 digits"))
+		return
+	case utf8.RuneCountInString(req.Note) > 500:
+		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_note", "the note is longer than 500 characters"))
+		return
+	}
+	cb, err := site.store.AddCallback(r.Context(), store.NewCallback{PrecinctID: req.PrecinctID, Phone: req.Phone,
+		Note: req.Note, Actor: submitterOf(sess)})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"callback_id": cb.ID, "at": cb.At.UTC().Format("2006-01-02T15:04:05Z")})
+}

@@ -1,0 +1,401 @@
+package web_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"caucus/internal/rules"
+)
+
+// The precincts of servertest.Definition: p0000 elects 4 delegates, p0001 elects 5.
+const (
+	precinct4 = "p0000"
+	precinct5 = "p0001"
+)
+
+// worksheet is a clean precinct: 100 signed in, clark and davis not viable (threshold 15) and
+// realigning to baker and adams; the math gives adams 2, baker 2.
+var (
+	cleanFirst = map[string]int{"adams": 50, "baker": 30, "clark": 12, "davis": 8}
+	cleanFinal = map[string]int{"adams": 58, "baker": 42}
+)
+
+// fillToDelegates logs in and types the worksheet up to the delegates step.
+func (p *page) fillToDelegates(precinct string, attendees int, first, final map[string]int, shots string) {
+	p.t.Helper()
+	p.login(precinct, p.env.PINs[precinct])
+	p.step("signin")
+	p.mathReady()
+	if shots != "" {
+		p.shot(shots + "-01-signin-empty")
+	}
+	p.typeCount("attendees", attendees)
+	p.wait(`document.getElementById("signin-math").textContent.includes("15") || document.getElementById("signin-math").textContent.includes("17")`)
+	if shots != "" {
+		p.shot(shots + "-02-signin")
+	}
+	p.next("signin")
+	p.step("first")
+	p.counts("first", first)
+	if shots != "" {
+		p.shot(shots + "-03-first")
+	}
+	p.next("first")
+	p.step("final")
+	p.counts("final", final)
+	if shots != "" {
+		p.shot(shots + "-04-final")
+	}
+	p.next("final")
+	p.step("delegates")
+}
+
+// TestWholeFlow: a chair logs in, types the worksheet, compares, adds a photo, reviews, sends,
+// and keeps an accepted receipt; the server stored the report once, with its photo.
+func TestWholeFlow(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	p.shot("flow-00-login")
+	p.fillToDelegates(precinct4, 100, cleanFirst, cleanFinal, "flow")
+	p.wait(`document.getElementById("delegates-rows").innerText.includes("adams")`)
+	p.shot("flow-05-delegates")
+	if got := p.text("#delegates-rows"); !strings.Contains(got, "adams\t58\t2") || !strings.Contains(got, "baker\t42\t2") {
+		t.Errorf("delegates table = %q, want adams 58 → 2 and baker 42 → 2", got)
+	}
+	p.next("delegates")
+	p.step("worksheet")
+	p.counts("worksheet", map[string]int{"adams": 3, "baker": 1})
+	p.wait(`document.getElementById("worksheet-checks").innerText.includes("C12")`)
+	p.shot("flow-06-worksheet-differs")
+	p.counts("worksheet", map[string]int{"adams": 2, "baker": 2})
+	p.wait(`!document.getElementById("worksheet-checks").innerText.includes("C12")`)
+	p.shot("flow-07-worksheet")
+	p.next("worksheet")
+	p.step("photo")
+	// The camera's file: a generated image goes through the page's resize path.
+	eval[bool](p, `(async () => {
+		const c = new OffscreenCanvas(2400, 1800); const g = c.getContext("2d");
+		g.fillStyle = "#fff"; g.fillRect(0, 0, 2400, 1800); g.fillStyle = "#000"; g.font = "200px sans-serif"; g.fillText("adams 2 baker 2", 100, 900);
+		const blob = await c.convertToBlob({type: "image/png"});
+		const dt = new DataTransfer(); dt.items.add(new File([blob], "worksheet.png", {type: "image/png"}));
+		const inp = document.getElementById("photo"); inp.files = dt.files; inp.dispatchEvent(new Event("change"));
+		return true })()`)
+	p.wait(`document.getElementById("photo-info").textContent.includes("KB")`)
+	p.shot("flow-08-photo")
+	if w := eval[int](p, `document.getElementById("photo-preview").width`); w != 1600 {
+		t.Errorf("photo resized to width %d, want 1600", w)
+	}
+	p.next("photo")
+	p.step("review")
+	p.shot("flow-09-review")
+	p.submit()
+	p.step("receipt")
+	p.wait(`document.getElementById("receipt-state").textContent.includes("Accepted")`)
+	p.shot("flow-10-receipt")
+	es := e.entries(false, precinct4)
+	if len(es) != 1 {
+		t.Fatalf("%d entries stored, want 1", len(es))
+	}
+	var entry struct {
+		Report struct {
+			PhotoSHA256 string         `json:"photo_sha256"`
+			Delegates   map[string]int `json:"delegates"`
+		} `json:"report"`
+	}
+	json.Unmarshal(es[0].Body, &entry)
+	stored := entry.Report
+	if stored.PhotoSHA256 == "" || stored.Delegates["adams"] != 2 {
+		t.Errorf("stored report %s: want the photo's hash and the worksheet's delegates", es[0].Body)
+	}
+	if _, err := e.main.Photo(t.Context(), stored.PhotoSHA256); err != nil {
+		t.Errorf("photo %s not stored: %v", stored.PhotoSHA256, err)
+	}
+	receipt := p.text("#receipt")
+	if !strings.Contains(receipt, "Log index") || !strings.Contains(receipt, es[0].ReportID) {
+		t.Errorf("receipt on the phone = %q", receipt)
+	}
+	// The receipt stays on the phone: a reload shows it again.
+	p.reload()
+	p.step("receipt")
+	p.wait(`document.getElementById("receipt-state").textContent.includes("Accepted")`)
+	// Call me back goes into headquarters' queue.
+	p.do(clickCSS("#callback-box summary"))
+	p.typeText("cb-phone", "515 555 0101")
+	p.typeText("cb-note", "please check our tie")
+	p.do(clickCSS("#callback-form button"))
+	p.wait(`document.getElementById("cb-result").textContent.includes("call you")`)
+	p.shot("flow-11-callback")
+	cbs, err := e.main.Callbacks(t.Context(), 0, 10)
+	if err != nil || len(cbs) != 1 || cbs[0].PrecinctID != precinct4 || cbs[0].Phone != "515 555 0101" {
+		t.Errorf("callbacks = %+v, %v", cbs, err)
+	}
+}
+
+// TestWrongPIN: a wrong PIN says so, and nothing about the server.
+func TestWrongPIN(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	other := e.PINs[precinct5] // a well-formed PIN (valid check digit) that is not this precinct's
+	p.login(precinct4, other)
+	p.wait(`!document.getElementById("login-error").hidden`)
+	p.shot("login-wrong-pin")
+	if got := p.text("#login-error"); !strings.Contains(got, "Wrong precinct ID or PIN") {
+		t.Errorf("wrong PIN message = %q", got)
+	}
+}
+
+// TestServerDownAtLogin: a dead or overloaded server is never shown as a wrong PIN.
+func TestServerDownAtLogin(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	e.down.Store(true)
+	p.login(precinct4, e.PINs[precinct4])
+	p.wait(`!document.getElementById("login-error").hidden`)
+	p.shot("login-server-down")
+	got := p.text("#login-error")
+	if !strings.Contains(got, "not a problem with your PIN") || strings.Contains(got, "Wrong") {
+		t.Errorf("server down shown as %q", got)
+	}
+	e.down.Store(false)
+	e.busy.Store(true)
+	p.do(clickCSS("#login-button"))
+	p.wait(`document.getElementById("login-error").textContent.includes("busy")`)
+	if got := p.text("#login-error"); !strings.Contains(got, "not a problem with your PIN") {
+		t.Errorf("server busy shown as %q", got)
+	}
+	e.busy.Store(false)
+	p.do(clickCSS("#login-button"))
+	p.step("signin")
+}
+
+// TestImpossibleFinalAlignment: more people in the final alignment than in the first cannot
+// go further, and the page says why.
+func TestImpossibleFinalAlignment(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	p.login(precinct4, e.PINs[precinct4])
+	p.step("signin")
+	p.mathReady()
+	p.typeCount("attendees", 100)
+	p.next("signin")
+	p.step("first")
+	p.counts("first", map[string]int{"adams": 50, "baker": 30, "clark": 20})
+	p.next("first")
+	p.step("final")
+	p.counts("final", map[string]int{"adams": 60, "baker": 30, "clark": 20})
+	p.wait(`document.getElementById("final-checks").innerText.includes("C04")`)
+	p.shot("final-impossible")
+	if !eval[bool](p, `document.querySelector("#step-final .next").disabled`) {
+		t.Error("Next is enabled with an impossible final alignment")
+	}
+	if got := p.text("#final-checks"); !strings.Contains(got, "final alignment has 110 people but first alignment had 100") {
+		t.Errorf("final checks = %q", got)
+	}
+}
+
+// TestCoinToss: a tie asks for the coin toss; the winner is recorded and sent.
+func TestCoinToss(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	p.fillToDelegates(precinct5, 100, map[string]int{"adams": 50, "baker": 50}, map[string]int{"adams": 50, "baker": 50}, "")
+	p.wait(`document.querySelectorAll(".tie-winner").length === 2`)
+	p.shot("tie-01-needed")
+	if !eval[bool](p, `document.querySelector("#step-delegates .next").disabled`) {
+		t.Error("Next is enabled with the tie open")
+	}
+	p.do(clickCSS(`.tie-winner[data-id="baker"]`))
+	p.wait(`document.getElementById("delegates-rows").innerText.includes("baker\t50\t3")`)
+	p.shot("tie-02-recorded")
+	p.next("delegates")
+	p.step("worksheet")
+	p.next("worksheet")
+	p.step("photo")
+	p.next("photo")
+	p.step("review")
+	p.submit()
+	p.wait(`document.getElementById("receipt-state").textContent.includes("Accepted")`)
+	es := e.entries(false, precinct5)
+	if len(es) != 1 || !strings.Contains(string(es[0].Body), `"winner":"baker"`) || !strings.Contains(string(es[0].Body), `"kind":"coin"`) {
+		t.Fatalf("stored: %d entries, %s", len(es), es[0].Body)
+	}
+}
+
+// toReview types the clean worksheet and stops at the review step.
+func (p *page) toReview(precinct string) {
+	p.t.Helper()
+	p.fillToDelegates(precinct, 100, cleanFirst, cleanFinal, "")
+	p.next("delegates")
+	p.step("worksheet")
+	p.next("worksheet")
+	p.step("photo")
+	p.next("photo")
+	p.step("review")
+}
+
+// TestOfflineThenOnline: the network is cut before Send; the report waits on the phone, says
+// so, and arrives exactly once when the network is back.
+func TestOfflineThenOnline(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	p.toReview(precinct4)
+	p.offline(true)
+	p.submit()
+	p.step("receipt")
+	p.wait(`document.getElementById("status").textContent.includes("Saved on this phone")`)
+	p.shot("offline-01-saved")
+	if n := len(e.entries(false, precinct4)); n != 0 {
+		t.Fatalf("%d entries stored while offline", n)
+	}
+	p.offline(false)
+	p.wait(`document.getElementById("receipt-state").textContent.includes("Accepted")`)
+	p.shot("offline-02-accepted")
+	if n := len(e.entries(false, precinct4)); n != 1 {
+		t.Fatalf("%d entries stored, want exactly 1", n)
+	}
+}
+
+// TestReloadWhileQueued: the page is reloaded while the report waits for a busy server; it is
+// still there after the reload, the busy message is the O1 one, and it arrives once.
+func TestReloadWhileQueued(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	p.toReview(precinct4)
+	e.busy.Store(true)
+	p.submit()
+	p.wait(`document.getElementById("status").textContent.includes("Server busy: your report is saved on this phone and will be retried")`)
+	p.shot("busy-01-saved")
+	p.reload()
+	p.step("receipt")
+	p.wait(`document.getElementById("status").textContent.includes("Saved on this phone")`)
+	if n := len(e.entries(false, precinct4)); n != 0 {
+		t.Fatalf("%d entries stored while busy", n)
+	}
+	e.busy.Store(false)
+	p.do(clickCSS("#send-now"))
+	p.wait(`document.getElementById("receipt-state").textContent.includes("Accepted")`)
+	if n := len(e.entries(false, precinct4)); n != 1 {
+		t.Fatalf("%d entries stored, want exactly 1", n)
+	}
+	if n := eval[int](p, `new Promise((res) => { const r = indexedDB.open("caucus"); r.onsuccess = () => { const q = r.result.transaction("outbox").objectStore("outbox").count(); q.onsuccess = () => res(q.result); }; })`); n != 1 {
+		t.Errorf("outbox holds %d reports, want 1", n)
+	}
+}
+
+// TestDoubleTap: two taps on Send make one report.
+func TestDoubleTap(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	p.toReview(precinct4)
+	eval[bool](p, `(() => { const b = document.getElementById("submit"); b.click(); b.click(); return true })()`)
+	p.wait(`document.getElementById("receipt-state").textContent.includes("Accepted")`)
+	if n := len(e.entries(false, precinct4)); n != 1 {
+		t.Fatalf("%d entries stored, want exactly 1", n)
+	}
+	if n := e.reports.Load(); n != 1 {
+		t.Errorf("%d report requests reached the server, want 1", n)
+	}
+}
+
+// TestSpanish: the page switches language at any step, and the chair can log in and work in
+// Spanish; practice mode is marked and goes to the practice election.
+func TestSpanishPractice(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/practice/")
+	p.do(clickCSS("#lang"))
+	p.wait(`document.documentElement.lang === "es"`)
+	p.shot("es-01-login-practice")
+	if got := p.text("#step-login h1"); got != "Informe de su caucus" {
+		t.Errorf("Spanish title = %q", got)
+	}
+	if got := p.text("#practice-banner"); !strings.Contains(got, "PRÁCTICA") {
+		t.Errorf("practice banner = %q", got)
+	}
+	p.login(precinct4, e.PINs[precinct4])
+	p.step("signin")
+	p.mathReady()
+	p.typeCount("attendees", 100)
+	p.wait(`document.getElementById("signin-math").textContent.includes("Umbral de viabilidad: 15")`)
+	p.shot("es-02-signin")
+	p.next("signin")
+	p.step("first")
+	p.counts("first", cleanFirst)
+	p.wait(`document.getElementById("first-rows").innerText.includes("no viable (necesita 15)")`)
+	p.shot("es-03-first")
+	p.do(clickCSS("#lang"))
+	p.wait(`document.getElementById("first-rows").innerText.includes("not viable (needs 15)")`)
+	p.do(clickCSS("#lang"))
+	p.next("first")
+	p.step("final")
+	p.counts("final", cleanFinal)
+	p.next("final")
+	p.step("delegates")
+	p.next("delegates")
+	p.next("worksheet")
+	p.next("photo")
+	p.step("review")
+	p.submit()
+	p.wait(`document.getElementById("receipt-state").textContent.includes("Aceptado")`)
+	p.shot("es-04-receipt")
+	if n := len(e.entries(true, precinct4)); n != 1 {
+		t.Errorf("%d practice entries, want 1", n)
+	}
+	if n := len(e.entries(false, precinct4)); n != 0 {
+		t.Errorf("a practice report reached the real election (%d entries)", n)
+	}
+}
+
+// TestWasmEqualsGo: the page's caucusCalc gives the Go result on every spec vector.
+func TestWasmEqualsGo(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	p.mathReady()
+	files, err := filepath.Glob("../internal/rules/testdata/vectors/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no vectors: %v", err)
+	}
+	var inputs []string
+	var names []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct{ Input json.RawMessage }
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, string(v.Input)) // as bytes: "37.0" must reach the wasm as written
+		names = append(names, filepath.Base(f))
+	}
+	all, _ := json.Marshal(inputs)
+	got := eval[[]string](p, ``+string(all)+`.map((x) => caucusCalc(x))`)
+	if len(got) != len(inputs) {
+		t.Fatalf("%d results for %d vectors", len(got), len(inputs))
+	}
+	for i, in := range inputs {
+		want, err := json.Marshal(rules.CalcJSON([]byte(in), ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g, w any
+		json.Unmarshal([]byte(got[i]), &g)
+		json.Unmarshal(want, &w)
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("%s: wasm %s\ngo %s", names[i], got[i], want)
+		}
+	}
+}

@@ -1,0 +1,658 @@
+// The chair's reporting app (issue 5). Plain JavaScript, no framework, no build step.
+//
+// The math is internal/rules compiled to WebAssembly (rules.wasm, caucusCalc): the page never
+// computes a delegate itself. A report is put in the outbox (IndexedDB) the moment the chair
+// taps Send, and sent from there, with the same report_id, until the server answers with a
+// receipt — so a dead network, a busy server or a reloaded page never loses or doubles it.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const root = document.documentElement;
+const base = location.pathname.startsWith("/practice") ? "/practice" : "";
+const STEPS = ["login", "signin", "first", "final", "delegates", "worksheet", "photo", "review", "receipt"];
+
+// ---- words (English and Spanish) ----
+let lang = localStorage.getItem("caucus.lang") || ((navigator.language || "").startsWith("es") ? "es" : "en");
+const dicts = {};
+function t(key, vars) {
+  let s = (dicts[lang] && dicts[lang][key]) || (dicts.en && dicts.en[key]) || key;
+  for (const k in vars || {}) s = s.split("{" + k + "}").join(String(vars[k]));
+  return s;
+}
+async function loadWords(l) {
+  if (!dicts[l]) dicts[l] = await (await fetch(root.dataset["locale" + l[0].toUpperCase() + l.slice(1)])).json();
+}
+async function setLang(l) {
+  lang = l;
+  localStorage.setItem("caucus.lang", l);
+  await Promise.all([loadWords("en"), loadWords(l)]);
+  root.lang = l;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  const other = l === "es" ? "en" : "es";
+  $("lang").textContent = other === "es" ? "Español" : "English";
+  $("lang").lang = other;
+  document.title = t("title");
+  $("mode-link").textContent = t(base ? "to_real" : "to_practice");
+  render();
+}
+
+// ---- the math (rules.wasm) ----
+let mathReady = false;
+window.onCaucusReady = () => { mathReady = true; render(); };
+function loadMath() {
+  const s = document.createElement("script");
+  s.src = root.dataset.wasmExec;
+  s.onload = async () => {
+    const go = new Go();
+    try {
+      const res = await WebAssembly.instantiateStreaming(fetch(root.dataset.wasm), go.importObject);
+      go.run(res.instance);
+    } catch (e) {
+      showStatus(t("math_failed"), "bad");
+    }
+  };
+  document.head.appendChild(s);
+}
+function calc(input) {
+  if (!mathReady) return null;
+  return JSON.parse(window.caucusCalc(JSON.stringify(input)));
+}
+
+// ---- storage: session and draft in localStorage, outbox in IndexedDB ----
+const store = {
+  get(k) { try { return JSON.parse(localStorage.getItem("caucus." + k)); } catch (e) { return null; } },
+  set(k, v) { localStorage.setItem("caucus." + k, JSON.stringify(v)); },
+  del(k) { localStorage.removeItem("caucus." + k); },
+};
+let dbp;
+function db() {
+  dbp = dbp || new Promise((res, rej) => {
+    const r = indexedDB.open("caucus", 1);
+    r.onupgradeneeded = () => { r.result.createObjectStore("outbox", { keyPath: "report_id" }); r.result.createObjectStore("photos"); };
+    r.onsuccess = () => res(r.result);
+    r.onerror = () => rej(r.error);
+  });
+  return dbp;
+}
+async function idb(storeName, mode, f) {
+  const d = await db();
+  return new Promise((res, rej) => {
+    const tx = d.transaction(storeName, mode);
+    const req = f(tx.objectStore(storeName));
+    tx.oncomplete = () => res(req && req.result);
+    tx.onerror = tx.onabort = () => rej(tx.error);
+  });
+}
+const outbox = {
+  all: () => idb("outbox", "readonly", (s) => s.getAll()),
+  get: (id) => idb("outbox", "readonly", (s) => s.get(id)),
+  put: (rec) => idb("outbox", "readwrite", (s) => s.put(rec)),
+};
+
+function newID() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+let session = store.get("session"); // {token, precinct_id}
+let info = null; // the precinct's facts from /api/v1/precinct-info
+let draft = null; // the worksheet being typed: {report_id, step, attendees, first, final, delegates, tiebreaks, photo}
+const draftKey = () => "draft" + base + ":" + (session && session.precinct_id);
+function saveDraft() { store.set(draftKey(), draft); }
+function freshDraft() { return { report_id: newID(), step: "signin", first: {}, final: {}, delegates: {}, tiebreaks: [], touchedFinal: false }; }
+
+// ---- screens ----
+function go(step) {
+  if (draft && step !== "login") { draft.step = step; saveDraft(); }
+  for (const s of STEPS) $("step-" + s).hidden = s !== step;
+  current = step;
+  render();
+  const h = $("step-" + step).querySelector("h1");
+  if (h) { h.tabIndex = -1; h.focus(); }
+  window.scrollTo(0, 0);
+}
+let current = "login";
+
+function showStatus(msg, kind) {
+  const el = $("status");
+  el.hidden = !msg;
+  el.textContent = msg || "";
+  el.className = "status " + (kind || "");
+}
+
+function num(v) {
+  if (v === "" || v == null) return undefined;
+  return /^\d{1,7}$/.test(String(v).trim()) ? parseInt(v, 10) : NaN;
+}
+function name(id) {
+  const c = info && info.candidates.find((c) => c.id === id);
+  return c ? c.name : id;
+}
+function counts(m) {
+  const out = {};
+  for (const k in m) if (m[k] !== undefined && m[k] !== "" && !Number.isNaN(m[k])) out[k] = m[k];
+  return out;
+}
+function input(withWorksheet) {
+  const inp = { rules: info.rules, attendees: draft.attendees, first: counts(draft.first), final: counts(draft.final),
+    candidates: info.candidates.map((c) => c.id) };
+  if (info.delegates_to_elect != null) inp.delegates_to_elect = info.delegates_to_elect;
+  if (info.satellite) inp.satellite = true;
+  if (info.sde_ratio) inp.sde_ratio = info.sde_ratio;
+  if (draft.tiebreaks.length) inp.tiebreaks = draft.tiebreaks;
+  if (withWorksheet && Object.keys(counts(draft.delegates)).length) inp.delegates = counts(draft.delegates);
+  return inp;
+}
+function checksHTML(el, res, ids) {
+  el.replaceChildren();
+  for (const c of (res && res.checks) || []) {
+    if (ids && !ids.includes(c.id)) continue;
+    const p = document.createElement("p");
+    p.className = c.severity;
+    p.textContent = lang === "en" ? c.message : t("check." + c.id) + " — " + c.message;
+    el.appendChild(p);
+  }
+}
+const hasError = (res, ids) => !res || res.checks.some((c) => c.severity === "error" && (!ids || ids.includes(c.id)));
+function group(res, id) { return res && res.groups.find((g) => g.candidate_id === id); }
+
+function rows(el, kind, values, note) {
+  if (el.dataset.built !== info.precinct_id + lang) {
+    el.replaceChildren();
+    for (const c of info.candidates) {
+      const row = document.createElement("div");
+      row.className = "row";
+      const lab = document.createElement("label");
+      lab.htmlFor = kind + "-" + c.id;
+      lab.textContent = c.name;
+      const inp = document.createElement("input");
+      inp.id = kind + "-" + c.id;
+      inp.inputMode = "numeric";
+      inp.autocomplete = "off";
+      inp.dataset.id = c.id;
+      inp.addEventListener("input", () => {
+        const v = num(inp.value);
+        values()[c.id] = v;
+        if (kind === "final") draft.touchedFinal = true;
+        inp.setAttribute("aria-invalid", Number.isNaN(v) ? "true" : "false");
+        saveDraft();
+        render();
+      });
+      const n = document.createElement("span");
+      n.className = "note";
+      n.id = kind + "-note-" + c.id;
+      inp.setAttribute("aria-describedby", n.id);
+      row.append(lab, inp, n);
+      el.appendChild(row);
+    }
+    el.dataset.built = info.precinct_id + lang;
+  }
+  for (const inp of el.querySelectorAll("input")) {
+    const v = values()[inp.dataset.id];
+    if (document.activeElement !== inp) inp.value = v === undefined || Number.isNaN(v) ? "" : v;
+    const n = $(kind + "-note-" + inp.dataset.id);
+    const [text, cls] = note(inp.dataset.id);
+    n.textContent = text;
+    n.className = "note " + (cls || "");
+  }
+}
+
+function render() {
+  if (!dicts.en) return;
+  if (session && info) $("where").textContent = info.name + " · " + info.precinct_id;
+  $("practice-banner").hidden = !base;
+  renderStatus();
+  if (!draft || !info || current === "login") return;
+  const d = info.delegates_to_elect;
+  const res = draft.attendees !== undefined && !Number.isNaN(draft.attendees) ? calc(input(true)) : null;
+  const waiting = mathReady ? "" : t("math_loading");
+  switch (current) {
+    case "signin": {
+      const a = draft.attendees;
+      $("attendees").setAttribute("aria-invalid", Number.isNaN(a) ? "true" : "false");
+      $("signin-math").textContent = waiting || (res && res.threshold != null
+        ? t("threshold_is", { t: res.threshold, d: res.delegates_to_elect })
+        : Number.isNaN(a) ? t("whole_numbers") : t("type_attendees"));
+      next("signin").disabled = !(a >= 0) || !res;
+      break;
+    }
+    case "first": {
+      $("first-threshold").textContent = res && res.threshold != null ? t("threshold_is", { t: res.threshold, d: res.delegates_to_elect }) : waiting;
+      rows($("first-rows"), "first", () => draft.first, (id) => {
+        const g = group(res, id);
+        if (!g) return ["", ""];
+        return g.viable_first ? [t("viable"), "viable"] : [t("not_viable", { t: res.threshold }), "notviable"];
+      });
+      const sum = Object.values(counts(draft.first)).reduce((a, b) => a + b, 0);
+      $("first-total").textContent = t("in_groups", { n: sum, a: draft.attendees });
+      checksHTML($("first-checks"), res, ["C01", "C02", "C03", "C05"]);
+      next("first").disabled = hasError(res, ["C01", "C02", "C03"]) || sum === 0;
+      break;
+    }
+    case "final": {
+      rows($("final-rows"), "final", () => draft.final, (id) => {
+        const g = group(res, id);
+        if (!g) return [t("may_join"), "locked"];
+        const lock = g.viable_first ? t("locked") : t("may_realign");
+        const v = g.viable ? t("viable") : t("not_viable", { t: res.threshold });
+        return [lock + " · " + v, g.viable ? "viable" : "notviable"];
+      });
+      const sum = Object.values(counts(draft.final)).reduce((a, b) => a + b, 0);
+      $("final-total").textContent = t("in_final", { n: sum, f: Object.values(counts(draft.first)).reduce((a, b) => a + b, 0) });
+      checksHTML($("final-checks"), res, ["C01", "C04", "C06", "C07", "C08", "C16", "C21"]);
+      next("final").disabled = hasError(res, ["C01", "C02", "C03", "C04", "C07"]);
+      break;
+    }
+    case "delegates": renderDelegates(res); break;
+    case "worksheet": {
+      rows($("worksheet-rows"), "worksheet", () => draft.delegates, (id) => {
+        const g = group(res, id);
+        if (!g) return ["", ""];
+        const mine = draft.delegates[id];
+        if (mine === undefined) return [t("math_says", { n: g.delegates }), ""];
+        return mine === g.delegates ? [t("matches"), "viable"] : [t("math_says", { n: g.delegates }), "notviable"];
+      });
+      checksHTML($("worksheet-checks"), res, ["C09", "C10", "C11", "C12"]);
+      break;
+    }
+    case "review": renderReview(res); break;
+    case "receipt": renderReceipt(); break;
+  }
+}
+function next(step) { return $("step-" + step).querySelector(".next"); }
+
+function renderDelegates(res) {
+  const tb = $("delegates-rows");
+  tb.replaceChildren();
+  for (const g of (res && res.groups) || []) {
+    if (!g.final && !g.delegates) continue;
+    const tr = document.createElement("tr");
+    for (const v of [name(g.candidate_id), g.final, g.delegates]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    tb.appendChild(tr);
+  }
+  const ties = $("ties");
+  ties.replaceChildren();
+  for (const tie of (res && res.tiebreaks_needed) || []) {
+    const box = document.createElement("div");
+    box.className = "tie";
+    box.setAttribute("role", "group");
+    const p = document.createElement("p");
+    p.textContent = t(tie.kind === "card" ? "tie_card" : "tie_coin", { names: tie.between.map(name).join(" / "), n: tie.delegates });
+    box.appendChild(p);
+    const q = document.createElement("p");
+    q.textContent = t("tie_who", { n: tie.delegates });
+    box.appendChild(q);
+    for (const id of tie.between) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "tie-winner";
+      b.dataset.id = id;
+      const chosen = draft.tiebreaks.some((x) => x.winner === id && same(x.between, tie.between));
+      b.setAttribute("aria-pressed", chosen ? "true" : "false");
+      b.textContent = (chosen ? "✓ " : "") + name(id);
+      b.addEventListener("click", () => {
+        draft.tiebreaks = draft.tiebreaks.filter((x) => !(x.winner === id && same(x.between, tie.between)));
+        if (!chosen) draft.tiebreaks.push({ kind: tie.kind, between: tie.between.slice(), winner: id });
+        saveDraft();
+        render();
+      });
+      box.appendChild(b);
+    }
+    ties.appendChild(box);
+  }
+  const recorded = draft.tiebreaks.filter((x) => !(res && res.tiebreaks_needed.some((tie) => same(x.between, tie.between))));
+  if (recorded.length) {
+    const p = document.createElement("p");
+    p.className = "math";
+    p.textContent = t("tie_recorded", { list: recorded.map((x) => name(x.winner)).join(", ") });
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.textContent = t("tie_undo");
+    undo.addEventListener("click", () => { draft.tiebreaks = []; saveDraft(); render(); });
+    ties.append(p, undo);
+  }
+  checksHTML($("delegates-checks"), res, ["C13", "C14", "C15", "C16"]);
+  next("delegates").disabled = hasError(res);
+}
+const same = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
+
+function renderReview(res) {
+  const tb = $("review-rows");
+  tb.replaceChildren();
+  for (const g of (res && res.groups) || []) {
+    const tr = document.createElement("tr");
+    const mine = draft.delegates[g.candidate_id];
+    const del = mine !== undefined && mine !== g.delegates ? g.delegates + " (" + t("yours") + " " + mine + ")" : g.delegates;
+    for (const v of [name(g.candidate_id), g.first, g.final, del]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    tb.appendChild(tr);
+  }
+  $("review-summary").textContent = t("review_summary", { a: draft.attendees, d: res ? res.delegates_to_elect : "?" }) +
+    (draft.photo ? " " + t("photo_attached") : "");
+  checksHTML($("review-checks"), res);
+  $("submit").disabled = hasError(res) || submitting;
+}
+
+// ---- submit and the outbox ----
+let submitting = false;
+async function submit() {
+  if (submitting) return;
+  submitting = true;
+  $("submit").disabled = true;
+  try {
+    const res = calc(input(true));
+    if (hasError(res)) return;
+    if (!(await outbox.get(draft.report_id))) {
+      const body = { report_id: draft.report_id, precinct_id: info.precinct_id, attendees: draft.attendees,
+        first: counts(draft.first), final: counts(draft.final), channel: "app" };
+      const ws = counts(draft.delegates);
+      if (Object.keys(ws).length) body.delegates = ws;
+      if (draft.tiebreaks.length) body.tiebreaks = draft.tiebreaks;
+      const photo = draft.photo ? await idb("photos", "readonly", (s) => s.get(draftKey())) : null;
+      await outbox.put({ report_id: draft.report_id, base, precinct_id: info.precinct_id, token: session.token,
+        body, photo: photo || null, state: "saved", attempts: 0, next_at: 0, saved_at: Date.now() });
+    }
+    draft.submitted = true;
+    saveDraft();
+    go("receipt");
+    pump();
+  } finally {
+    submitting = false;
+  }
+}
+
+let latest = null; // the outbox record shown
+async function refreshLatest() {
+  if (!draft || !draft.report_id) { latest = null; return; }
+  latest = (await outbox.get(draft.report_id)) || null;
+}
+
+let pumping = false, timer = 0;
+async function pump() {
+  if (pumping) return;
+  pumping = true;
+  clearTimeout(timer);
+  try {
+    for (const rec of await outbox.all()) {
+      if ((rec.state === "saved" || rec.state === "sent") && rec.next_at <= Date.now()) await send(rec);
+    }
+  } catch (e) {
+    // IndexedDB itself failed; the next pump tries again
+  } finally {
+    pumping = false;
+    await refreshLatest();
+    render();
+    const waits = (await outbox.all()).filter((r) => r.state === "saved" || r.state === "sent").map((r) => r.next_at);
+    if (waits.length) timer = setTimeout(pump, Math.max(500, Math.min(...waits) - Date.now()));
+  }
+}
+
+function backoff(rec, why, retryAfter) {
+  rec.attempts++;
+  const wait = Math.min(30, 2 ** Math.min(rec.attempts, 5)) * (0.5 + Math.random() / 2);
+  rec.next_at = Date.now() + 1000 * Math.max(wait, retryAfter || 0);
+  rec.state = "saved";
+  rec.why = why;
+}
+
+async function send(rec) {
+  const auth = { Authorization: "Bearer " + rec.token };
+  try {
+    if (rec.photo && !rec.body.photo_sha256) {
+      const r = await fetch(rec.base + "/api/v1/photos", { method: "POST", headers: { ...auth, "Content-Type": rec.photo.type }, body: rec.photo });
+      if (r.ok) rec.body.photo_sha256 = (await r.json()).sha256;
+      else if (r.status === 401) { rec.state = "login"; return outbox.put(rec); }
+      else if (r.status >= 500 || r.status === 429) { backoff(rec, "busy", +r.headers.get("Retry-After")); return outbox.put(rec); }
+      else rec.photo_error = r.status; // a photo the server will not take never holds the report back
+      rec.photo = null;
+      await outbox.put(rec);
+    }
+    rec.state = "sent";
+    await outbox.put(rec);
+    render();
+    const r = await fetch(rec.base + "/api/v1/reports", { method: "POST", headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify(rec.body) });
+    const body = await r.json().catch(() => ({}));
+    if (r.status === 200 || r.status === 201) {
+      rec.receipt = body;
+      rec.state = body.status === "accepted" ? "accepted" : "review";
+    } else if (r.status === 409) {
+      rec.receipt = body.receipt || body;
+      rec.state = "review";
+      rec.message = body.error;
+    } else if (r.status === 422 || r.status === 400 || r.status === 413) {
+      rec.state = "refused";
+      rec.message = body.error;
+      rec.checks = body.checks || [];
+    } else if (r.status === 401) {
+      rec.state = "login";
+    } else {
+      backoff(rec, "busy", +r.headers.get("Retry-After"));
+    }
+  } catch (e) {
+    backoff(rec, navigator.onLine === false ? "offline" : "unreachable");
+  }
+  rec.answered_at = Date.now();
+  await outbox.put(rec);
+}
+
+function stateText(rec) {
+  switch (rec.state) {
+    case "saved": return [t("state_saved") + " " + t("why_" + (rec.why || "queued")), "warn"];
+    case "sent": return [t("state_sent"), "warn"];
+    case "accepted": return [t("state_accepted"), "ok"];
+    case "review": return [t("state_review"), "warn"];
+    case "refused": return [t("state_refused"), "bad"];
+    case "login": return [t("state_login"), "bad"];
+  }
+  return ["", ""];
+}
+function renderStatus() {
+  if (latest) {
+    const [text, kind] = stateText(latest);
+    showStatus(t("report") + ": " + text, kind);
+  } else if (session && navigator.onLine === false) {
+    showStatus(t("offline_note"), "warn");
+  } else if (!$("status").classList.contains("bad")) {
+    showStatus("");
+  }
+}
+
+function renderReceipt() {
+  const rec = latest;
+  $("receipt-state").textContent = rec ? stateText(rec)[0] : t("state_saved");
+  const dl = $("receipt");
+  dl.replaceChildren();
+  const add = (k, v) => {
+    const dt = document.createElement("dt");
+    dt.textContent = t(k);
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    dl.append(dt, dd);
+  };
+  if (rec) {
+    add("report_id", rec.report_id);
+    if (rec.receipt && rec.receipt.log_index !== undefined) {
+      add("log_index", rec.receipt.log_index);
+      add("leaf_hash", rec.receipt.leaf_hash);
+    }
+    if (rec.message) add("server_says", rec.message);
+    for (const c of rec.checks || []) add(c.id, c.message);
+    const link = $("receipt-link");
+    link.hidden = !rec.receipt;
+    link.href = rec.base + "/api/v1/results/precincts/" + encodeURIComponent(rec.precinct_id);
+  }
+  $("send-now").hidden = !rec || !(rec.state === "saved" || rec.state === "sent");
+}
+
+// ---- login ----
+async function login(precinct, secret, isToken) {
+  const err = $("login-error");
+  err.hidden = true;
+  $("login-button").disabled = true;
+  let r, body = {};
+  try {
+    r = await fetch("/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(isToken ? { precinct_id: precinct, token: secret } : { precinct_id: precinct, pin: secret }) });
+    body = await r.json().catch(() => ({}));
+  } catch (e) {
+    r = null;
+  } finally {
+    $("login-button").disabled = false;
+  }
+  let msg;
+  if (!r) msg = t("login_unreachable");
+  else if (r.ok && body.token) msg = null;
+  else if (body.code === "pin_typo") msg = t("login_typo");
+  else if (body.code === "bad_credentials") msg = t("login_wrong");
+  else if (body.code === "bad_login_link") msg = t("login_bad_link");
+  else if (body.code === "throttled") msg = t("login_throttled", { s: r.headers.get("Retry-After") || "60" });
+  else if (body.code === "pin_closed") msg = t("login_closed");
+  else if (body.code === "pin_not_open") msg = t("login_not_open");
+  else if (r.status >= 500 || r.status === 429) msg = t("login_busy");
+  else msg = t("login_other", { s: r.status });
+  if (msg) {
+    err.textContent = msg;
+    err.hidden = false;
+    return;
+  }
+  session = { token: body.token, precinct_id: body.precinct_id };
+  store.set("session", session);
+  // Reports waiting for a login go out again with the new token.
+  for (const rec of await outbox.all()) {
+    if (rec.state === "login" && rec.precinct_id === session.precinct_id) {
+      rec.state = "saved"; rec.token = session.token; rec.next_at = 0;
+      await outbox.put(rec);
+    }
+  }
+  await start();
+}
+
+async function loadInfo() {
+  const key = "info" + base + ":" + session.precinct_id;
+  try {
+    const r = await fetch(base + "/api/v1/precinct-info/" + encodeURIComponent(session.precinct_id));
+    if (r.ok) { info = await r.json(); store.set(key, info); return; }
+  } catch (e) { /* offline: the copy kept below */ }
+  info = store.get(key);
+}
+
+async function start() {
+  await loadInfo();
+  if (!info) {
+    $("login-error").textContent = t("info_unreachable");
+    $("login-error").hidden = false;
+    return go("login");
+  }
+  draft = store.get(draftKey()) || freshDraft();
+  saveDraft();
+  $("attendees").value = draft.attendees === undefined || Number.isNaN(draft.attendees) ? "" : draft.attendees;
+  await refreshLatest();
+  go(draft.submitted ? "receipt" : draft.step || "signin");
+  pump();
+}
+
+// ---- wiring ----
+function wire() {
+  $("lang").addEventListener("click", () => setLang(lang === "es" ? "en" : "es"));
+  $("mode-link").href = base ? "/" : "/practice/";
+  $("login-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    login($("precinct").value.trim(), $("pin").value.replace(/[\s-]/g, ""), false);
+  });
+  $("attendees").addEventListener("input", () => { draft.attendees = num($("attendees").value); saveDraft(); render(); });
+  for (const b of document.querySelectorAll(".next")) {
+    b.addEventListener("click", () => {
+      const i = STEPS.indexOf(current);
+      if (current === "first" && !draft.touchedFinal) draft.final = { ...counts(draft.first) };
+      go(STEPS[i + 1]);
+    });
+  }
+  for (const b of document.querySelectorAll(".back")) b.addEventListener("click", () => go(STEPS[STEPS.indexOf(current) - 1]));
+  $("submit").addEventListener("click", submit);
+  $("send-now").addEventListener("click", async () => {
+    for (const rec of await outbox.all()) if (rec.state === "saved") { rec.next_at = 0; await outbox.put(rec); }
+    pump();
+  });
+  $("new-report").addEventListener("click", () => {
+    if (latest && latest.state === "refused") { // fix the numbers: same worksheet, a new report_id
+      draft.report_id = newID(); draft.submitted = false; saveDraft(); latest = null; return go("review");
+    }
+    draft = freshDraft(); saveDraft(); latest = null; $("attendees").value = ""; go("signin");
+  });
+  $("photo").addEventListener("change", takePhoto);
+  $("callback-form").addEventListener("submit", callMeBack);
+  window.addEventListener("online", () => {
+    outbox.all().then(async (recs) => {
+      for (const rec of recs) if (rec.state === "saved") { rec.next_at = 0; await outbox.put(rec); }
+      pump();
+    });
+  });
+  window.addEventListener("offline", render);
+}
+
+// The worksheet photo is resized in the page (long side ≤ 1600 px, JPEG) before it is kept.
+async function takePhoto() {
+  const file = $("photo").files[0];
+  if (!file) return;
+  $("photo-info").textContent = t("photo_working");
+  let blob = file;
+  try {
+    const img = await createImageBitmap(file);
+    const scale = Math.min(1, 1600 / Math.max(img.width, img.height));
+    const c = $("photo-preview");
+    c.width = Math.round(img.width * scale);
+    c.height = Math.round(img.height * scale);
+    c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
+    c.hidden = false;
+    blob = await new Promise((res) => c.toBlob(res, "image/jpeg", 0.8));
+  } catch (e) {
+    if (!/^image\/(jpeg|png)$/.test(file.type)) { $("photo-info").textContent = t("photo_bad"); return; }
+  }
+  await idb("photos", "readwrite", (s) => s.put(blob, draftKey()));
+  draft.photo = true;
+  saveDraft();
+  $("photo-info").textContent = t("photo_ready", { kb: Math.round(blob.size / 1024) });
+}
+
+async function callMeBack(e) {
+  e.preventDefault();
+  const out = $("cb-result");
+  if (!session) { out.textContent = t("callback_login"); return; }
+  try {
+    const r = await fetch(base + "/api/v1/callbacks", { method: "POST",
+      headers: { Authorization: "Bearer " + session.token, "Content-Type": "application/json" },
+      body: JSON.stringify({ precinct_id: session.precinct_id, phone: $("cb-phone").value, note: $("cb-note").value }) });
+    const body = await r.json().catch(() => ({}));
+    out.textContent = r.ok ? t("callback_ok") : r.status === 400 ? t("callback_bad_phone") : t("callback_failed");
+  } catch (err) {
+    out.textContent = t("callback_failed");
+  }
+}
+
+async function main() {
+  wire();
+  await setLang(lang);
+  root.dataset.ready = "1"; // the login form works from here on; the math loads behind it
+  window.caucusUsableAt = performance.now();
+  loadMath();
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  const h = new URLSearchParams(location.hash.slice(1));
+  if (h.get("p")) $("precinct").value = h.get("p");
+  if (h.get("p") && h.get("t")) {
+    history.replaceState(null, "", location.pathname); // the token leaves the address bar
+    await login(h.get("p"), h.get("t"), true);
+  } else if (session) {
+    $("precinct").value = session.precinct_id;
+    await start();
+  }
+}
+main();
