@@ -32,7 +32,7 @@ func TestOverload(t *testing.T) {
 		queue    = 4
 		capacity = maxBatch + queue // submissions that can wait for a held commit
 		waitFor  = 30 * time.Second // bound on any wait; never reached when the server is right
-		tries    = 50               // bound on one chair's retries
+		tries    = 5000             // bound on one chair's retries (at 1 ms apart: 5 s)
 	)
 	f := &faultStore{}
 	env := startFaulty(t, f, servertest.Options{Precincts: rounds * offered, Queue: queue, MaxBatch: maxBatch})
@@ -110,7 +110,12 @@ func TestOverload(t *testing.T) {
 		var mu sync.Mutex
 		for _, r := range refused {
 			wg.Go(func() {
+				// A chair keeps retrying, as the app does; a refused retry yields, so that one
+				// chair is not starved by the others hammering the same small queue.
 				for n := range tries {
+					if n > 0 {
+						time.Sleep(time.Millisecond)
+					}
 					status, rc, _, err := tryReport(env, tokens[r.PrecinctID], r)
 					if err != nil {
 						t.Error(err)
