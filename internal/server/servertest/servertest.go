@@ -64,6 +64,8 @@ func Definition(t testing.TB, n int) *election.Definition {
 // Options shape an Env.
 type Options struct {
 	Precincts       int // default 20
+	// Def, when set, is the election instead of Definition(Precincts) (e.g. Iowa 2020).
+	Def *election.Definition
 	MaxBatch, Queue int // intake tuning; 0: defaults
 	// Wrap, when set, wraps the store the server uses (fault injection).
 	Wrap func(store.Store) store.Store
@@ -92,9 +94,13 @@ func Start(t testing.TB, opts Options) *Env {
 	if opts.Precincts == 0 {
 		opts.Precincts = 20
 	}
-	env := &Env{t: t, opts: opts, Def: Definition(t, opts.Precincts), Path: filepath.Join(t.TempDir(), "caucus.db"), PINs: map[string]string{}}
+	def := opts.Def
+	if def == nil {
+		def = Definition(t, opts.Precincts)
+	}
+	env := &Env{t: t, opts: opts, Def: def, Path: filepath.Join(t.TempDir(), "caucus.db"), PINs: map[string]string{}}
 	env.open()
-	ids := make([]string, 0, opts.Precincts)
+	ids := make([]string, 0, len(def.Precincts()))
 	for _, p := range env.Def.Precincts() {
 		ids = append(ids, p.ID)
 	}
