@@ -64,11 +64,11 @@ func Definition(t testing.TB, n int) *election.Definition {
 // Options shape an Env.
 type Options struct {
 	Precincts       int // default 20
-	// Def, when set, is the election instead of Definition(Precincts) (e.g. Iowa 2020).
-	Def *election.Definition
 	MaxBatch, Queue int // intake tuning; 0: defaults
 	// Wrap, when set, wraps the store the server uses (fault injection).
 	Wrap func(store.Store) store.Store
+	// Def, when set, is the election instead of Definition(Precincts) (e.g. Iowa 2020).
+	Def *election.Definition
 }
 
 // Env is a running server.
