@@ -251,7 +251,7 @@ func TestOfflineThenOnline(t *testing.T) {
 	p.offline(true)
 	p.submit()
 	p.step("receipt")
-	p.wait(`document.getElementById("status").textContent.includes("Saved on this phone")`)
+	p.wait(`document.getElementById("status").textContent.includes("saved on this phone")`)
 	p.shot("offline-01-saved")
 	if n := len(e.entries(false, precinct4)); n != 0 {
 		t.Fatalf("%d entries stored while offline", n)
@@ -277,7 +277,7 @@ func TestReloadWhileQueued(t *testing.T) {
 	p.shot("busy-01-saved")
 	p.reload()
 	p.step("receipt")
-	p.wait(`document.getElementById("status").textContent.includes("Saved on this phone")`)
+	p.wait(`document.getElementById("status").textContent.includes("saved on this phone")`)
 	if n := len(e.entries(false, precinct4)); n != 0 {
 		t.Fatalf("%d entries stored while busy", n)
 	}

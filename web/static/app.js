@@ -199,7 +199,7 @@ function rows(el, kind, values, note) {
 }
 
 function render() {
-  if (!dicts.en) return;
+  if (!dicts.en || !dicts[lang]) return;
   if (session && info) $("where").textContent = info.name + " · " + info.precinct_id;
   $("practice-banner").hidden = !base;
   renderStatus();
@@ -282,7 +282,7 @@ function renderDelegates(res) {
     box.className = "tie";
     box.setAttribute("role", "group");
     const p = document.createElement("p");
-    p.textContent = t(tie.kind === "card" ? "tie_card" : "tie_coin", { names: tie.between.map(name).join(" / "), n: tie.delegates });
+    p.textContent = t(tie.kind === "card" ? "tie_card" : "tie_coin", { names: tie.between.map(name).join(lang === "es" ? " y " : " and "), n: tie.delegates });
     box.appendChild(p);
     const q = document.createElement("p");
     q.textContent = t("tie_who", { n: tie.delegates });
@@ -446,7 +446,7 @@ async function send(rec) {
 
 function stateText(rec) {
   switch (rec.state) {
-    case "saved": return [t("state_saved") + " " + t("why_" + (rec.why || "queued")), "warn"];
+    case "saved": return [rec.why ? t("why_" + rec.why) : t("state_saved") + " " + t("why_queued"), "warn"];
     case "sent": return [t("state_sent"), "warn"];
     case "accepted": return [t("state_accepted"), "ok"];
     case "review": return [t("state_review"), "warn"];
@@ -490,11 +490,14 @@ function renderReceipt() {
     link.hidden = !rec.receipt;
     link.href = rec.base + "/api/v1/results/precincts/" + encodeURIComponent(rec.precinct_id);
   }
-  $("send-now").hidden = !rec || !(rec.state === "saved" || rec.state === "sent");
+  const waiting = !!rec && (rec.state === "saved" || rec.state === "sent" || rec.state === "login");
+  $("send-now").hidden = !rec || rec.state === "login" || !waiting;
+  $("new-report").hidden = waiting; // a report still on its way stays on screen until it arrives
 }
 
 // ---- login ----
 async function login(precinct, secret, isToken) {
+  await Promise.all([loadWords("en"), loadWords(lang)]);
   const err = $("login-error");
   err.hidden = true;
   $("login-button").disabled = true;
@@ -640,10 +643,14 @@ async function callMeBack(e) {
 
 async function main() {
   wire();
-  await setLang(lang);
-  root.dataset.ready = "1"; // the login form works from here on; the math loads behind it
-  window.caucusUsableAt = performance.now();
+  // The login form works from here on: its English words are in the page, the Spanish ones
+  // and the math load behind it (one round trip less on a slow network).
   loadMath();
+  const words = setLang(lang);
+  if (lang === "en") { root.dataset.ready = "1"; window.caucusUsableAt = performance.now(); }
+  await words;
+  root.dataset.ready = "1";
+  window.caucusUsableAt = window.caucusUsableAt || performance.now();
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   const h = new URLSearchParams(location.hash.slice(1));
   if (h.get("p")) $("precinct").value = h.get("p");
