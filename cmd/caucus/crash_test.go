@@ -80,38 +80,7 @@ func (s *crashServer) lastLines() string {
 	return strings.Join(w.last, "\n")
 }
 
-// lineWatch is the child's stderr: it closes ready at the "serving" log line and keeps the
-// last lines for a failure message.
-type lineWatch struct {
-	mu    sync.Mutex
-	buf   []byte
-	last  []string
-	ready chan struct{}
-	seen  bool
-}
-
-func (w *lineWatch) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		line := string(w.buf[:i])
-		w.buf = w.buf[i+1:]
-		if !w.seen && strings.Contains(line, `"msg":"serving"`) {
-			w.seen = true
-			close(w.ready)
-		}
-		w.last = append(w.last, line)
-		if len(w.last) > 20 {
-			w.last = w.last[1:]
-		}
-	}
-	return len(p), nil
-}
+// lineWatch (chaos.go) is the child's stderr.
 
 func (s *crashServer) start() {
 	s.t.Helper()

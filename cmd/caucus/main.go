@@ -45,6 +45,7 @@ func commands() []command {
 		{"calc", "the caucus math for one precinct", runCalc},
 		{"check", "check published precinct results (the long results CSV)", runCheck},
 		{"verify", "check a server's published results against its signed log", runVerify},
+		{"simulate", "rehearse caucus night against a server, faults and crash drill included", runSimulate},
 	}
 }
 

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"testing/fstest"
+
+	"caucus/internal/client"
+	"caucus/internal/election"
+	"caucus/internal/simulate"
+)
+
+const simulateHelp = `Usage: caucus simulate --url URL --pins FILE [--precincts N | --replay FILE.csv]
+                       [--concurrency C] [--faults LIST] [--seed S] [--election DIR] [--progress]
+       caucus simulate --chaos N --binary PATH --election DIR [the flags above but --url, --pins]
+       caucus simulate --generate DIR --precincts N --counties K [--seed S]
+
+Rehearses caucus night against a running server: every chair logs in with the PIN of pins.csv
+and sends the precinct report through the real HTTP API, with the faults asked for, then every
+published state, county and precinct number is compared with the ground truth. Exit 1 on any
+difference, or on any answer other than the caucus rules call for.
+
+The truth is a realistic synthetic night for the first N precincts of the server's election
+(--precincts, default all; the same --seed gives the same night), or the published results of
+--replay FILE.csv (the long results CSV, e.g. shared/data/iowa-2020/precincts.csv against
+"caucus demo"): every precinct sent as its chair would have, the bad ones included, which must
+come out refused (422 with the checks the rules name) or flagged, never silently published.
+
+Faults (--faults, comma-separated, or all; loopback servers only):
+	wrong-pin    some chairs type a wrong PIN first
+	retry        some phones send an acknowledged report again (200, the same receipt)
+	drop-before  some connections die while the report is sent; the phone sends it again
+	drop-after   some answers are lost after the server sent them; the phone sends again (200)
+	conflict     some chairs send a second, different report (409, kept for review)
+	slow         some reports dribble in over a slow link
+	burst        every chair sends at the same moment (ignores --concurrency for the reports)
+	troll        junk logins and reports from other addresses all night (must all be refused)
+
+Crash drill (--chaos N): starts "PATH serve" on the election folder with a fresh database and
+fresh credentials, runs the rehearsal, and SIGKILLs and restarts the server at N random
+moments while the reports come in; chairs send again what got no answer. Then every
+acknowledged report must be stored exactly once and every number exact.
+
+--generate DIR writes a synthetic election of N precincts in K counties (a national-size one
+is --precincts 175000 --counties 3000) to measure how costs grow; then run "caucus serve" on it.
+
+Flags:
+	--url URL          the server (e.g. http://127.0.0.1:8080/)
+	--pins FILE        the chairs' PINs: pins.csv as "caucus demo" or "caucus credentials" wrote it
+	--precincts N      synthetic night: the first N precincts (default all)
+	--replay FILE      replay a published results CSV instead
+	--election DIR     the election folder (default: read from the server, GET /api/v1/election)
+	--concurrency C    chairs at work at once (default 50)
+	--faults LIST      fault kinds, or all (default none)
+	--seed S           the seed of the synthetic night and of the faults (default 1)
+	--retry-wait D     cap on a phone's wait before sending again (default 200ms)
+	--progress         draw the progress line even when stderr is not a terminal
+	--chaos N          crash drill with N kills (needs --binary and --election)
+	--binary PATH      the caucus binary the drill runs (default: this one)
+	--generate DIR     write a synthetic election (with --precincts, --counties) and exit
+	--counties K       counties of --generate (default precincts/60)
+`
+
+func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("simulate")
+	url := fs.String("url", "", "")
+	pinsFile := fs.String("pins", "", "")
+	precincts := fs.Int("precincts", 0, "")
+	replay := fs.String("replay", "", "")
+	electionDir := fs.String("election", "", "")
+	conc := fs.Int("concurrency", 50, "")
+	faultList := fs.String("faults", "", "")
+	seed := fs.Uint64("seed", 1, "")
+	retryWait := fs.Duration("retry-wait", 0, "")
+	progress := fs.Bool("progress", false, "")
+	chaos := fs.Int("chaos", 0, "")
+	binary := fs.String("binary", "", "")
+	generate := fs.String("generate", "", "")
+	counties := fs.Int("counties", 0, "")
+	if err := parseFlags(fs, args, simulateHelp, stdout); err != nil {
+		return err
+	}
+	usage := func(msg string) error {
+		return &usageError{err: errors.New(msg), hint: `run "caucus simulate --help"`}
+	}
+	faults, err := simulate.ParseFaults(*faultList)
+	switch {
+	case err != nil:
+		return usage(err.Error())
+	case fs.NArg() > 0:
+		return usage(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	case *generate != "":
+		if *precincts <= 0 {
+			return usage("--generate needs --precincts N")
+		}
+		return generateElection(*generate, *precincts, *counties, *seed, stdout)
+	case *precincts != 0 && *replay != "":
+		return usage("--precincts and --replay are two kinds of truth: give one")
+	case *conc < 1:
+		return usage("--concurrency must be at least 1")
+	case *chaos > 0 && (*electionDir == "" || *url != "" || *pinsFile != ""):
+		return usage("--chaos starts its own server: it needs --election DIR, and no --url or --pins")
+	case *chaos == 0 && (*url == "" || *pinsFile == ""):
+		return usage("caucus simulate needs --url and --pins (or --chaos)")
+	}
+	cfg := simulate.Config{URL: *url, Concurrency: *conc, Faults: faults, Seed: *seed, RetryWait: *retryWait}
+	if *progress || isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
+	truth := func(def *election.Definition) (*simulate.Truth, error) {
+		if *replay == "" {
+			return simulate.Synthetic(def, *precincts, *seed), nil
+		}
+		f, err := os.Open(*replay)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		t, err := simulate.Replay(def, f, fmt.Sprint(*seed))
+		if err != nil {
+			return nil, &hintError{err: fmt.Errorf("%s: %w", *replay, err), hint: "replay a results file of the election the server runs"}
+		}
+		return t, nil
+	}
+	if *chaos > 0 {
+		return runChaos(ctx, chaosConfig{kills: *chaos, binary: *binary, electionDir: *electionDir, sim: cfg, truth: truth}, stdout, stderr)
+	}
+	def, err := loadElection(ctx, *url, *electionDir)
+	if err != nil {
+		return err
+	}
+	if cfg.Truth, err = truth(def); err != nil {
+		return err
+	}
+	if cfg.PINs, err = readPINsFile(*pinsFile); err != nil {
+		return err
+	}
+	return finish(simulate.Run(ctx, cfg))(stdout)
+}
+
+// finish prints a run's summary and decides the exit: 1 when anything was not right.
+func finish(sum *simulate.Summary, err error) func(io.Writer) error {
+	return func(w io.Writer) error {
+		if sum != nil {
+			sum.Print(w)
+		}
+		if err != nil {
+			return err
+		}
+		if !sum.OK() {
+			return &notRightError{msg: fmt.Sprintf("the rehearsal found %d differences and %d wrong answers", len(sum.Differences), len(sum.Problems))}
+		}
+		fmt.Fprintln(w, "ok: every answer was the one the rules call for, and every published number equals the truth")
+		return nil
+	}
+}
+
+// loadElection reads the election definition from a folder, or from the server.
+func loadElection(ctx context.Context, url, dir string) (*election.Definition, error) {
+	if dir != "" {
+		def, err := election.LoadDir(dir)
+		if err != nil {
+			return nil, &hintError{err: err, hint: "give the folder the server was started with"}
+		}
+		return def, nil
+	}
+	c, err := client.New(url, nil)
+	if err != nil {
+		return nil, &usageError{err: err, hint: "--url is the server's address, e.g. http://127.0.0.1:8080/"}
+	}
+	e, err := c.Election(ctx)
+	if err != nil {
+		return nil, &hintError{err: fmt.Errorf("read the election from the server: %w", err), hint: "is the server running? or give --election DIR"}
+	}
+	m := fstest.MapFS{}
+	for name, body := range e.Files {
+		m[name] = &fstest.MapFile{Data: []byte(body)}
+	}
+	def, err := election.Load(m)
+	if err != nil {
+		return nil, fmt.Errorf("the server's election definition: %w", err)
+	}
+	return def, nil
+}
+
+// readPINsFile reads pins.csv (precinct_id,pin).
+func readPINsFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &hintError{err: err, hint: "--pins is the pins.csv that caucus demo or caucus credentials wrote"}
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rows) == 0 || len(rows[0]) != 2 || rows[0][0] != "precinct_id" {
+		return nil, fmt.Errorf("%s: not a pins.csv (precinct_id,pin)", path)
+	}
+	pins := make(map[string]string, len(rows))
+	for _, r := range rows[1:] {
+		pins[r[0]] = r[1]
+	}
+	return pins, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// generateElection writes a synthetic election folder.
+func generateElection(dir string, precincts, counties int, seed uint64, stdout io.Writer) error {
+	def, err := simulate.Generate(precincts, counties, seed)
+	if err != nil {
+		return &hintError{err: err, hint: "the election loader bounds precincts and counties"}
+	}
+	if err := def.Write(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote election %s: %d precincts in %d counties to %s\n", def.Election().ID, len(def.Precincts()), len(def.Counties()), dir)
+	return nil
+}
