@@ -206,6 +206,13 @@ func compare(ctx context.Context, pub *client.Client, t *Truth, sum *Summary) er
 	}
 	d.eq("state: precincts_total", res.PrecinctsTotal, state.total)
 	d.eq("state: precincts_reporting", res.PrecinctsReporting, state.reporting)
+	// Every acknowledged report is a log entry, once: the log holds exactly the reports
+	// (and conflicting second reports) the truth says were stored.
+	var entries int64
+	for _, pt := range precincts {
+		entries += pt.reports
+	}
+	d.eq("state: log_size (reports stored)", res.LogSize, entries)
 	d.candidates("state", res.Candidates, state, t)
 
 	cs, err := pub.Counties(ctx)
