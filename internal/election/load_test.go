@@ -122,7 +122,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	manyCandidates := many.String()
 	many.Reset()
-	for i := range 50000 {
+	for i := range 200000 {
 		fmt.Fprintf(&many, "x%d,adair,X,1,false\n", i)
 	}
 	manyPrecincts := many.String()
@@ -218,7 +218,7 @@ func TestLoadErrors(t *testing.T) {
 		{"no precincts", pc, basePrecincts, "precinct_id,county_id,name,delegates_to_elect,satellite\n", `precincts.csv: has no precincts: add one line per precinct after the header`},
 		{"bare quote", pc, "1NW Adair", `1NW "Adair"`, `precincts.csv line 2: column 21: this is not valid CSV: bare " in non-quoted-field`},
 		{"too many precincts", pc, basePrecincts, basePrecincts + manyPrecincts,
-			`precincts.csv line 50002: there are more than 50000 rows, far more than any election needs; is it the right file?`},
+			`precincts.csv line 200002: there are more than 200000 rows, far more than any election needs; is it the right file?`},
 		{"precincts too large", pc, basePrecincts, basePrecincts + strings.Repeat("#", 16<<20), `precincts.csv: is larger than 16 MiB…`},
 	}
 	for _, tt := range tests {
