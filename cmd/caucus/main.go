@@ -86,7 +86,7 @@ func (m *Main) Run(ctx context.Context, args []string, stdin io.Reader, stdout, 
 func commandList() string {
 	s := ""
 	for _, c := range commands() {
-		s += fmt.Sprintf("\t%-10s %s\n", c.name, c.summary)
+		s += fmt.Sprintf("\t%-12s %s\n", c.name, c.summary)
 	}
 	return s
 }
