@@ -57,8 +57,19 @@ type Config struct {
 	// appended entries, with the log size after it, and after a failed commit with the store's
 	// size then (a failed commit may have happened all the same). It must not block for long.
 	Committed func(size int64)
+	// CommittedLeaves, if set, is called instead of Committed after a durable commit that
+	// appended entries, with the leaves of the entries it appended as parsed on the
+	// submitters' goroutines, so that the followers need not parse them again.
+	CommittedLeaves func(size int64, leaves []Leaf)
 	// BatchSize, if set, observes each commit's batch size (metrics).
 	BatchSize func(n int)
+}
+
+// Leaf is an appended entry's leaf: Body, the stored bytes, and Entry, report.ParseEntry(Body).
+type Leaf struct {
+	Index int64
+	Body  []byte
+	Entry report.Entry
 }
 
 // Intake accepts reports. Its methods are safe for concurrent use.
@@ -135,9 +146,10 @@ type Submitter struct {
 }
 
 type pending struct {
-	entry store.NewEntry
-	rep   report.Report
-	done  chan result
+	entry  store.NewEntry
+	rep    report.Report
+	parsed *report.Entry // ParseEntry(entry.Body); nil if it failed (the followers parse it)
+	done   chan result
 }
 
 type result struct {
@@ -185,6 +197,11 @@ func (in *Intake) Submit(ctx context.Context, r report.Report, who Submitter) (O
 	p := &pending{rep: r, done: make(chan result, 1), entry: store.NewEntry{
 		Kind: store.KindReport, PrecinctID: r.PrecinctID, ReportID: r.ReportID, Submitter: who.ID,
 		Channel: store.Channel(r.Channel), ReceivedAt: now, Body: leaf.Marshal(), Status: status}}
+	// Parse the leaf here, on the submitter's goroutine, as the tally would on the one
+	// goroutine that commits.
+	if le, err := report.ParseEntry(p.entry.Body); err == nil {
+		p.parsed = &le
+	}
 	select {
 	case <-in.stopped:
 		return Outcome{}, ErrClosed
@@ -360,7 +377,16 @@ func (in *Intake) commit(batch []*pending) {
 			size = max(size, r.Entry.Index+1)
 		}
 	}
-	if size >= 0 && in.cfg.Committed != nil {
+	switch {
+	case size >= 0 && in.cfg.CommittedLeaves != nil:
+		leaves := make([]Leaf, 0, len(batch))
+		for i, r := range results {
+			if p := batch[i]; p.parsed != nil && (r.Outcome == store.Appended || r.Outcome == store.Conflict) {
+				leaves = append(leaves, Leaf{Index: r.Entry.Index, Body: p.entry.Body, Entry: *p.parsed})
+			}
+		}
+		in.cfg.CommittedLeaves(size, leaves)
+	case size >= 0 && in.cfg.Committed != nil:
 		in.cfg.Committed(size)
 	}
 	for i, p := range batch {

@@ -130,6 +130,15 @@ func NewSite(ctx context.Context, cfg SiteConfig) (*Site, error) {
 				cfg.Log.Error("tally could not follow the log", slog.Any("err", err))
 			}
 		},
+		CommittedLeaves: func(size int64, leaves []intake.Leaf) {
+			parsed := make([]tally.Leaf, len(leaves))
+			for i, l := range leaves {
+				parsed[i] = tally.Leaf(l)
+			}
+			if err := site.follow(context.Background(), size, parsed...); err != nil {
+				cfg.Log.Error("tally could not follow the log", slog.Any("err", err))
+			}
+		},
 		BatchSize: func(n int) {
 			if site.metrics != nil {
 				site.metrics.batch.Observe(float64(n))
@@ -148,8 +157,9 @@ func NewSite(ctx context.Context, cfg SiteConfig) (*Site, error) {
 	return site, nil
 }
 
-// follow folds the log's entries up to size into the tally and tells the event listeners.
-func (site *Site) follow(ctx context.Context, size int64) error {
+// follow folds the log's entries up to size into the tally and tells the event listeners;
+// leaves are ones the intake already parsed.
+func (site *Site) follow(ctx context.Context, size int64, leaves ...tally.Leaf) error {
 	site.mu.Lock()
 	defer site.mu.Unlock()
 	from := site.tally.Snapshot().LogSize()
@@ -168,7 +178,7 @@ func (site *Site) follow(ctx context.Context, size int64) error {
 		if err := site.tlog.Append(es...); err != nil {
 			return err
 		}
-		if err := site.tally.Apply(es...); err != nil {
+		if err := site.tally.ApplyParsed(leaves, es...); err != nil {
 			return err
 		}
 		from += int64(len(es))

@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"bytes"
 	"fmt"
 	"math/big"
 	"slices"
@@ -92,15 +93,21 @@ type outcome struct {
 	flags []rules.CheckID
 }
 
-// decode reads an entry's leaf and checks that it says what the store says of it.
-func (ix *index) decode(e *store.Entry) (loc, report.Entry, error) {
+// decode reads an entry's leaf, or takes leaf when it was parsed from the same bytes, and checks
+// that it says what the store says of it.
+func (ix *index) decode(e *store.Entry, leaf *Leaf) (loc, report.Entry, error) {
 	l, ok := ix.where[e.PrecinctID]
 	if !ok {
 		return loc{}, report.Entry{}, fmt.Errorf("precinct %q is not in election %q", e.PrecinctID, ix.elec.ID)
 	}
-	le, err := report.ParseEntry(e.Body)
-	if err != nil {
-		return loc{}, report.Entry{}, fmt.Errorf("read leaf: %w", err)
+	var le report.Entry
+	if leaf != nil && bytes.Equal(leaf.Body, e.Body) {
+		le = leaf.Entry
+	} else {
+		var err error
+		if le, err = report.ParseEntry(e.Body); err != nil {
+			return loc{}, report.Entry{}, fmt.Errorf("read leaf: %w", err)
+		}
 	}
 	switch {
 	case le.ElectionID != ix.elec.ID:

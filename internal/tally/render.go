@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"strings"
+	"sync"
 
 	"caucus/internal/resultscsv"
 	"caucus/internal/rules"
@@ -76,7 +77,8 @@ func (ix *index) candidates(t *totals) []candidateJSON {
 	for i, id := range ix.ids {
 		c := candidateJSON{CandidateID: id, Name: ix.names[id], First: t.first[i], Final: t.final[i]}
 		if !ix.straw {
-			c.CountyDelegates = &t.delegates[i]
+			d := t.delegates[i] // a copy: a county document may be rendered after t changes
+			c.CountyDelegates = &d
 		}
 		if t.sde != nil {
 			s := rules.FormatSDE(rules.RoundSDE(t.sde[i]))
@@ -180,10 +182,20 @@ type groupJSON struct {
 }
 
 // precinctView is one precinct's rendered parts, shared by every snapshot until it changes.
+// Each part is rendered on its first read (most are never read before the precinct changes
+// again): it holds a copy of the precinct's state as of the snapshot, whose slices are only
+// ever appended to, so the copy stays what it was.
 type precinctView struct {
-	detail doc    // /results/precincts/{id}
-	row    []byte // its line in /results/counties/{id}
-	csv    []byte // its rows of results.csv, without the header; nil when not reported
+	ix *index
+	l  loc
+	ps pstate
+
+	rowOnce    sync.Once
+	row        []byte // its line in /results/counties/{id}
+	detailOnce sync.Once
+	detail     doc // /results/precincts/{id}
+	csvOnce    sync.Once
+	csv        []byte // its rows of results.csv, without the header; nil when not reported
 }
 
 func strp(s string) *string {
@@ -194,37 +206,69 @@ func strp(s string) *string {
 }
 
 func (ix *index) renderPrecinct(l loc, ps *pstate) *precinctView {
-	p := ix.precinct(l)
-	var dte *int64
-	if !p.FollowsAttendance() {
-		d := int64(p.DelegatesToElect)
-		dte = &d
-	}
+	return &precinctView{ix: ix, l: l, ps: *ps}
+}
+
+// flags is the precinct's flags, never nil.
+func (v *precinctView) flags() []rules.CheckID {
 	flags := []rules.CheckID{}
-	if ps.out != nil {
-		flags = append(flags, ps.out.flags...)
+	if v.ps.out != nil {
+		flags = append(flags, v.ps.out.flags...)
 	}
-	row := precinctRow{PrecinctID: p.ID, Name: p.Name, DelegatesToElect: dte, Satellite: p.Satellite,
-		Status: string(ps.st.Status), Flags: flags, Reports: ps.st.Reports}
-	d := precinctJSON{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, PrecinctID: p.ID,
-		Name: p.Name, CountyID: p.CountyID, Satellite: p.Satellite, Status: string(ps.st.Status),
-		UpdatedAt: strp(ps.updatedAt), Entries: append([]int64{}, ps.entries...),
-		Reports: ps.st.Reports, DelegatesToElect: dte, Groups: []groupJSON{}, Flags: flags,
-		Checks: []rules.Check{}}
-	v := &precinctView{row: marshal(row)}
-	if o := ps.out; o != nil {
-		res := &o.result
-		d.CountedEntry = &o.index
-		d.Attendees, d.DelegatesToElect, d.Threshold = res.Attendees, res.DelegatesToElect, res.Threshold
-		d.ChairDelegates = o.report.Delegates
-		if res.Checks != nil {
-			d.Checks = res.Checks
+	return flags
+}
+
+func (v *precinctView) delegatesToElect() *int64 {
+	if p := v.ix.precinct(v.l); !p.FollowsAttendance() {
+		d := int64(p.DelegatesToElect)
+		return &d
+	}
+	return nil
+}
+
+// Row is the precinct's line in its county's document.
+func (v *precinctView) Row() []byte {
+	v.rowOnce.Do(func() {
+		p, ps := v.ix.precinct(v.l), &v.ps
+		v.row = marshal(precinctRow{PrecinctID: p.ID, Name: p.Name, DelegatesToElect: v.delegatesToElect(),
+			Satellite: p.Satellite, Status: string(ps.st.Status), Flags: v.flags(), Reports: ps.st.Reports})
+	})
+	return v.row
+}
+
+// Detail is /results/precincts/{id}.
+func (v *precinctView) Detail() doc {
+	v.detailOnce.Do(func() {
+		ix, l, ps := v.ix, v.l, &v.ps
+		p := ix.precinct(l)
+		d := precinctJSON{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, PrecinctID: p.ID,
+			Name: p.Name, CountyID: p.CountyID, Satellite: p.Satellite, Status: string(ps.st.Status),
+			UpdatedAt: strp(ps.updatedAt), Entries: append([]int64{}, ps.entries...),
+			Reports: ps.st.Reports, DelegatesToElect: v.delegatesToElect(), Groups: []groupJSON{},
+			Flags: v.flags(), Checks: []rules.Check{}}
+		if o := ps.out; o != nil {
+			res := &o.result
+			d.CountedEntry = &o.index
+			d.Attendees, d.DelegatesToElect, d.Threshold = res.Attendees, res.DelegatesToElect, res.Threshold
+			d.ChairDelegates = o.report.Delegates
+			if res.Checks != nil {
+				d.Checks = res.Checks
+			}
+			d.Groups = ix.groups(l, o)
 		}
-		d.Groups = ix.groups(l, o)
-		v.csv = ix.csvRows(l, o)
-	}
-	v.detail = newDoc(marshal(d))
-	return v
+		v.detail = newDoc(marshal(d))
+	})
+	return v.detail
+}
+
+// CSV is the precinct's rows of results.csv; nil when it has not reported.
+func (v *precinctView) CSV() []byte {
+	v.csvOnce.Do(func() {
+		if o := v.ps.out; o != nil {
+			v.csv = v.ix.csvRows(v.l, o)
+		}
+	})
+	return v.csv
 }
 
 // groups lists a precinct's groups: the election's candidates in ballot order, then the groups
@@ -297,11 +341,27 @@ func (ix *index) csvRows(l loc, o *outcome) []byte {
 	return b
 }
 
-// countyView is one county's rendered parts, shared by every snapshot until it changes.
+// countyView is one county's rendered parts, shared by every snapshot until it changes. Its
+// document is rendered on its first read.
 type countyView struct {
-	detail    doc    // /results/counties/{id}
 	entry     []byte // its object in /results/counties
 	precincts []*precinctView
+	head      countyHead // self-contained: candidates holds copies
+
+	detailOnce sync.Once
+	detail     doc // /results/counties/{id}
+}
+
+// Detail is /results/counties/{id}.
+func (v *countyView) Detail() doc {
+	v.detailOnce.Do(func() {
+		rows := make([][]byte, len(v.precincts))
+		for i, p := range v.precincts {
+			rows[i] = p.Row()
+		}
+		v.detail = newDoc(splice(v.head, "precincts", rows))
+	})
+	return v.detail
 }
 
 func (ix *index) renderCounty(ci int, t *totals, updatedAt string, views []*precinctView) *countyView {
@@ -309,14 +369,10 @@ func (ix *index) renderCounty(ci int, t *totals, updatedAt string, views []*prec
 	cands := ix.candidates(t)
 	entry := marshal(countyJSON{CountyID: c.ID, Name: c.Name, PrecinctsTotal: len(views),
 		PrecinctsReporting: t.reporting, Candidates: cands})
-	rows := make([][]byte, len(views))
-	for i, v := range views {
-		rows[i] = v.row
-	}
 	head := countyHead{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, CountyID: c.ID,
 		Name: c.Name, UpdatedAt: strp(updatedAt), PrecinctsTotal: len(views),
 		PrecinctsReporting: t.reporting, Candidates: cands}
-	return &countyView{detail: newDoc(splice(head, "precincts", rows)), entry: entry, precincts: views}
+	return &countyView{entry: entry, precincts: views, head: head}
 }
 
 // snapshot renders the state's documents around the counties' views.
@@ -329,12 +385,6 @@ func (ix *index) snapshot(size int64, updatedAt string, state *totals, counties 
 		r.LogRootHash, r.LogPublicKey = ix.log.RootHash(size), ix.log.PublicKey
 	}
 	s.results = newDoc(marshal(r))
-	entries := make([][]byte, len(counties))
-	for i, c := range counties {
-		entries[i] = c.entry
-	}
-	s.countiesDoc = newDoc(splice(countiesHead{ElectionID: ix.elec.ID, UpdatedAt: strp(updatedAt),
-		LogSize: size, Practice: ix.elec.Practice}, "counties", entries))
 	return s
 }
 

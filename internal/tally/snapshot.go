@@ -6,17 +6,20 @@ import (
 	"sync"
 )
 
-// Snapshot is the published results as of one log size: every document pre-rendered, with its
-// ETag. It is immutable and safe for concurrent use; the byte slices it returns are shared and
+// Snapshot is the published results as of one log size: /results rendered with its ETag, every
+// other document rendered on its first read and kept (a precinct's and a county's documents in
+// views shared with later snapshots until they change). It is immutable and safe for concurrent use; the byte slices it returns are shared and
 // must not be modified. Two snapshots of the same election from the same entries hold the same
 // bytes, however they were computed.
 type Snapshot struct {
-	ix          *index
-	size        int64
-	updatedAt   string
-	results     doc
-	countiesDoc doc
-	counties    []*countyView // per county, in file order
+	ix        *index
+	size      int64
+	updatedAt string
+	results   doc
+	counties  []*countyView // per county, in file order
+
+	countiesOnce sync.Once
+	countiesDoc  doc
 
 	csvOnce sync.Once
 	csv     doc
@@ -41,6 +44,14 @@ func (s *Snapshot) Results() (body []byte, etag string) { return s.results.body,
 // counties: [{county_id, name, precincts_total, precincts_reporting, candidates}]}, counties in
 // the definition's order, and its ETag.
 func (s *Snapshot) Counties() (body []byte, etag string) {
+	s.countiesOnce.Do(func() {
+		entries := make([][]byte, len(s.counties))
+		for i, c := range s.counties {
+			entries[i] = c.entry
+		}
+		s.countiesDoc = newDoc(splice(countiesHead{ElectionID: s.ix.elec.ID, UpdatedAt: strp(s.updatedAt),
+			LogSize: s.size, Practice: s.ix.elec.Practice}, "counties", entries))
+	})
 	return s.countiesDoc.body, s.countiesDoc.etag
 }
 
@@ -54,7 +65,7 @@ func (s *Snapshot) County(id string) (body []byte, etag string, ok bool) {
 	if !ok {
 		return nil, "", false
 	}
-	d := s.counties[ci].detail
+	d := s.counties[ci].Detail()
 	return d.body, d.etag, true
 }
 
@@ -68,7 +79,7 @@ func (s *Snapshot) Precinct(id string) (body []byte, etag string, ok bool) {
 	if !ok {
 		return nil, "", false
 	}
-	d := s.counties[l.county].precincts[l.pos].detail
+	d := s.counties[l.county].precincts[l.pos].Detail()
 	return d.body, d.etag, true
 }
 
@@ -81,14 +92,14 @@ func (s *Snapshot) CSV() (body []byte, etag string) {
 		n := len(csvHeader)
 		for _, c := range s.counties {
 			for _, p := range c.precincts {
-				n += len(p.csv)
+				n += len(p.CSV())
 			}
 		}
 		b := make([]byte, 0, n)
 		b = append(b, csvHeader...)
 		for _, c := range s.counties {
 			for _, p := range c.precincts {
-				b = append(b, p.csv...)
+				b = append(b, p.CSV()...)
 			}
 		}
 		sum := sha256.Sum256(b)
@@ -106,7 +117,7 @@ func (s *Snapshot) Diff(t *Snapshot) string {
 	switch {
 	case string(s.results.body) != string(t.results.body):
 		return "/results"
-	case string(s.countiesDoc.body) != string(t.countiesDoc.body):
+	case !docEqual(s.Counties, t.Counties):
 		return "/results/counties"
 	case len(s.counties) != len(t.counties):
 		return "the counties"
@@ -114,11 +125,11 @@ func (s *Snapshot) Diff(t *Snapshot) string {
 	for ci, c := range s.counties {
 		tc := t.counties[ci]
 		id := s.ix.counties[ci].ID
-		if string(c.detail.body) != string(tc.detail.body) || len(c.precincts) != len(tc.precincts) {
+		if string(c.Detail().body) != string(tc.Detail().body) || len(c.precincts) != len(tc.precincts) {
 			return "/results/counties/" + id
 		}
 		for pi, p := range c.precincts {
-			if string(p.detail.body) != string(tc.precincts[pi].detail.body) {
+			if string(p.Detail().body) != string(tc.precincts[pi].Detail().body) {
 				return "/results/precincts/" + s.ix.precincts[ci][pi].ID
 			}
 		}
@@ -129,6 +140,12 @@ func (s *Snapshot) Diff(t *Snapshot) string {
 		return "/results.csv"
 	}
 	return ""
+}
+
+func docEqual(a, b func() ([]byte, string)) bool {
+	x, _ := a()
+	y, _ := b()
+	return string(x) == string(y)
 }
 
 // BUG(tally): a reporting precinct with no SDE (its county has no ratio, or its counted report
