@@ -11,15 +11,16 @@ import (
 const resultsCacheControl = "public, max-age=1, stale-while-revalidate=5"
 
 // serveBytes writes pre-rendered results with their ETag, answering 304 to a matching
-// If-None-Match. Every results response names the log size it was computed from in the
-// Caucus-Log-Size header (a county's document keeps its bytes while other counties change, so
-// the size is not in its body).
+// If-None-Match, gzipped when the client takes it. Every results response names the log size it
+// was computed from in the Caucus-Log-Size header (a county's document keeps its bytes while
+// other counties change, so the size is not in its body).
 func serveBytes(w http.ResponseWriter, r *http.Request, contentType string, body []byte, etag string, logSize int64) {
 	h := w.Header()
 	h.Set("Caucus-Log-Size", strconv.FormatInt(logSize, 10))
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", resultsCacheControl)
 	h.Set("ETag", etag)
+	h.Set("Vary", "Accept-Encoding")
 	if match := r.Header.Get("If-None-Match"); match != "" {
 		for _, m := range strings.Split(match, ",") {
 			if strings.TrimSpace(m) == etag || strings.TrimSpace(m) == "*" {
@@ -28,7 +29,7 @@ func serveBytes(w http.ResponseWriter, r *http.Request, contentType string, body
 			}
 		}
 	}
-	w.Write(body)
+	writeBody(w, r, body, etag)
 }
 
 const jsonType = "application/json; charset=utf-8"

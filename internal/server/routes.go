@@ -23,6 +23,7 @@ func (s *Server) Handler() http.Handler {
 		s.routeLog(mux, site)
 	}
 	s.webRoutes(mux)
+	s.pageRoutes(mux)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

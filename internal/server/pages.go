@@ -1,0 +1,637 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"regexp"
+	"strconv"
+	"time"
+
+	xtlog "golang.org/x/mod/sumdb/tlog"
+
+	"caucus/internal/election"
+	"caucus/internal/rules"
+	"caucus/internal/tally"
+	"caucus/web"
+)
+
+// What the results pages show, built from the snapshot's own JSON documents (so a page never
+// says something the feeds do not) plus the log's checkpoint and a precinct's entries.
+
+// pageHead is what every results page says at the top and bottom.
+type pageHead struct {
+	Title        string
+	Path         string // the page's path without the site prefix
+	Prefix       string // "" or "/practice"
+	Practice     bool
+	ElectionName string
+	LogSize      int64
+	UpdatedAt    string // RFC 3339, or "" before the first report
+	UpdatedHuman string
+	RootHash     string // of the tree the results were computed from
+	PublicKey    string
+	Checkpoint   int64 // size of the latest signed checkpoint, 0 before the first
+	CheckRoot    string
+}
+
+// candJSON is one candidate of the results documents (internal/tally).
+type candJSON struct {
+	CandidateID     string  `json:"candidate_id"`
+	Name            string  `json:"name"`
+	First           int64   `json:"first"`
+	Final           int64   `json:"final"`
+	CountyDelegates *int64  `json:"county_delegates"`
+	SDE             *string `json:"sde"`
+}
+
+type resultsDoc struct {
+	UpdatedAt          *string    `json:"updated_at"`
+	LogSize            int64      `json:"log_size"`
+	LogRootHash        string     `json:"log_root_hash"`
+	LogPublicKey       string     `json:"log_public_key"`
+	PrecinctsTotal     int        `json:"precincts_total"`
+	PrecinctsReporting int        `json:"precincts_reporting"`
+	Candidates         []candJSON `json:"candidates"`
+}
+
+type countyDoc struct {
+	CountyID           string     `json:"county_id"`
+	Name               string     `json:"name"`
+	UpdatedAt          *string    `json:"updated_at"`
+	PrecinctsTotal     int        `json:"precincts_total"`
+	PrecinctsReporting int        `json:"precincts_reporting"`
+	Candidates         []candJSON `json:"candidates"`
+	Precincts          []struct {
+		PrecinctID       string   `json:"precinct_id"`
+		Name             string   `json:"name"`
+		DelegatesToElect *int64   `json:"delegates_to_elect"`
+		Satellite        bool     `json:"satellite"`
+		Status           string   `json:"status"`
+		Flags            []string `json:"flags"`
+		Reports          int64    `json:"reports"`
+	} `json:"precincts"`
+}
+
+type precinctDoc struct {
+	PrecinctID       string  `json:"precinct_id"`
+	Name             string  `json:"name"`
+	CountyID         string  `json:"county_id"`
+	Satellite        bool    `json:"satellite"`
+	Status           string  `json:"status"`
+	UpdatedAt        *string `json:"updated_at"`
+	CountedEntry     *int64  `json:"counted_entry"`
+	Entries          []int64 `json:"entries"`
+	Reports          int64   `json:"reports"`
+	Attendees        *int64  `json:"attendees"`
+	DelegatesToElect *int64  `json:"delegates_to_elect"`
+	Threshold        *int64  `json:"threshold"`
+	Groups           []struct {
+		CandidateID string  `json:"candidate_id"`
+		Name        string  `json:"name"`
+		First       int64   `json:"first"`
+		Final       int64   `json:"final"`
+		Viable      *bool   `json:"viable"`
+		Delegates   *int64  `json:"delegates"`
+		SDE         *string `json:"sde"`
+	} `json:"groups"`
+	ChairDelegates map[string]int64 `json:"chair_delegates"`
+	Flags          []string         `json:"flags"`
+	Checks         []rules.Check    `json:"checks"`
+}
+
+// base fills the page head from the site and snapshot.
+func (pg *pages) base(site *Site, snap *tally.Snapshot, title, path string) pageHead {
+	e := site.def.Election()
+	h := pageHead{Title: title, Path: path, Prefix: site.prefix(), Practice: e.Practice, ElectionName: e.Name,
+		LogSize: snap.LogSize(), UpdatedAt: snap.UpdatedAt(), UpdatedHuman: humanTime(snap.UpdatedAt())}
+	var doc resultsDoc
+	if b, _ := snap.Results(); json.Unmarshal(b, &doc) == nil {
+		h.RootHash, h.PublicKey = doc.LogRootHash, doc.LogPublicKey
+	}
+	if _, c := site.tlog.Checkpoint(); c.N > 0 {
+		h.Checkpoint, h.CheckRoot = c.N, base64.StdEncoding.EncodeToString(c.Hash[:])
+	}
+	return h
+}
+
+func humanTime(rfc string) string {
+	t, err := time.Parse(time.RFC3339Nano, rfc)
+	if err != nil {
+		return ""
+	}
+	return t.UTC().Format("2 Jan 2006, 15:04:05 UTC")
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// candRow is one candidate's line of a totals table, with shares.
+type candRow struct {
+	ID, Name, Class                      string
+	First, Final                         int64
+	CountyDelegates, SDE                 string
+	FirstPct, FinalPct, CDPct, SDEPct    string
+	LeadFirst, LeadFinal, LeadCD, LeadSD bool
+}
+
+// candidateRows turns totals into table rows, ordered by SDEs, then final alignment, then
+// ballot order: the order the party announces in.
+func candidateRows(site *Site, cs []candJSON) (rows []candRow, hasCD, hasSDE bool) {
+	var sumFirst, sumFinal, sumCD int64
+	sumSDE := new(big.Rat)
+	sdes := make([]*big.Rat, len(cs))
+	for i, c := range cs {
+		sumFirst += c.First
+		sumFinal += c.Final
+		if c.CountyDelegates != nil {
+			hasCD = true
+			sumCD += *c.CountyDelegates
+		}
+		if c.SDE != nil {
+			hasSDE = true
+			sdes[i], _ = new(big.Rat).SetString(*c.SDE)
+			if sdes[i] != nil {
+				sumSDE.Add(sumSDE, sdes[i])
+			}
+		}
+	}
+	var maxFirst, maxFinal, maxCD int64
+	maxSDE := new(big.Rat)
+	for i, c := range cs {
+		maxFirst, maxFinal = max(maxFirst, c.First), max(maxFinal, c.Final)
+		if c.CountyDelegates != nil {
+			maxCD = max(maxCD, *c.CountyDelegates)
+		}
+		if sdes[i] != nil && sdes[i].Cmp(maxSDE) > 0 {
+			maxSDE = sdes[i]
+		}
+	}
+	order := make([]int, len(cs))
+	for i := range order {
+		order[i] = i
+	}
+	sortStable(order, func(a, b int) bool {
+		if sdes[a] != nil && sdes[b] != nil {
+			if c := sdes[a].Cmp(sdes[b]); c != 0 {
+				return c > 0
+			}
+		}
+		return cs[a].Final > cs[b].Final
+	})
+	for _, i := range order {
+		c := cs[i]
+		r := candRow{ID: c.CandidateID, Name: c.Name, Class: candidateClass(site, c.CandidateID), First: c.First, Final: c.Final,
+			FirstPct: pct(c.First, sumFirst), FinalPct: pct(c.Final, sumFinal),
+			LeadFirst: c.First > 0 && c.First == maxFirst, LeadFinal: c.Final > 0 && c.Final == maxFinal}
+		if c.CountyDelegates != nil {
+			r.CountyDelegates, r.CDPct = itoa(*c.CountyDelegates), pct(*c.CountyDelegates, sumCD)
+			r.LeadCD = *c.CountyDelegates > 0 && *c.CountyDelegates == maxCD
+		}
+		if c.SDE != nil {
+			r.SDE = *c.SDE
+			if sdes[i] != nil && sumSDE.Sign() > 0 {
+				f, _ := new(big.Rat).Quo(sdes[i], sumSDE).Float64()
+				r.SDEPct = fmt.Sprintf("%.1f%%", 100*f)
+				r.LeadSD = sdes[i].Sign() > 0 && sdes[i].Cmp(maxSDE) == 0
+			} else {
+				r.SDEPct = "–"
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows, hasCD, hasSDE
+}
+
+// sortStable is an insertion sort: a dozen candidates.
+func sortStable(xs []int, less func(a, b int) bool) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && less(xs[j], xs[j-1]); j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}
+
+func pct(n, total int64) string {
+	if total == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(n)/float64(total))
+}
+
+// candidateClass is a candidate's colour on the map and in legends: c0, c1… in ballot order.
+func candidateClass(site *Site, id string) string {
+	for i, c := range site.def.Election().Candidates {
+		if c.ID == id {
+			return "c" + strconv.Itoa(i%16)
+		}
+	}
+	return "cx"
+}
+
+// leader names who leads a county: one candidate, a tie, or nobody yet.
+type leader struct {
+	Name, Class string // Class: c3, "tie" or "none"
+}
+
+func leaders(site *Site, cs []candJSON) (bySDE, byFinal leader) {
+	bySDE, byFinal = leader{"No results yet", "none"}, leader{"No results yet", "none"}
+	var best *big.Rat
+	var sdeIDs []int
+	var bestFinal int64
+	var finalIDs []int
+	for i, c := range cs {
+		if c.Final > bestFinal {
+			bestFinal, finalIDs = c.Final, []int{i}
+		} else if c.Final == bestFinal && c.Final > 0 {
+			finalIDs = append(finalIDs, i)
+		}
+		if c.SDE == nil {
+			continue
+		}
+		v, ok := new(big.Rat).SetString(*c.SDE)
+		if !ok || v.Sign() == 0 {
+			continue
+		}
+		switch {
+		case best == nil || v.Cmp(best) > 0:
+			best, sdeIDs = v, []int{i}
+		case v.Cmp(best) == 0:
+			sdeIDs = append(sdeIDs, i)
+		}
+	}
+	name := func(ids []int) leader {
+		if len(ids) == 1 {
+			return leader{cs[ids[0]].Name, candidateClass(site, cs[ids[0]].CandidateID)}
+		}
+		s := "Tied: "
+		for k, i := range ids {
+			if k > 0 {
+				s += ", "
+			}
+			s += cs[i].Name
+		}
+		return leader{s, "tie"}
+	}
+	if len(sdeIDs) > 0 {
+		bySDE = name(sdeIDs)
+	}
+	if len(finalIDs) > 0 {
+		byFinal = name(finalIDs)
+	}
+	return bySDE, byFinal
+}
+
+// countyRow is one county in the map's table alternative.
+type countyRow struct {
+	ID, Name, URL    string
+	Reporting, Total int
+	BySDE, ByFinal   leader
+	OnMap            bool
+	MapHref          string
+	Classes          string // s-… f-…: the map's two colourings
+}
+
+type legendItem struct{ Name, Class string }
+
+// mapView is the county map and its switch.
+type mapView struct {
+	Show     bool
+	ByFinal  bool
+	SVGURL   string
+	ViewBox  string
+	Counties []countyRow // those on the map
+	Legend   []legendItem
+}
+
+// stateView is the statewide page and the map page.
+type stateView struct {
+	Page                   pageHead
+	Reporting, Total       int
+	ReportingPct           string
+	Candidates             []candRow
+	HasCD, HasSDE          bool
+	Map                    mapView
+	Counties, OffMap       []countyRow
+	SDELeader, FinalLeader string
+}
+
+func (pg *pages) stateView(site *Site, snap *tally.Snapshot, mode string) (*stateView, error) {
+	var doc resultsDoc
+	b, _ := snap.Results()
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("read results document: %w", err)
+	}
+	var cdoc struct {
+		Counties []countyDoc `json:"counties"`
+	}
+	b, _ = snap.Counties()
+	if err := json.Unmarshal(b, &cdoc); err != nil {
+		return nil, fmt.Errorf("read counties document: %w", err)
+	}
+	v := &stateView{Page: pg.base(site, snap, "Statewide results", "/results"), Reporting: doc.PrecinctsReporting,
+		Total: doc.PrecinctsTotal, ReportingPct: pct(int64(doc.PrecinctsReporting), int64(doc.PrecinctsTotal))}
+	v.Candidates, v.HasCD, v.HasSDE = candidateRows(site, doc.Candidates)
+	sl, fl := leaders(site, doc.Candidates)
+	v.SDELeader, v.FinalLeader = sl.Name, fl.Name
+	m := pg.mapSVG
+	v.Map = mapView{ByFinal: mode == "final"}
+	inLegend := map[string]bool{}
+	for _, c := range cdoc.Counties {
+		bySDE, byFinal := leaders(site, c.Candidates)
+		row := countyRow{ID: c.CountyID, Name: c.Name, URL: site.prefix() + "/results/counties/" + c.CountyID,
+			Reporting: c.PrecinctsReporting, Total: c.PrecinctsTotal, BySDE: bySDE, ByFinal: byFinal,
+			Classes: "s-" + bySDE.Class + " f-" + byFinal.Class}
+		if m != nil && m.ids[c.CountyID] {
+			row.OnMap = true
+			row.MapHref = pg.assets.URL(countyMapAsset) + "#" + c.CountyID
+			v.Map.Counties = append(v.Map.Counties, row)
+		} else {
+			v.OffMap = append(v.OffMap, row)
+		}
+		v.Counties = append(v.Counties, row)
+		for _, l := range []leader{bySDE, byFinal} {
+			inLegend[l.Class] = true
+		}
+	}
+	if len(v.Map.Counties) > 0 {
+		v.Map.Show, v.Map.SVGURL, v.Map.ViewBox = true, pg.assets.URL(countyMapAsset), m.viewBox
+	}
+	for i, c := range site.def.Election().Candidates {
+		cl := "c" + strconv.Itoa(i%16)
+		if inLegend[cl] {
+			v.Map.Legend = append(v.Map.Legend, legendItem{c.Name, cl})
+		}
+	}
+	if inLegend["tie"] {
+		v.Map.Legend = append(v.Map.Legend, legendItem{"Tied", "tie"})
+	}
+	v.Map.Legend = append(v.Map.Legend, legendItem{"No results yet", "none"})
+	return v, nil
+}
+
+// countyMapAsset is the generated map of Iowa's counties (scripts/gen-iowa-map).
+const countyMapAsset = "results-iowa.svg"
+
+// countyMap is what the pages need of the map file: its viewBox and which county ids it draws.
+type countyMap struct {
+	viewBox string
+	ids     map[string]bool
+}
+
+var (
+	viewBoxRE = regexp.MustCompile(`viewBox="([0-9 .]+)"`)
+	pathIDRE  = regexp.MustCompile(`<path id="([a-z0-9-]+)"`)
+)
+
+func loadCountyMap(assets *web.Assets) *countyMap {
+	a, ok := assets.ByURL(assets.URL(countyMapAsset))
+	if !ok {
+		return nil
+	}
+	vb := viewBoxRE.FindSubmatch(a.Data)
+	if vb == nil {
+		return nil
+	}
+	m := &countyMap{viewBox: string(vb[1]), ids: map[string]bool{}}
+	for _, id := range pathIDRE.FindAllSubmatch(a.Data, -1) {
+		m.ids[string(id[1])] = true
+	}
+	return m
+}
+
+// statusText is each precinct status of spec/interfaces.md in words, and what it means.
+var statusText = map[string][2]string{
+	"not_reported": {"Not reported", "No report has reached the party yet."},
+	"accepted":     {"Accepted", "The chair's report was received, its math checked, and it is counted."},
+	"under_review": {"Under review", "A second, different report or a check put this precinct before a reviewer; the first accepted report is counted until they decide."},
+	"corrected":    {"Corrected", "Party staff entered a correction, with a reason, which is now counted."},
+	"certified":    {"Certified", "A reviewer certified the counted report."},
+}
+
+type precinctLine struct {
+	Name, URL, Status, StatusLabel, Delegates, Flags string
+	Reports                                          int64
+}
+
+type countyPageView struct {
+	Page             pageHead
+	Name             string
+	Reporting, Total int
+	ReportingPct     string
+	Candidates       []candRow
+	HasCD, HasSDE    bool
+	BySDE, ByFinal   leader
+	Precincts        []precinctLine
+}
+
+func (pg *pages) countyView(site *Site, snap *tally.Snapshot, body []byte) (*countyPageView, error) {
+	var doc countyDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("read county document: %w", err)
+	}
+	v := &countyPageView{Page: pg.base(site, snap, doc.Name, "/results/counties/"+doc.CountyID), Name: doc.Name,
+		Reporting: doc.PrecinctsReporting, Total: doc.PrecinctsTotal, ReportingPct: pct(int64(doc.PrecinctsReporting), int64(doc.PrecinctsTotal))}
+	v.Candidates, v.HasCD, v.HasSDE = candidateRows(site, doc.Candidates)
+	v.BySDE, v.ByFinal = leaders(site, doc.Candidates)
+	for _, p := range doc.Precincts {
+		l := precinctLine{Name: p.Name, URL: site.prefix() + "/results/precincts/" + p.PrecinctID, Status: p.Status,
+			StatusLabel: statusText[p.Status][0], Reports: p.Reports, Delegates: "by attendance"}
+		if p.DelegatesToElect != nil {
+			l.Delegates = itoa(*p.DelegatesToElect)
+		}
+		for i, f := range p.Flags {
+			if i > 0 {
+				l.Flags += ", "
+			}
+			l.Flags += f
+		}
+		v.Precincts = append(v.Precincts, l)
+	}
+	return v, nil
+}
+
+type groupRow struct {
+	Name, Class                     string
+	First, Final                    int64
+	ViableFirst, Viable             string
+	Quotient, Delegates, Chair, SDE string
+	ChairDiffers                    bool
+}
+
+type entryRow struct {
+	Index                                                 int64
+	Kind, Received, ReceivedISO, Channel, Status, LeafHex string
+	Counted                                               bool
+}
+
+type inclusion struct {
+	Index, TreeSize    int64
+	LeafHash, RootHash string
+	Proof              []string
+	Verified           bool
+	Pending            bool // the entry is newer than the latest signed checkpoint
+}
+
+type precinctPageView struct {
+	Page                      pageHead
+	Name, CountyName          string
+	CountyURL                 string
+	Satellite                 bool
+	Status, StatusLabel, Help string
+	Reported                  bool
+	Attendees, Delegates      int64
+	Threshold                 int64
+	ThresholdRule             string
+	Straw                     bool
+	Groups                    []groupRow
+	Nobody                    string // the candidates nobody stood for, not shown as rows
+	HasChair                  bool
+	Checks                    []rules.Check
+	Flags                     string
+	Entries                   []entryRow
+	Inclusion                 *inclusion
+}
+
+func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snapshot, body []byte) (*precinctPageView, error) {
+	var doc precinctDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("read precinct document: %w", err)
+	}
+	county, _ := site.def.County(doc.CountyID)
+	st := statusText[doc.Status]
+	v := &precinctPageView{Page: pg.base(site, snap, doc.Name, "/results/precincts/"+doc.PrecinctID), Name: doc.Name,
+		CountyName: county.Name, CountyURL: site.prefix() + "/results/counties/" + doc.CountyID, Satellite: doc.Satellite,
+		Status: doc.Status, StatusLabel: st[0], Help: st[1], Checks: doc.Checks, Straw: site.def.Election().Rules == election.RulesStraw}
+	for i, f := range doc.Flags {
+		if i > 0 {
+			v.Flags += ", "
+		}
+		v.Flags += f
+	}
+	if doc.Attendees != nil && doc.DelegatesToElect != nil && doc.Threshold != nil {
+		v.Reported, v.Attendees, v.Delegates, v.Threshold = true, *doc.Attendees, *doc.DelegatesToElect, *doc.Threshold
+		v.ThresholdRule = thresholdRule(site.def.Election().Rules, v.Delegates)
+	}
+	v.HasChair = doc.ChairDelegates != nil
+	for _, g := range doc.Groups {
+		if v.Reported && g.First == 0 && g.Final == 0 && (g.Delegates == nil || *g.Delegates == 0) && doc.ChairDelegates[g.CandidateID] == 0 {
+			if v.Nobody != "" {
+				v.Nobody += ", "
+			}
+			v.Nobody += g.Name
+			continue
+		}
+		r := groupRow{Name: g.Name, Class: candidateClass(site, g.CandidateID), First: g.First, Final: g.Final}
+		if v.Reported && !v.Straw {
+			r.ViableFirst = yesNo(g.First >= v.Threshold && g.First >= 1)
+		}
+		if g.Viable != nil {
+			r.Viable = yesNo(*g.Viable)
+			if *g.Viable && v.Attendees > 0 {
+				q := new(big.Rat).SetFrac64(g.Final*v.Delegates, v.Attendees)
+				r.Quotient = q.FloatString(4)
+			}
+		}
+		if g.Delegates != nil {
+			r.Delegates = itoa(*g.Delegates)
+		}
+		if v.HasChair {
+			r.Chair = itoa(doc.ChairDelegates[g.CandidateID])
+			r.ChairDiffers = g.Delegates != nil && *g.Delegates != doc.ChairDelegates[g.CandidateID]
+		}
+		if g.SDE != nil {
+			r.SDE = *g.SDE
+		}
+		v.Groups = append(v.Groups, r)
+	}
+	if err := pg.history(ctx, site, snap, &doc, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// history lists the precinct's log entries (those the snapshot was computed from) and proves the
+// counted one's inclusion in the latest signed checkpoint.
+func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, doc *precinctDoc, v *precinctPageView) error {
+	if len(doc.Entries) == 0 {
+		return nil
+	}
+	es, err := site.store.PrecinctEntries(ctx, doc.PrecinctID)
+	if err != nil {
+		return fmt.Errorf("read entries of precinct %s: %w", doc.PrecinctID, err)
+	}
+	for _, e := range es {
+		if e.Index >= snap.LogSize() {
+			continue
+		}
+		at := e.ReceivedAt.UTC().Format(time.RFC3339Nano)
+		v.Entries = append(v.Entries, entryRow{Index: e.Index, Kind: string(e.Kind), Received: humanTime(at), ReceivedISO: at,
+			Channel: string(e.Channel), Status: statusText[string(e.Status)][0], LeafHex: hex.EncodeToString(e.LeafHash[:]),
+			Counted: doc.CountedEntry != nil && *doc.CountedEntry == e.Index})
+	}
+	if doc.CountedEntry == nil {
+		return nil
+	}
+	idx := *doc.CountedEntry
+	_, c := site.tlog.Checkpoint()
+	if idx >= c.N {
+		v.Inclusion = &inclusion{Index: idx, Pending: true}
+		return nil
+	}
+	proof, leaf, err := site.tlog.Prove(idx, c.N)
+	if err != nil {
+		return fmt.Errorf("prove entry %d in checkpoint %d: %w", idx, c.N, err)
+	}
+	in := &inclusion{Index: idx, TreeSize: c.N, LeafHash: b64(leaf), RootHash: b64(c.Hash),
+		Verified: xtlog.CheckRecord(proof, c.N, c.Hash, idx, leaf) == nil}
+	for _, h := range proof {
+		in.Proof = append(in.Proof, b64(h))
+	}
+	v.Inclusion = in
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// thresholdRule says how a precinct's viability threshold was found (spec/caucus-rules.md R02,
+// R03, R05), for the worksheet view.
+func thresholdRule(profile string, d int64) string {
+	if profile != election.RulesIowa {
+		return ""
+	}
+	switch {
+	case d == 1:
+		return "one delegate: every group with a member is viable, and the largest group after realignment wins it"
+	case d == 2:
+		return "25% of those signed in, rounded up"
+	case d == 3:
+		return "one sixth of those signed in, rounded up"
+	default:
+		return "15% of those signed in, rounded up"
+	}
+}
+
+// totalsView is the data of the results_candidates template.
+type totalsView struct {
+	Caption       string
+	Rows          []candRow
+	HasCD, HasSDE bool
+}
+
+// Totals is the statewide candidates table.
+func (v *stateView) Totals() totalsView {
+	return totalsView{"Statewide results by candidate, most SDEs first", v.Candidates, v.HasCD, v.HasSDE}
+}
+
+// Totals is the county's candidates table.
+func (v *countyPageView) Totals() totalsView {
+	return totalsView{v.Name + ": results by candidate, most SDEs first", v.Candidates, v.HasCD, v.HasSDE}
+}
