@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	xtlog "golang.org/x/mod/sumdb/tlog"
@@ -29,6 +30,7 @@ type pageHead struct {
 	Prefix       string // "" or "/practice"
 	Practice     bool
 	ElectionName string
+	NameSaysIt   bool // the election's name already says PRACTICE
 	LogSize      int64
 	UpdatedAt    string // RFC 3339, or "" before the first report
 	UpdatedHuman string
@@ -107,7 +109,8 @@ type precinctDoc struct {
 func (pg *pages) base(site *Site, snap *tally.Snapshot, title, path string) pageHead {
 	e := site.def.Election()
 	h := pageHead{Title: title, Path: path, Prefix: site.prefix(), Practice: e.Practice, ElectionName: e.Name,
-		LogSize: snap.LogSize(), UpdatedAt: snap.UpdatedAt(), UpdatedHuman: humanTime(snap.UpdatedAt())}
+		LogSize: snap.LogSize(), UpdatedAt: snap.UpdatedAt(), UpdatedHuman: humanTime(snap.UpdatedAt()),
+		NameSaysIt: strings.Contains(strings.ToUpper(e.Name), "PRACTICE")}
 	var doc resultsDoc
 	if b, _ := snap.Results(); json.Unmarshal(b, &doc) == nil {
 		h.RootHash, h.PublicKey = doc.LogRootHash, doc.LogPublicKey
@@ -488,7 +491,8 @@ type precinctPageView struct {
 	Straw                     bool
 	Groups                    []groupRow
 	Nobody                    string // the candidates nobody stood for, not shown as rows
-	HasChair                  bool
+	HasChair                  bool   // show the chair's delegates: they differ somewhere
+	ChairAgrees               bool   // the chair's worksheet gives the computed delegates
 	Checks                    []rules.Check
 	Flags                     string
 	Entries                   []entryRow
@@ -526,10 +530,10 @@ func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snaps
 		}
 		r := groupRow{Name: g.Name, Class: candidateClass(site, g.CandidateID), First: g.First, Final: g.Final}
 		if v.Reported && !v.Straw {
-			r.ViableFirst = yesNo(g.First >= v.Threshold && g.First >= 1)
+			r.ViableFirst = viableText(g.First >= v.Threshold && g.First >= 1)
 		}
 		if g.Viable != nil {
-			r.Viable = yesNo(*g.Viable)
+			r.Viable = viableText(*g.Viable)
 			if *g.Viable && v.Attendees > 0 {
 				q := new(big.Rat).SetFrac64(g.Final*v.Delegates, v.Attendees)
 				r.Quotient = q.FloatString(4)
@@ -547,6 +551,14 @@ func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snaps
 		}
 		v.Groups = append(v.Groups, r)
 	}
+	// The chair's column only when it says something the computed one does not.
+	v.ChairAgrees = v.HasChair
+	for _, r := range v.Groups {
+		if r.ChairDiffers {
+			v.ChairAgrees = false
+		}
+	}
+	v.HasChair = v.HasChair && !v.ChairAgrees
 	if err := pg.history(ctx, site, snap, &doc, v); err != nil {
 		return nil, err
 	}
@@ -594,11 +606,11 @@ func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, 
 	return nil
 }
 
-func yesNo(b bool) string {
+func viableText(b bool) string {
 	if b {
-		return "yes"
+		return "viable"
 	}
-	return "no"
+	return "not viable"
 }
 
 // thresholdRule says how a precinct's viability threshold was found (spec/caucus-rules.md R02,
