@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"testing"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -18,26 +20,34 @@ const (
 )
 
 // BenchmarkLoginSlow3G measures what issue 5 asks to report: the app's compressed bytes, the
-// login page's time-to-usable under Slow 3G with an empty cache, and a reload with the app
+// login page's time-to-usable under Slow 3G with an empty cache (the page's own script has made
+// the form work; cold-app-ms is when app.js has taken over), and a reload with the app
 // cached by the service worker (still under Slow 3G). Figures, not assertions.
 func BenchmarkLoginSlow3G(b *testing.B) {
 	assets, err := web.Load()
 	if err != nil {
 		b.Fatal(err)
 	}
-	var all, login int
+	var all int
 	for _, a := range assets.All() {
 		n := len(a.Data)
 		if a.Gzip != nil {
 			n = len(a.Gzip)
 		}
 		all += n
-		switch a.Name {
-		case "app.js", "app.css", "en.json":
-			login += n
-		}
 	}
 	e := startEnv(b)
+	// The login screen is the page alone (its style and script are in it): its bytes as sent.
+	req, _ := http.NewRequest("GET", e.URL+"/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	login := len(page)
+	all += login
 	for b.Loop() {
 		p := newPage(b, e)
 		p.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -47,6 +57,8 @@ func BenchmarkLoginSlow3G(b *testing.B) {
 		}))
 		p.open("/")
 		b.ReportMetric(eval[float64](p, `window.caucusUsableAt`), "cold-usable-ms")
+		p.wait(`window.caucusAppAt > 0`)
+		b.ReportMetric(eval[float64](p, `window.caucusAppAt`), "cold-app-ms")
 		p.mathReady()
 		b.ReportMetric(eval[float64](p, `performance.now()`), "cold-math-ms")
 		p.wait(`navigator.serviceWorker.controller !== null`)

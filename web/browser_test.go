@@ -1,12 +1,17 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
 
 	"caucus/internal/rules"
 )
@@ -209,12 +214,19 @@ func TestCoinToss(t *testing.T) {
 	p.fillToDelegates(precinct5, 100, map[string]int{"adams": 50, "baker": 50}, map[string]int{"adams": 50, "baker": 50}, "")
 	p.wait(`document.querySelectorAll(".tie-winner").length === 2`)
 	p.shot("tie-01-needed")
+	// The delegate the tie holds is shown, not silently missing from 2 + 2 of 5.
+	if got := p.text("#delegates-rows"); !strings.Contains(got, "1 delegate to be decided by the coin toss\t1") || !strings.Contains(got, "Total\t100\t5") {
+		t.Errorf("delegates table with the tie open = %q", got)
+	}
 	if !eval[bool](p, `document.querySelector("#step-delegates .next").disabled`) {
 		t.Error("Next is enabled with the tie open")
 	}
 	p.do(clickCSS(`.tie-winner[data-id="baker"]`))
 	p.wait(`document.getElementById("delegates-rows").innerText.includes("baker\t50\t3")`)
 	p.shot("tie-02-recorded")
+	if got := p.text("#delegates-rows"); strings.Contains(got, "to be decided") {
+		t.Errorf("delegates table after the toss = %q", got)
+	}
 	p.next("delegates")
 	p.step("worksheet")
 	p.next("worksheet")
@@ -239,6 +251,97 @@ func (p *page) toReview(precinct string) {
 	p.step("photo")
 	p.next("photo")
 	p.step("review")
+}
+
+// block makes the page's requests to URLs matching pattern fail (none when pattern is "").
+func (p *page) block(pattern string) {
+	p.t.Helper()
+	p.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		var ps []*network.BlockPattern
+		if pattern != "" {
+			ps = []*network.BlockPattern{{URLPattern: pattern, Block: true}}
+		}
+		_, err := cdp.Call(ctx, t, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: ps})
+		return err
+	}))
+}
+
+// TestLoginBeforeScript: the login screen works from the page alone (its inline style and
+// script, allowed by their hashes), before app.js arrives, as on a slow network: it is styled,
+// switches to Spanish, and a tap on Log in is sent at once and finished when app.js comes.
+func TestLoginBeforeScript(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.block(e.URL + "/static/app.*")
+	p.open("/")
+	if eval[bool](p, `window.caucusApp === true`) {
+		t.Fatal("app.js ran although it was blocked")
+	}
+	if got := eval[string](p, `getComputedStyle(document.querySelector("header")).position`); got != "sticky" {
+		t.Errorf("header position %q: the page's inline style did not apply", got)
+	}
+	p.do(clickCSS("#lang"))
+	p.wait(`document.documentElement.lang === "es" && document.getElementById("login-button").textContent === "Entrar"`)
+	p.shot("login-00-before-script-es")
+	p.do(clickCSS("#lang"))
+	p.wait(`document.documentElement.lang === "en" && document.getElementById("login-button").textContent === "Log in"`)
+	p.shot("login-00-before-script")
+	p.login(precinct4, e.PINs[precinct4])
+	p.wait(`document.getElementById("login-button").disabled`)
+	if !eval[bool](p, `window.caucusApp !== true && window.caucusBoot.login instanceof Promise`) {
+		t.Fatal("the tap on Log in was not taken by the page's own script")
+	}
+	p.block("")
+	eval[bool](p, `(() => { const s = document.createElement("script");
+		s.src = [...document.scripts].find((s) => s.src.includes("/static/app.")).src; document.head.append(s); return true })()`)
+	p.step("signin")
+	p.mathReady()
+	if got := eval[string](p, `JSON.parse(localStorage.getItem("caucus.session")).precinct_id`); got != precinct4 {
+		t.Errorf("session for %q, want %s", got, precinct4)
+	}
+}
+
+// TestCallbackOffline: "call me back" asked with no connection is kept on the phone and says
+// so, survives a reload while the server is unreachable, and reaches headquarters once when it
+// is back.
+func TestCallbackOffline(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	p.login(precinct4, e.PINs[precinct4])
+	p.step("signin")
+	p.wait(`navigator.serviceWorker.controller !== null`)
+	p.offline(true)
+	p.do(clickCSS("#callback-box summary"))
+	p.typeText("cb-phone", "515 555 0102")
+	p.do(clickCSS("#callback-form button"))
+	p.wait(`document.getElementById("cb-result").textContent.includes("No connection: your request is saved on this phone")`)
+	p.shot("callback-01-offline")
+	// Back online but the server unreachable, and the page reloaded (Chromium's offline
+	// emulation does not hold across a reload; a dead server does).
+	e.down.Store(true)
+	p.offline(false)
+	p.wait(`document.getElementById("cb-result").textContent.includes("cannot be reached")`)
+	eval[bool](p, `window.beforeReload = true`)
+	p.do(chromedp.Reload())
+	p.wait(`window.beforeReload === undefined && document.documentElement.dataset.ready === "1"`)
+	p.step("signin")
+	p.wait(`document.getElementById("cb-result").textContent.includes("cannot be reached")`)
+	if cbs, err := e.main.Callbacks(t.Context(), 0, 10); err != nil || len(cbs) != 0 {
+		t.Fatalf("callbacks stored while unreachable: %+v, %v", cbs, err)
+	}
+	e.down.Store(false)
+	p.wait(`document.getElementById("cb-result").textContent.includes("call you")`)
+	cbs, err := e.main.Callbacks(t.Context(), 0, 10)
+	if err != nil || len(cbs) != 1 || cbs[0].Phone != "515 555 0102" {
+		t.Fatalf("callbacks = %+v, %v; want the one asked offline", cbs, err)
+	}
+	if n := eval[int](p, `(JSON.parse(localStorage.getItem("caucus.callbacks")) || []).length`); n != 0 {
+		t.Errorf("%d call-backs still queued on the phone", n)
+	}
 }
 
 // TestOfflineThenOnline: the network is cut before Send; the report waits on the phone, says

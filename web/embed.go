@@ -14,6 +14,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -43,20 +44,36 @@ type Asset struct {
 type Assets struct {
 	byName map[string]*Asset
 	byURL  map[string]*Asset
+	inline map[string]Inline
 	tmpl   *template.Template
 }
+
+// Inline is a file put into the page itself (the login screen's style and script, so a phone on
+// a slow network needs one round trip, not three): its bytes and the CSP source that allows
+// exactly that block, 'sha256-…' of the same embedded bytes, so the two can never drift.
+type Inline struct {
+	Data []byte
+	CSP  string
+}
+
+// inlined are the files put into app.html rather than served.
+var inlined = map[string]bool{"app.css": true, "app.boot.js": true}
 
 // Load returns the embedded assets, hashed and compressed once per process (the files never
 // change while it runs).
 var Load = sync.OnceValues(load)
 
 func load() (*Assets, error) {
-	a := &Assets{byName: map[string]*Asset{}, byURL: map[string]*Asset{}}
+	a := &Assets{byName: map[string]*Asset{}, byURL: map[string]*Asset{}, inline: map[string]Inline{}}
 	for _, dir := range []string{"static", "locales"} {
 		entries, err := fs.ReadDir(files, dir)
 		if err != nil {
 			return nil, fmt.Errorf("read embedded %s: %w", dir, err)
 		}
+		// The manifest last: it names the icons, by their served URLs.
+		sort.SliceStable(entries, func(i, j int) bool {
+			return path.Ext(entries[i].Name()) != ".webmanifest" && path.Ext(entries[j].Name()) == ".webmanifest"
+		})
 		for _, e := range entries {
 			if e.IsDir() {
 				continue
@@ -64,6 +81,16 @@ func load() (*Assets, error) {
 			data, err := files.ReadFile(dir + "/" + e.Name())
 			if err != nil {
 				return nil, fmt.Errorf("read embedded %s: %w", e.Name(), err)
+			}
+			if inlined[e.Name()] {
+				sum := sha256.Sum256(data)
+				a.inline[e.Name()] = Inline{Data: data, CSP: "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"}
+				continue
+			}
+			if path.Ext(e.Name()) == ".webmanifest" {
+				for name, asset := range a.byName {
+					data = bytes.ReplaceAll(data, []byte(`"`+name+`"`), []byte(`"`+asset.URL+`"`))
+				}
 			}
 			sum := sha256.Sum256(data)
 			h := hex.EncodeToString(sum[:4])
@@ -75,7 +102,11 @@ func load() (*Assets, error) {
 			a.byURL[asset.URL] = asset
 		}
 	}
-	tmpl, err := template.New("").Funcs(template.FuncMap{"asset": a.URL}).ParseFS(files, "templates/*.html")
+	funcs := template.FuncMap{"asset": a.URL,
+		"style":  func(name string) template.CSS { return template.CSS(a.inline[name].Data) },
+		"script": func(name string) template.JS { return template.JS(a.inline[name].Data) },
+		"words":  words}
+	tmpl, err := template.New("").Funcs(funcs).ParseFS(files, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
@@ -111,6 +142,49 @@ func compress(data []byte) []byte {
 	return b.Bytes()
 }
 
+// words returns the given keys of every locale's words ({"en": {…}, "es": {…}}), for the page
+// to carry what the login screen says in each language.
+func words(keys ...string) (map[string]map[string]string, error) {
+	entries, err := fs.ReadDir(files, "locales")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]string{}
+	for _, e := range entries {
+		b, err := files.ReadFile("locales/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		var all map[string]string
+		if err := json.Unmarshal(b, &all); err != nil {
+			return nil, fmt.Errorf("locales/%s: %w", e.Name(), err)
+		}
+		lang := strings.TrimSuffix(e.Name(), ".json")
+		out[lang] = make(map[string]string, len(keys))
+		for _, k := range keys {
+			v, ok := all[k]
+			if !ok {
+				return nil, fmt.Errorf("locales/%s has no %q", e.Name(), k)
+			}
+			out[lang][k] = v
+		}
+	}
+	return out, nil
+}
+
+// CSP returns the Content-Security-Policy sources that allow the page's inline blocks of one
+// kind: the page's script ("script") or its style ("style").
+func (a *Assets) CSP(kind string) string {
+	var out []string
+	for name, in := range a.inline {
+		if (kind == "script") == (path.Ext(name) == ".js") {
+			out = append(out, in.CSP)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
 // URL is the served address of a logical asset name; it panics on an unknown name, which the
 // templates' test catches.
 func (a *Assets) URL(name string) string {
@@ -139,7 +213,7 @@ func (a *Assets) All() []*Asset {
 
 // ServiceWorker is the service worker's script, served at /sw.js (its scope is the whole site):
 // the list of every asset's URL to keep on the phone, then templates/sw.js. Its bytes change
-// whenever an asset does, which is what makes the browser install the new app.
+// whenever an asset or a page's inline block does, which is what makes the browser install the new app.
 func (a *Assets) ServiceWorker(pages []string) []byte {
 	urls := append([]string(nil), pages...)
 	for _, asset := range a.All() {
@@ -147,7 +221,9 @@ func (a *Assets) ServiceWorker(pages []string) []byte {
 	}
 	list, _ := json.Marshal(urls)
 	src, _ := files.ReadFile("templates/sw.js")
-	return append([]byte("const PRECACHE = "+string(list)+";\n"), src...)
+	// The pages' inline blocks are named too: a change to them alone is a new app as well.
+	head := "// page: " + a.CSP("script") + " " + a.CSP("style") + "\nconst PRECACHE = " + string(list) + ";\n"
+	return append([]byte(head), src...)
 }
 
 // Render writes the named template (app.html) with data.

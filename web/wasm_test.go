@@ -2,9 +2,15 @@ package web_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -37,16 +43,65 @@ func TestWasmFresh(t *testing.T) {
 	}
 }
 
-// TestNoInlineScript: the pages work under the site's CSP, which forbids inline script and style.
-func TestNoInlineScript(t *testing.T) {
+// TestInlineBlocksHashed: the app page's only inline code is its login screen's script and
+// style, each allowed by its own hash in the CSP the server sends with it (never
+// 'unsafe-inline'), and the page stays small enough for one round trip on a slow network.
+func TestInlineBlocksHashed(t *testing.T) {
 	b, err := os.ReadFile("templates/app.html")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(b)
-	for _, bad := range []string{"<script>", "style=", "onclick=", "onload=", "<style"} {
-		if strings.Contains(s, bad) {
-			t.Errorf("app.html has %q: the CSP forbids inline script and style", bad)
+	for _, bad := range []string{"style=", "onclick=", "onload=", "onsubmit=", "onerror="} {
+		if strings.Contains(string(b), bad) {
+			t.Errorf("app.html has %q: the CSP allows no inline handler or style attribute", bad)
+		}
+	}
+	e := startEnv(t)
+	for _, path := range []string{"/", "/practice/"} {
+		req, _ := http.NewRequest("GET", e.URL+path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zipped, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s is not sent gzipped", path)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(zipped))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(zr)
+		if len(zipped) > 8<<10 {
+			t.Errorf("%s is %d bytes gzipped: keep the page under 8 KB", path, len(zipped))
+		}
+		csp := map[string]string{}
+		for _, d := range strings.Split(resp.Header.Get("Content-Security-Policy"), ";") {
+			f := strings.Fields(d)
+			if len(f) > 0 {
+				csp[f[0]] = strings.Join(f[1:], " ")
+			}
+		}
+		if strings.Contains(resp.Header.Get("Content-Security-Policy"), "unsafe-inline") {
+			t.Errorf("%s: CSP has 'unsafe-inline'", path)
+		}
+		blocks := map[string]int{}
+		for _, m := range regexp.MustCompile(`(?s)<(script|style)([^>]*)>(.*?)</(?:script|style)>`).FindAllStringSubmatch(string(page), -1) {
+			tag, attrs, body := m[1], m[2], m[3]
+			if strings.Contains(attrs, "src=") || strings.Contains(attrs, `type="application/json"`) {
+				continue // not inline code: a file, or data
+			}
+			sum := sha256.Sum256([]byte(body))
+			h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+			if !strings.Contains(csp[tag+"-src"], h) {
+				t.Errorf("%s: inline <%s> (%d bytes) is not allowed by %s-src %q", path, tag, len(body), tag, csp[tag+"-src"])
+			}
+			blocks[tag]++
+		}
+		if blocks["script"] != 1 || blocks["style"] != 1 {
+			t.Errorf("%s: inline blocks %v, want one script and one style", path, blocks)
 		}
 	}
 }

@@ -11,16 +11,26 @@ const root = document.documentElement;
 const base = location.pathname.startsWith("/practice") ? "/practice" : "";
 const STEPS = ["login", "signin", "first", "final", "delegates", "worksheet", "photo", "review", "receipt"];
 
+// The page's own script (app.boot.js) ran first: it made the login form work, started the word
+// lists and perhaps a login; this script takes over from it.
+const boot = window.caucusBoot || { words: {} };
+
 // ---- words (English and Spanish) ----
-let lang = localStorage.getItem("caucus.lang") || ((navigator.language || "").startsWith("es") ? "es" : "en");
-const dicts = {};
+let lang = boot.lang || localStorage.getItem("caucus.lang") || ((navigator.language || "").startsWith("es") ? "es" : "en");
+const dicts = {}, wordsLoading = {};
 function t(key, vars) {
   let s = (dicts[lang] && dicts[lang][key]) || (dicts.en && dicts.en[key]) || key;
   for (const k in vars || {}) s = s.split("{" + k + "}").join(String(vars[k]));
   return s;
 }
-async function loadWords(l) {
-  if (!dicts[l]) dicts[l] = await (await fetch(root.dataset["locale" + l[0].toUpperCase() + l.slice(1)])).json();
+function loadWords(l) {
+  if (!wordsLoading[l]) {
+    const early = boot.words[l];
+    delete boot.words[l];
+    wordsLoading[l] = (early || fetch(root.dataset["locale" + l[0].toUpperCase() + l.slice(1)]).then((r) => r.ok ? r.json() : Promise.reject(r.status)))
+      .then((d) => { dicts[l] = d; }, (e) => { delete wordsLoading[l]; throw e; });
+  }
+  return wordsLoading[l];
 }
 async function setLang(l) {
   lang = l;
@@ -33,6 +43,7 @@ async function setLang(l) {
   $("lang").lang = other;
   document.title = t("title");
   $("mode-link").textContent = t(base ? "to_real" : "to_practice");
+  showCallback();
   render();
 }
 
@@ -275,6 +286,28 @@ function renderDelegates(res) {
     }
     tb.appendChild(tr);
   }
+  // A tie still open: its delegates are in no group's column yet, so say where they went.
+  for (const tie of (res && res.tiebreaks_needed) || []) {
+    const tr = document.createElement("tr");
+    tr.className = "undecided";
+    const td = document.createElement("td");
+    td.colSpan = 2;
+    td.textContent = t((tie.kind === "card" ? "undecided_card" : "undecided_coin") + (tie.delegates === 1 ? "_one" : "_other"), { n: tie.delegates });
+    const n = document.createElement("td");
+    n.textContent = tie.delegates;
+    tr.append(td, n);
+    tb.appendChild(tr);
+  }
+  if (res && res.groups && res.delegates_to_elect != null) {
+    const tr = document.createElement("tr");
+    tr.className = "total";
+    for (const v of [t("total"), res.groups.reduce((a, g) => a + g.final, 0), res.delegates_to_elect]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    tb.appendChild(tr);
+  }
   const ties = $("ties");
   ties.replaceChildren();
   for (const tie of (res && res.tiebreaks_needed) || []) {
@@ -282,7 +315,7 @@ function renderDelegates(res) {
     box.className = "tie";
     box.setAttribute("role", "group");
     const p = document.createElement("p");
-    p.textContent = t(tie.kind === "card" ? "tie_card" : "tie_coin", { names: tie.between.map(name).join(lang === "es" ? " y " : " and "), n: tie.delegates });
+    p.textContent = t((tie.kind === "card" ? "tie_card" : "tie_coin") + (tie.delegates === 1 ? "_one" : ""), { names: tie.between.map(name).join(lang === "es" ? " y " : " and "), n: tie.delegates });
     box.appendChild(p);
     const q = document.createElement("p");
     q.textContent = t("tie_who", { n: tie.delegates });
@@ -496,18 +529,17 @@ function renderReceipt() {
 }
 
 // ---- login ----
-async function login(precinct, secret, isToken) {
-  await Promise.all([loadWords("en"), loadWords(lang)]);
+// sent is a login app.boot.js already sent (a tap before this script arrived): its answer.
+async function login(precinct, secret, isToken, sent) {
   const err = $("login-error");
   err.hidden = true;
   $("login-button").disabled = true;
-  let r, body = {};
+  let r, body;
   try {
-    r = await fetch("/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(isToken ? { precinct_id: precinct, token: secret } : { precinct_id: precinct, pin: secret }) });
-    body = await r.json().catch(() => ({}));
-  } catch (e) {
-    r = null;
+    [r, body] = await (sent || fetch("/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(isToken ? { precinct_id: precinct, token: secret } : { precinct_id: precinct, pin: secret }) })
+      .then(async (r) => [r, await r.json().catch(() => ({}))], () => [null, {}]));
+    await Promise.all([loadWords("en"), loadWords(lang)]).catch(() => {});
   } finally {
     $("login-button").disabled = false;
   }
@@ -561,6 +593,7 @@ async function start() {
   await refreshLatest();
   go(draft.submitted ? "receipt" : draft.step || "signin");
   pump();
+  if (callbackQueue().length) sendCallbacks();
 }
 
 // ---- wiring ----
@@ -598,6 +631,7 @@ function wire() {
       for (const rec of recs) if (rec.state === "saved") { rec.next_at = 0; await outbox.put(rec); }
       pump();
     });
+    if (callbackQueue().length) sendCallbacks();
   });
   window.addEventListener("offline", render);
 }
@@ -626,32 +660,67 @@ async function takePhoto() {
   $("photo-info").textContent = t("photo_ready", { kb: Math.round(blob.size / 1024) });
 }
 
+// ---- call me back ----
+// A request is kept on the phone (localStorage, "callbacks") until the server has it, and sent
+// again when the connection comes back, like a report; the chair is told which state it is in.
+let cbState = ""; // the last word shown under the form
+function showCallback() {
+  const out = $("cb-result");
+  out.textContent = cbState ? t(cbState) : "";
+  out.className = cbState === "callback_ok" ? "ok" : /offline|unreachable|busy/.test(cbState) ? "warning" : cbState ? "error" : "";
+}
+function callbackQueue() { return store.get("callbacks" + base) || []; }
 async function callMeBack(e) {
   e.preventDefault();
-  const out = $("cb-result");
-  if (!session) { out.textContent = t("callback_login"); return; }
+  if (!session) { cbState = "callback_login"; return showCallback(); }
+  const phone = $("cb-phone").value.trim();
+  if ((phone.match(/\d/g) || []).length < 7) { cbState = "callback_bad_phone"; return showCallback(); }
+  store.set("callbacks" + base, [...callbackQueue(), { id: newID(), token: session.token,
+    body: { precinct_id: session.precinct_id, phone, note: $("cb-note").value.trim() } }]);
+  await sendCallbacks();
+}
+let cbTimer = 0, cbSending = false, cbTries = 0;
+async function sendCallbacks() {
+  if (cbSending) return;
+  cbSending = true;
+  clearTimeout(cbTimer);
   try {
-    const r = await fetch(base + "/api/v1/callbacks", { method: "POST",
-      headers: { Authorization: "Bearer " + session.token, "Content-Type": "application/json" },
-      body: JSON.stringify({ precinct_id: session.precinct_id, phone: $("cb-phone").value, note: $("cb-note").value }) });
-    const body = await r.json().catch(() => ({}));
-    out.textContent = r.ok ? t("callback_ok") : r.status === 400 ? t("callback_bad_phone") : t("callback_failed");
-  } catch (err) {
-    out.textContent = t("callback_failed");
+    for (const cb of callbackQueue()) {
+      let r = null;
+      try {
+        r = await fetch(base + "/api/v1/callbacks", { method: "POST",
+          headers: { Authorization: "Bearer " + cb.token, "Content-Type": "application/json" }, body: JSON.stringify(cb.body) });
+      } catch (err) { /* no answer: kept, and sent again below */ }
+      if (!r || r.status >= 500 || r.status === 429 || r.status === 408) {
+        cbState = !r ? (navigator.onLine === false ? "callback_offline" : "callback_unreachable") : "callback_busy";
+        cbTries++;
+        break;
+      }
+      // Answered: done with it, whatever the answer.
+      cbTries = 0;
+      store.set("callbacks" + base, callbackQueue().filter((x) => x.id !== cb.id));
+      cbState = r.ok ? "callback_ok" : r.status === 400 ? "callback_bad_phone" : r.status === 401 ? "callback_login" : "callback_failed";
+    }
+  } finally {
+    cbSending = false;
+    showCallback();
+    if (callbackQueue().length) cbTimer = setTimeout(sendCallbacks, 1000 * Math.min(30, 2 ** Math.min(cbTries, 5)) * (0.5 + Math.random() / 2));
   }
 }
 
 async function main() {
+  // The login form already works (app.boot.js, in the page); the math and the rest load behind.
   wire();
-  // The login form works from here on: its English words are in the page, the Spanish ones
-  // and the math load behind it (one round trip less on a slow network).
-  loadMath();
-  const words = setLang(lang);
-  if (lang === "en") { root.dataset.ready = "1"; window.caucusUsableAt = performance.now(); }
-  await words;
+  window.caucusApp = true;
+  window.caucusAppAt = performance.now();
   root.dataset.ready = "1";
-  window.caucusUsableAt = window.caucusUsableAt || performance.now();
+  loadMath();
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  if (boot.login) { // the chair tapped Log in before this script arrived
+    setLang(lang).catch(() => {});
+    return login($("precinct").value.trim(), "", false, boot.login);
+  }
+  await setLang(lang).catch(() => {});
   const h = new URLSearchParams(location.hash.slice(1));
   if (h.get("p")) $("precinct").value = h.get("p");
   if (h.get("p") && h.get("t")) {
