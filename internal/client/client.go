@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,6 +24,11 @@ const MaxBody = 256 << 20
 
 // requestTimeout bounds one request: a verifier on a slow link still finishes a tile in it.
 const requestTimeout = 30 * time.Second
+
+// idleConns is how many connections to the server the default client keeps open: verify reads
+// a few documents at once, and the standard library's default of 2 would open and close a
+// connection for nearly every one of a national election's 175,000 precinct pages.
+const idleConns = 16
 
 // ErrNotFound is a 404: the server has no such document (yet).
 var ErrNotFound = errors.New("not found")
@@ -41,35 +47,55 @@ func New(baseURL string, hc *http.Client) (*Client, error) {
 		return nil, fmt.Errorf("%q is not an http(s) URL", baseURL)
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: requestTimeout}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = idleConns
+		hc = &http.Client{Timeout: requestTimeout, Transport: tr}
 	}
 	return &Client{base: strings.TrimSuffix(u.String(), "/") + "/", http: hc}, nil
 }
 
 // Get fetches a path below the base URL and returns the body of a 200 answer.
 func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
+	b, _, err := c.get(ctx, path)
+	return b, err
+}
+
+// LogSizeHeader names, on every results response, the log size the document was computed from
+// (a county's or precinct's body does not carry it).
+const LogSizeHeader = "Caucus-Log-Size"
+
+// logSize reads LogSizeHeader; -1 when the server sent none.
+func logSize(h http.Header) int64 {
+	n, err := strconv.ParseInt(h.Get(LogSizeHeader), 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+func (c *Client) get(ctx context.Context, path string) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+strings.TrimPrefix(path, "/"), nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", path, err)
+		return nil, nil, fmt.Errorf("GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", path, err)
+		return nil, nil, fmt.Errorf("GET %s: %w", path, err)
 	}
 	switch {
 	case len(body) > MaxBody:
-		return nil, fmt.Errorf("GET %s: the answer is larger than %d bytes", path, MaxBody)
+		return nil, nil, fmt.Errorf("GET %s: the answer is larger than %d bytes", path, MaxBody)
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("GET %s: %w", path, ErrNotFound)
+		return nil, nil, fmt.Errorf("GET %s: %w", path, ErrNotFound)
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+		return nil, nil, &StatusError{Op: "GET " + path, Status: resp.StatusCode, Message: http.StatusText(resp.StatusCode)}
 	}
-	return body, nil
+	return body, resp.Header, nil
 }
 
 // Checkpoint is GET /log/checkpoint: the signed note, unchecked.
@@ -104,6 +130,7 @@ type Results struct {
 
 // County is one county of GET /api/v1/results/counties, and the head of …/counties/{id}.
 type County struct {
+	LogSize            int64       `json:"-"` // from LogSizeHeader; -1 if none
 	CountyID           string      `json:"county_id"`
 	Name               string      `json:"name"`
 	PrecinctsTotal     int         `json:"precincts_total"`
@@ -133,6 +160,7 @@ type Group struct {
 
 // Precinct is GET /api/v1/results/precincts/{id}.
 type Precinct struct {
+	LogSize      int64   `json:"-"` // from LogSizeHeader; -1 if none
 	PrecinctID   string  `json:"precinct_id"`
 	CountyID     string  `json:"county_id"`
 	Status       string  `json:"status"`
@@ -151,14 +179,20 @@ type Election struct {
 
 // GetJSON fetches a path and decodes its JSON into v, returning the raw bytes too.
 func (c *Client) GetJSON(ctx context.Context, path string, v any) ([]byte, error) {
-	b, err := c.Get(ctx, path)
+	b, _, err := c.getJSON(ctx, path, v)
+	return b, err
+}
+
+// getJSON is GetJSON, with the log size the document names in its LogSizeHeader.
+func (c *Client) getJSON(ctx context.Context, path string, v any) ([]byte, int64, error) {
+	b, h, err := c.get(ctx, path)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return b, fmt.Errorf("GET %s: not the expected JSON: %w", path, err)
+		return b, -1, fmt.Errorf("GET %s: not the expected JSON: %w", path, err)
 	}
-	return b, nil
+	return b, logSize(h), nil
 }
 
 // Results is GET /api/v1/results.
@@ -178,20 +212,31 @@ func (c *Client) Counties(ctx context.Context) (Counties, error) {
 // County is GET /api/v1/results/counties/{id}.
 func (c *Client) County(ctx context.Context, id string) (County, error) {
 	var r County
-	_, err := c.GetJSON(ctx, "api/v1/results/counties/"+url.PathEscape(id), &r)
+	_, n, err := c.getJSON(ctx, "api/v1/results/counties/"+url.PathEscape(id), &r)
+	r.LogSize = n
 	return r, err
 }
 
 // Precinct is GET /api/v1/results/precincts/{id}.
 func (c *Client) Precinct(ctx context.Context, id string) (Precinct, error) {
 	var r Precinct
-	_, err := c.GetJSON(ctx, "api/v1/results/precincts/"+url.PathEscape(id), &r)
+	_, n, err := c.getJSON(ctx, "api/v1/results/precincts/"+url.PathEscape(id), &r)
+	r.LogSize = n
 	return r, err
 }
 
 // ResultsCSV is GET /api/v1/results.csv.
 func (c *Client) ResultsCSV(ctx context.Context) ([]byte, error) {
 	return c.Get(ctx, "api/v1/results.csv")
+}
+
+// ResultsCSVAt is ResultsCSV with the log size it was computed from (LogSizeHeader; -1 if none).
+func (c *Client) ResultsCSVAt(ctx context.Context) ([]byte, int64, error) {
+	b, h, err := c.get(ctx, "api/v1/results.csv")
+	if err != nil {
+		return nil, -1, err
+	}
+	return b, logSize(h), nil
 }
 
 // Election is GET /api/v1/election.

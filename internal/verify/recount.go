@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"sort"
 	"strconv"
+	"sync"
 	"testing/fstest"
 
 	"caucus/internal/client"
@@ -19,32 +21,27 @@ import (
 
 var sha256Empty = sha256.Sum256(nil)
 
-// precinct is what verify recomputes of one precinct, replaying its entries with its own
-// reading of the state machine of spec/reliability.md C3: the first report counts; a second
-// report is a conflict (under review, the first still counts); a correction counts; a review
-// decides the status and may name the counted entry.
-type precinct struct {
-	p        election.Precinct
-	county   int
-	status   string
-	counted  int64
-	entries  []int64
-	reports  int64
-	byIndex  map[int64]*report.Report
-	res      *rules.Result
-	rep      *report.Report
-	sde      bool
-	ratio    *big.Rat
-	facts    report.Precinct
-	notFound bool
+// docs are the published documents verify compares, each with the log size it was computed
+// from: a server keeps taking reports while verify reads, so they need not all be of one size.
+type docs struct {
+	def       *election.Definition
+	results   client.Results
+	counties  client.Counties
+	county    []client.County   // def.Counties() order
+	precincts []client.Precinct // def.Precincts() order
+	csv       []byte
+	csvSize   int64
 }
 
-// recount recomputes every number from the entries and compares the published documents.
-func (v *run) recount(ctx context.Context, results client.Results, bodies [][]byte) error {
-	c := v.cfg.Client
+// fetchWorkers is how many documents verify reads at once: enough to hide a loopback or LAN
+// round trip behind another, few enough not to look like a flood to the server's throttles.
+const fetchWorkers = 8
+
+// fetchDocs reads the election definition, the results and the counties list.
+func fetchDocs(ctx context.Context, c *client.Client) (*docs, error) {
 	el, err := c.Election(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fsys := fstest.MapFS{}
 	for name, data := range el.Files {
@@ -52,35 +49,298 @@ func (v *run) recount(ctx context.Context, results client.Results, bodies [][]by
 	}
 	def, err := election.Load(fsys)
 	if err != nil {
-		return fmt.Errorf("the published election definition does not load: %w", err)
+		return nil, fmt.Errorf("the published election definition does not load: %w", err)
 	}
+	d := &docs{def: def}
+	if d.results, err = c.Results(ctx); err != nil {
+		return nil, err
+	}
+	if d.counties, err = c.Counties(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// fetchPages reads the county and precinct pages and results.csv.
+func (d *docs) fetchPages(ctx context.Context, c *client.Client) error {
+	var err error
+	def := d.def
+	counties, precincts := def.Counties(), def.Precincts()
+	d.county = make([]client.County, len(counties))
+	d.precincts = make([]client.Precinct, len(precincts))
+	jobs := make(chan func() error)
+	errs := make(chan error, fetchWorkers)
+	var wg sync.WaitGroup
+	for range fetchWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var first error
+			for job := range jobs {
+				if first == nil {
+					first = job()
+				}
+			}
+			errs <- first
+		}()
+	}
+	send := func(job func() error) bool {
+		select {
+		case jobs <- job:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for i, cty := range counties {
+		if !send(func() (err error) { d.county[i], err = c.County(ctx, cty.ID); return err }) {
+			break
+		}
+	}
+	for i, p := range precincts {
+		if !send(func() (err error) { d.precincts[i], err = c.Precinct(ctx, p.ID); return err }) {
+			break
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.csv, d.csvSize, err = c.ResultsCSVAt(ctx); err != nil {
+		return err
+	}
+	// A server that does not name the log size of a document: the size of the results.
+	for i := range d.county {
+		if d.county[i].LogSize < 0 {
+			d.county[i].LogSize = d.counties.LogSize
+		}
+	}
+	for i := range d.precincts {
+		if d.precincts[i].LogSize < 0 {
+			d.precincts[i].LogSize = d.results.LogSize
+		}
+	}
+	if d.csvSize < 0 {
+		d.csvSize = d.results.LogSize
+	}
+	return nil
+}
+
+// maxSize is the largest log size a document names, and which document.
+func (d *docs) maxSize() (int64, string) {
+	n, what := d.results.LogSize, "/api/v1/results"
+	up := func(m int64, w string) {
+		if m > n {
+			n, what = m, w
+		}
+	}
+	up(d.counties.LogSize, "/api/v1/results/counties")
+	for _, c := range d.county {
+		up(c.LogSize, "county "+c.CountyID)
+	}
+	for _, p := range d.precincts {
+		up(p.LogSize, "precinct "+p.PrecinctID)
+	}
+	up(d.csvSize, "results.csv")
+	return n, what
+}
+
+// precinct is one precinct's entries in the log, and what verify recomputes of it at a log
+// size, replaying its entries with its own reading of the state machine of
+// spec/reliability.md C3: the first report counts; a second report is a conflict (under review,
+// the first still counts); a correction counts; a review decides the status and may name the
+// counted entry.
+type precinct struct {
+	p       election.Precinct
+	county  int
+	ratio   *big.Rat
+	facts   report.Precinct
+	entries []int64
+	parsed  []*report.Entry
+	memo    map[int]*pstate // by the number of its entries replayed
+}
+
+// pstate is a precinct at one log size.
+type pstate struct {
+	status  string
+	counted int64
+	entries []int64
+	reports int64
+	rep     *report.Report
+	res     *rules.Result
+	sde     bool
+}
+
+// at is the precinct as the tree of the given size has it.
+func (v *run) at(pr *precinct, size int64) *pstate {
+	k := sort.Search(len(pr.entries), func(i int) bool { return pr.entries[i] >= size })
+	if s := pr.memo[k]; s != nil {
+		return s
+	}
+	s := v.replay(pr, k, nil)
+	pr.memo[k] = s
+	return s
+}
+
+// replay computes a precinct from its first k entries; emit, when set, receives what is wrong
+// with them.
+func (v *run) replay(pr *precinct, k int, emit func(Finding)) *pstate {
+	s := &pstate{status: "not_reported", counted: -1, entries: pr.entries[:k:k]}
+	byIndex := map[int64]*report.Report{}
+	for i, le := range pr.parsed[:k] {
+		idx := pr.entries[i]
+		switch le.Kind {
+		case report.KindReport:
+			s.reports++
+			byIndex[idx] = le.Report
+			if s.counted < 0 {
+				s.counted = idx
+				s.status = "accepted"
+				if r := rules.Calc(report.CalcInput(*le.Report, pr.facts)); len(r.Checks) > 0 {
+					s.status = "under_review" // counted, flagged for review
+				}
+			} else {
+				s.status = "under_review"
+			}
+		case report.KindCorrection:
+			byIndex[idx] = le.Report
+			s.counted, s.status = idx, "corrected"
+		case report.KindReview:
+			if s.counted < 0 {
+				if emit != nil {
+					emit(Finding{Check: "entry", Record: fmt.Sprintf("entry %d", idx), Detail: fmt.Sprintf("a review of precinct %s, which counts nothing", le.PrecinctID)})
+				}
+				continue
+			}
+			if le.Counts != nil {
+				if byIndex[*le.Counts] == nil {
+					if emit != nil {
+						emit(Finding{Check: "entry", Record: fmt.Sprintf("entry %d", idx), Detail: fmt.Sprintf("a review counts entry %d, not a report of precinct %s", *le.Counts, le.PrecinctID)})
+					}
+					continue
+				}
+				s.counted = *le.Counts
+			}
+			s.status = le.Decision
+		}
+	}
+	if s.counted >= 0 {
+		s.rep = byIndex[s.counted]
+		res := rules.Calc(report.CalcInput(*s.rep, pr.facts))
+		s.res = &res
+		s.sde = pr.ratio != nil && pr.facts.Rules != rules.StrawPoll && !res.TieOpen() && !res.HasErrors()
+	}
+	return s
+}
+
+// sums are a county's or the state's totals at one log size.
+type sums struct {
+	first, final, dels []int64
+	sde                []*big.Rat
+	reporting          int
+}
+
+// ledger is the log read by precinct, and the totals computed so far by log size.
+type ledger struct {
+	ids      []string
+	straw    bool
+	counties []election.County
+	ratios   []*big.Rat
+	order    []*precinct // def.Precincts() order
+	ps       map[string]*precinct
+	byCounty [][]*precinct
+	state    map[int64]*sums
+	county   map[[2]int64]*sums
+}
+
+func (v *run) sumsOf(l *ledger, prs []*precinct, size int64) *sums {
+	n := len(l.ids)
+	s := &sums{first: make([]int64, n), final: make([]int64, n), dels: make([]int64, n), sde: make([]*big.Rat, n)}
+	for i := range s.sde {
+		s.sde[i] = new(big.Rat)
+	}
+	for _, pr := range prs {
+		st := v.at(pr, size)
+		if st.res == nil {
+			continue
+		}
+		s.reporting++
+		for _, g := range st.res.Groups {
+			i := slices.Index(l.ids, g.CandidateID)
+			if i < 0 {
+				continue
+			}
+			d := dels(g)
+			s.first[i] += g.First
+			s.final[i] += g.Final
+			s.dels[i] += d
+			if st.sde {
+				s.sde[i].Add(s.sde[i], new(big.Rat).Mul(big.NewRat(d, 1), pr.ratio))
+			}
+		}
+	}
+	return s
+}
+
+func (v *run) stateAt(l *ledger, size int64) *sums {
+	if s := l.state[size]; s != nil {
+		return s
+	}
+	s := v.sumsOf(l, l.order, size)
+	l.state[size] = s
+	return s
+}
+
+func (v *run) countyAt(l *ledger, ci int, size int64) *sums {
+	k := [2]int64{int64(ci), size}
+	if s := l.county[k]; s != nil {
+		return s
+	}
+	s := v.sumsOf(l, l.byCounty[ci], size)
+	l.county[k] = s
+	return s
+}
+
+// recount recomputes every number from the entries, at the log size each published document
+// names, and compares.
+func (v *run) recount(d *docs, bodies [][]byte) {
+	def, results := d.def, d.results
 	e := def.Election()
 	if e.ID != results.ElectionID {
 		v.find(Finding{Check: "election", Record: "election_id", Published: results.ElectionID, Recomputed: e.ID + " (definition)"})
-		return nil
+		return
 	}
 	profile := rules.Profile(e.Rules)
-	straw := profile == rules.StrawPoll
-	var ids []string
+	l := &ledger{straw: profile == rules.StrawPoll, counties: def.Counties(), ps: map[string]*precinct{},
+		state: map[int64]*sums{}, county: map[[2]int64]*sums{}}
 	names := map[string]string{}
 	for _, cand := range def.Candidates() {
-		ids = append(ids, cand.ID)
+		l.ids = append(l.ids, cand.ID)
 		names[cand.ID] = cand.Name
 	}
-	counties := def.Counties()
-	ratios := make([]*big.Rat, len(counties))
-	ps := map[string]*precinct{}
-	var order []*precinct
-	for ci, cty := range counties {
+	l.ratios = make([]*big.Rat, len(l.counties))
+	l.byCounty = make([][]*precinct, len(l.counties))
+	ci := map[string]int{}
+	for i, cty := range l.counties {
+		ci[cty.ID] = i
 		if r, ok := cty.SDERatio(); ok {
-			ratios[ci] = r
+			l.ratios[i] = r
 		}
-		for _, p := range def.PrecinctsIn(cty.ID) {
-			pr := &precinct{p: p, county: ci, status: "not_reported", counted: -1, byIndex: map[int64]*report.Report{}, ratio: ratios[ci],
-				facts: report.Precinct{Rules: profile, DelegatesToElect: int64(p.DelegatesToElect), Satellite: p.Satellite, Ratio: ratios[ci], Candidates: ids, Names: names}}
-			ps[p.ID] = pr
-			order = append(order, pr)
-		}
+	}
+	for _, p := range def.Precincts() {
+		i := ci[p.CountyID]
+		pr := &precinct{p: p, county: i, ratio: l.ratios[i], memo: map[int]*pstate{},
+			facts: report.Precinct{Rules: profile, DelegatesToElect: int64(p.DelegatesToElect), Satellite: p.Satellite, Ratio: l.ratios[i], Candidates: l.ids, Names: names}}
+		l.ps[p.ID] = pr
+		l.order = append(l.order, pr)
+		l.byCounty[i] = append(l.byCounty[i], pr)
 	}
 	for i, body := range bodies {
 		idx := int64(i)
@@ -89,233 +349,157 @@ func (v *run) recount(ctx context.Context, results client.Results, bodies [][]by
 			v.find(Finding{Check: "entry", Record: fmt.Sprintf("entry %d", idx), Detail: "does not read as an entry: " + err.Error()})
 			continue
 		}
-		pr, ok := ps[le.PrecinctID]
+		pr, ok := l.ps[le.PrecinctID]
 		if !ok || le.ElectionID != e.ID {
 			v.find(Finding{Check: "entry", Record: fmt.Sprintf("entry %d", idx), Published: fmt.Sprintf("election %q precinct %q", le.ElectionID, le.PrecinctID), Recomputed: "a precinct of election " + e.ID})
 			continue
 		}
 		pr.entries = append(pr.entries, idx)
-		switch le.Kind {
-		case report.KindReport:
-			pr.reports++
-			pr.byIndex[idx] = le.Report
-			if pr.counted < 0 {
-				pr.counted = idx
-				pr.status = "accepted"
-				if r := rules.Calc(report.CalcInput(*le.Report, pr.facts)); len(r.Checks) > 0 {
-					pr.status = "under_review" // counted, flagged for review
-				}
-			} else {
-				pr.status = "under_review"
-			}
-		case report.KindCorrection:
-			pr.byIndex[idx] = le.Report
-			pr.counted, pr.status = idx, "corrected"
-		case report.KindReview:
-			if pr.counted < 0 {
-				v.find(Finding{Check: "entry", Record: fmt.Sprintf("entry %d", idx), Detail: fmt.Sprintf("a review of precinct %s, which counts nothing", le.PrecinctID)})
-				continue
-			}
-			if le.Counts != nil {
-				if pr.byIndex[*le.Counts] == nil {
-					v.find(Finding{Check: "entry", Record: fmt.Sprintf("entry %d", idx), Detail: fmt.Sprintf("a review counts entry %d, not a report of precinct %s", *le.Counts, le.PrecinctID)})
-					continue
-				}
-				pr.counted = *le.Counts
-			}
-			pr.status = le.Decision
-		}
+		pr.parsed = append(pr.parsed, &le)
 	}
-	// Compute each counted precinct and sum counties and the state, exactly.
-	n := len(ids)
-	type sums struct {
-		first, final, dels []int64
-		sde                []*big.Rat
-		reporting          int
+	for _, pr := range l.order {
+		pr.memo[len(pr.entries)] = v.replay(pr, len(pr.entries), v.find)
 	}
-	newSums := func() *sums {
-		s := &sums{first: make([]int64, n), final: make([]int64, n), dels: make([]int64, n), sde: make([]*big.Rat, n)}
-		for i := range s.sde {
-			s.sde[i] = new(big.Rat)
-		}
-		return s
-	}
-	state := newSums()
-	cs := make([]*sums, len(counties))
-	for i := range cs {
-		cs[i] = newSums()
-	}
-	for _, pr := range order {
-		if pr.counted < 0 {
-			continue
-		}
-		pr.rep = pr.byIndex[pr.counted]
-		res := rules.Calc(report.CalcInput(*pr.rep, pr.facts))
-		pr.res = &res
-		pr.sde = pr.ratio != nil && !straw && !res.TieOpen() && !res.HasErrors()
-		cs[pr.county].reporting++
-		state.reporting++
-		for _, g := range res.Groups {
-			i := slices.Index(ids, g.CandidateID)
-			if i < 0 {
-				continue
-			}
-			var d int64
-			if g.Delegates != nil {
-				d = *g.Delegates
-			}
-			for _, s := range []*sums{cs[pr.county], state} {
-				s.first[i] += g.First
-				s.final[i] += g.Final
-				s.dels[i] += d
-				if pr.sde {
-					s.sde[i].Add(s.sde[i], new(big.Rat).Mul(big.NewRat(d, 1), pr.ratio))
-				}
-			}
-		}
-	}
-	v.res.Entries = int64(len(bodies))
+	v.res.Entries = results.LogSize
+	n := len(l.ids)
 	cmpCands := func(where string, pub []client.Candidate, s *sums, sde bool) {
 		if len(pub) != n {
 			v.find(Finding{Check: "total", Record: where + " candidates", Published: strconv.Itoa(len(pub)), Recomputed: strconv.Itoa(n)})
 			return
 		}
 		for i, pc := range pub {
-			rec := fmt.Sprintf("%s candidate %s", where, ids[i])
-			if pc.CandidateID != ids[i] {
-				v.find(Finding{Check: "total", Record: where + " candidate order", Published: pc.CandidateID, Recomputed: ids[i]})
+			rec := fmt.Sprintf("%s candidate %s", where, l.ids[i])
+			if pc.CandidateID != l.ids[i] {
+				v.find(Finding{Check: "total", Record: where + " candidate order", Published: pc.CandidateID, Recomputed: l.ids[i]})
 				continue
 			}
 			v.cmpInt("total", rec+" first", pc.First, s.first[i])
 			v.cmpInt("total", rec+" final", pc.Final, s.final[i])
-			if !straw {
+			if !l.straw {
 				v.cmpPtr("total", rec+" county_delegates", pc.CountyDelegates, s.dels[i])
 			}
 			want := ""
-			if sde && !straw {
+			if sde && !l.straw {
 				want = rules.FormatSDE(rules.RoundSDE(s.sde[i]))
 			}
 			v.cmpStr("total", rec+" sde", pc.SDE, want)
 		}
 	}
 	// The state.
+	state := v.stateAt(l, results.LogSize)
 	v.cmpInt("total", "state precincts_reporting", int64(results.PrecinctsReporting), int64(state.reporting))
-	v.cmpInt("total", "state precincts_total", int64(results.PrecinctsTotal), int64(len(order)))
+	v.cmpInt("total", "state precincts_total", int64(results.PrecinctsTotal), int64(len(l.order)))
 	cmpCands("state", results.Candidates, state, true)
-	v.say("state totals: %d precincts reporting, %d candidates' first, final, county delegates and SDEs", state.reporting, n)
+	v.say("state totals at log size %d: %d precincts reporting, %d candidates' first, final, county delegates and SDEs", results.LogSize, state.reporting, n)
 	// The counties.
-	all, err := c.Counties(ctx)
-	if err != nil {
-		return err
+	all := d.counties
+	if len(all.Counties) != len(l.counties) {
+		v.find(Finding{Check: "total", Record: "counties", Published: strconv.Itoa(len(all.Counties)), Recomputed: strconv.Itoa(len(l.counties))})
 	}
-	if all.LogSize != results.LogSize {
-		return fmt.Errorf("the results changed while being read (log_size %d, then %d): run again", results.LogSize, all.LogSize)
-	}
-	if len(all.Counties) != len(counties) {
-		v.find(Finding{Check: "total", Record: "counties", Published: strconv.Itoa(len(all.Counties)), Recomputed: strconv.Itoa(len(counties))})
-	}
-	for ci, cty := range counties {
+	sizes := map[int64]bool{results.LogSize: true, all.LogSize: true}
+	for ci, cty := range l.counties {
 		where := "county " + cty.ID
 		if ci < len(all.Counties) && all.Counties[ci].CountyID == cty.ID {
-			v.cmpInt("total", where+" precincts_reporting", int64(all.Counties[ci].PrecinctsReporting), int64(cs[ci].reporting))
-			cmpCands(where, all.Counties[ci].Candidates, cs[ci], ratios[ci] != nil)
+			s := v.countyAt(l, ci, all.LogSize)
+			v.cmpInt("total", where+" precincts_reporting", int64(all.Counties[ci].PrecinctsReporting), int64(s.reporting))
+			cmpCands(where, all.Counties[ci].Candidates, s, l.ratios[ci] != nil)
 		}
-		detail, err := c.County(ctx, cty.ID)
-		if err != nil {
-			return err
-		}
-		cmpCands(where+" (its page)", detail.Candidates, cs[ci], ratios[ci] != nil)
+		detail := d.county[ci]
+		sizes[detail.LogSize] = true
+		cmpCands(where+" (its page)", detail.Candidates, v.countyAt(l, ci, detail.LogSize), l.ratios[ci] != nil)
 		for _, row := range detail.Precincts {
-			if pr := ps[row.PrecinctID]; pr != nil {
-				v.cmpString("status", fmt.Sprintf("precinct %s status (county page)", row.PrecinctID), row.Status, pr.status)
+			if pr := l.ps[row.PrecinctID]; pr != nil {
+				v.cmpString("status", fmt.Sprintf("precinct %s status (county page)", row.PrecinctID), row.Status, v.at(pr, detail.LogSize).status)
 			}
 		}
 		v.res.Counties++
 	}
-	v.say("%d counties: totals and precinct statuses", len(counties))
+	v.say("%d counties: totals and precinct statuses", len(l.counties))
 	// Every precinct.
-	for _, pr := range order {
-		pub, err := c.Precinct(ctx, pr.p.ID)
-		if err != nil {
-			return err
-		}
-		v.precinct(pr, pub, ids)
+	for i, pr := range l.order {
+		pub := d.precincts[i]
+		sizes[pub.LogSize] = true
+		v.precinct(pr, v.at(pr, pub.LogSize), pub, pub.LogSize, l.ids)
 		v.res.Precincts++
 	}
-	v.say("%d precincts: status, entries, counted entry, attendees, first, final, delegates and SDEs per group", len(order))
+	v.say("%d precincts: status, entries, counted entry, attendees, first, final, delegates and SDEs per group", len(l.order))
 	// The CSV.
-	csvBody, err := c.ResultsCSV(ctx)
-	if err != nil {
-		return err
-	}
-	rows, err := resultscsv.Read(bytes.NewReader(csvBody))
+	sizes[d.csvSize] = true
+	rows, err := resultscsv.Read(bytes.NewReader(d.csv))
 	if err != nil {
 		v.find(Finding{Check: "results.csv", Record: "the file", Detail: err.Error()})
-		return nil
+		return
 	}
 	seen := map[string]bool{}
 	for _, row := range rows {
-		pr := ps[row.ID]
-		if pr == nil || pr.res == nil {
+		pr := l.ps[row.ID]
+		var st *pstate
+		if pr != nil {
+			st = v.at(pr, d.csvSize)
+		}
+		if st == nil || st.res == nil {
 			v.find(Finding{Check: "results.csv", Record: "precinct " + row.ID, Published: "a row", Recomputed: "not reporting"})
 			continue
 		}
 		seen[row.ID] = true
-		for _, id := range ids {
+		for _, id := range l.ids {
 			rec := fmt.Sprintf("results.csv precinct %s candidate %s", row.ID, id)
-			g := group(pr.res, id)
+			g := group(st.res, id)
 			v.cmpInt("total", rec+" first", row.First[id], g.First)
 			v.cmpInt("total", rec+" final", row.Final[id], g.Final)
-			if pr.sde {
+			if st.sde {
 				sde := row.SDE[id]
 				v.cmpStr("total", rec+" sde", &sde, rules.SDE(dels(g), pr.ratio))
 			}
 		}
 	}
-	for _, pr := range order {
-		if pr.res != nil && !seen[pr.p.ID] {
+	for _, pr := range l.order {
+		if v.at(pr, d.csvSize).res != nil && !seen[pr.p.ID] {
 			v.find(Finding{Check: "results.csv", Record: "precinct " + pr.p.ID, Published: "no row", Recomputed: "reporting"})
 		}
 	}
 	v.say("results.csv: %d precincts' rows", len(rows))
-	return nil
+	if len(sizes) > 1 {
+		v.say("reports arrived while verify read: the documents name %d log sizes, each checked against its own", len(sizes))
+	}
 }
 
-// precinct compares one precinct's published page with the recomputation.
-func (v *run) precinct(pr *precinct, pub client.Precinct, ids []string) {
+// precinct compares one precinct's published page, computed from the tree of the given size,
+// with the recomputation.
+func (v *run) precinct(pr *precinct, s *pstate, pub client.Precinct, size int64, ids []string) {
 	where := "precinct " + pr.p.ID
-	v.cmpString("status", where+" status", pub.Status, pr.status)
-	if !slices.Equal(pub.Entries, pr.entries) && !(len(pub.Entries) == 0 && len(pr.entries) == 0) {
-		v.find(Finding{Check: "entries", Record: where + " entries", Published: fmt.Sprint(pub.Entries), Recomputed: fmt.Sprint(pr.entries)})
+	v.cmpString("status", where+" status", pub.Status, s.status)
+	if !slices.Equal(pub.Entries, s.entries) && !(len(pub.Entries) == 0 && len(s.entries) == 0) {
+		v.find(Finding{Check: "entries", Record: where + " entries", Published: fmt.Sprint(pub.Entries), Recomputed: fmt.Sprint(s.entries)})
 	}
-	v.cmpInt("entries", where+" reports", pub.Reports, pr.reports)
-	if v.cfg.Receipt != nil && v.cfg.Receipt.PrecinctID == pr.p.ID && pr.counted != v.cfg.Receipt.LogIndex {
-		v.find(Finding{Check: "receipt", Record: fmt.Sprintf("%s counted entry (receipt for report %s)", where, v.cfg.Receipt.ReportID),
-			Published: fmt.Sprintf("entry %d (status %s)", pr.counted, pr.status), Recomputed: fmt.Sprintf("entry %d, the receipt's", v.cfg.Receipt.LogIndex),
+	v.cmpInt("entries", where+" reports", pub.Reports, s.reports)
+	if r := v.cfg.Receipt; r != nil && r.PrecinctID == pr.p.ID && r.LogIndex < size && s.counted != r.LogIndex {
+		v.find(Finding{Check: "receipt", Record: fmt.Sprintf("%s counted entry at log size %d (receipt for report %s)", where, size, r.ReportID),
+			Published: fmt.Sprintf("entry %d (status %s)", s.counted, s.status), Recomputed: fmt.Sprintf("entry %d, the receipt's", r.LogIndex),
 			Detail: "the published numbers are not the ones of this receipt"})
 	}
-	if pr.res == nil {
+	if s.res == nil {
 		if pub.CountedEntry != nil {
 			v.find(Finding{Check: "counted entry", Record: where, Published: strconv.FormatInt(*pub.CountedEntry, 10), Recomputed: "none"})
 		}
 		return
 	}
-	v.cmpPtr("counted entry", where+" counted_entry", pub.CountedEntry, pr.counted)
-	v.cmpPtr("precinct", where+" attendees", pub.Attendees, pr.rep.Attendees)
+	v.cmpPtr("counted entry", where+" counted_entry", pub.CountedEntry, s.counted)
+	v.cmpPtr("precinct", where+" attendees", pub.Attendees, s.rep.Attendees)
 	byID := map[string]client.Group{}
 	for _, g := range pub.Groups {
 		byID[g.CandidateID] = g
 	}
 	for _, id := range ids {
 		rec := fmt.Sprintf("%s candidate %s", where, id)
-		g, pg := group(pr.res, id), byID[id]
+		g, pg := group(s.res, id), byID[id]
 		v.cmpInt("precinct", rec+" first", pg.First, g.First)
 		v.cmpInt("precinct", rec+" final", pg.Final, g.Final)
 		if pr.facts.Rules != rules.StrawPoll {
 			v.cmpPtr("delegates", rec+" delegates", pg.Delegates, dels(g))
 		}
 		want := ""
-		if pr.sde {
+		if s.sde {
 			want = rules.SDE(dels(g), pr.ratio)
 		}
 		v.cmpStr("precinct", rec+" sde", pg.SDE, want)

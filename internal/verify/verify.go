@@ -22,9 +22,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -102,8 +105,21 @@ func (v *run) find(f Finding) { v.res.Findings = append(v.res.Findings, f) }
 
 func (v *run) say(format string, args ...any) { fmt.Fprintf(v.out, "  ok  "+format+"\n", args...) }
 
+// Attempts bounds how often Run tries to read the server before giving up: a server under a
+// caucus-night peak may answer 503 or 429 with Retry-After, or drop a connection; a verifier
+// that fails at once would fail exactly when it matters. Consistency needs no retry: every
+// results document names the log size it was computed from, and each is checked against the
+// tree of that size.
+const Attempts = 4
+
+// retryBackoff is the pause before the first retry, doubled at each further one (0.5+1+2 s):
+// longer than the server's checkpoint interval and shorter than a chair's patience.
+const retryBackoff = 500 * time.Millisecond
+
 // Run verifies once. Its error means the verification could not be done (the server did not
-// answer, a document is missing): nothing is known. Findings are in the Result.
+// answer, a document is missing): nothing is known. Findings are in the Result. A read the
+// server refuses for now (429, 502–504, a dropped connection) is tried again from the start,
+// up to Attempts times.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Out == nil {
 		cfg.Out = io.Discard
@@ -114,12 +130,52 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	v := &run{cfg: cfg, res: &Result{}, out: cfg.Out}
+	wait := retryBackoff
+	for attempt := 1; ; attempt++ {
+		v := &run{cfg: cfg, res: &Result{}, out: cfg.Out}
+		res, err := v.run(ctx)
+		if err == nil || !temporary(err) || attempt == Attempts || ctx.Err() != nil {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("after %d attempts: %w", attempt, err)
+			}
+			return res, err
+		}
+		fmt.Fprintf(cfg.Out, "  ..  %v: trying again in %s (attempt %d of %d)\n", err, wait, attempt+1, Attempts)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// temporary reports whether a failed read is worth trying again.
+func temporary(err error) bool {
+	var se *client.StatusError
+	if errors.As(err, &se) {
+		switch se.Status {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// run is one attempt. It reads the published results first, each document with the log size it
+// names, then a checkpoint at least that large (V11: waiting at most StaleAfter for it), rebuilds
+// the tree, and checks every document against the entries below its own log size: reports that
+// arrive while verify reads are no reason to stop.
+func (v *run) run(ctx context.Context) (*Result, error) {
+	cfg := v.cfg
 	c := cfg.Client
-	results, err := c.Results(ctx)
+	docs, err := fetchDocs(ctx, c)
 	if err != nil {
 		return nil, err
 	}
+	results := docs.results
 	key := cfg.Key
 	if key == "" {
 		key = results.LogPublicKey
@@ -147,26 +203,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return v.res, nil
 	}
 	// V11: the checkpoint must catch up with the results within StaleAfter.
-	fetched := cfg.Now()
-	for cp.N < results.LogSize {
-		if cfg.Now().Sub(fetched) > cfg.StaleAfter {
-			upd := "never"
-			if results.UpdatedAt != nil {
-				upd = *results.UpdatedAt
-			}
-			v.find(Finding{Check: "stale checkpoint", Record: "checkpoint size vs results log_size",
-				Published:  fmt.Sprintf("log_size %d (results updated_at %s)", results.LogSize, upd),
-				Recomputed: fmt.Sprintf("checkpoint size %d, not advancing since %s (%s)", cp.N, fetched.UTC().Format(time.RFC3339), cfg.StaleAfter)})
-			return v.res, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if signed, cp, ok, err = v.checkpoint(ctx, verifier, results.ElectionID); err != nil || !ok {
-			return v.res, err
-		}
+	need, what := docs.maxSize()
+	if signed, cp, ok, err = v.catchUp(ctx, verifier, docs, signed, cp, need, what); err != nil || !ok {
+		return v.res, err
 	}
 	v.res.TreeSize = cp.N
 	v.say("checkpoint signed by %s: tree size %d, root %s", verifier.Name(), cp.N, b64(cp.Hash))
@@ -188,8 +227,30 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("save checkpoint: %w", err)
 		}
 	}
-	if results.LogSize > cp.N {
-		return nil, fmt.Errorf("results log_size %d beyond the checkpoint %d", results.LogSize, cp.N)
+	// The pages, read after the log so that a tampered log fails fast; reports that arrived
+	// meanwhile need a newer checkpoint, which must extend the one just checked.
+	if err := docs.fetchPages(ctx, c); err != nil {
+		return nil, err
+	}
+	if need, what := docs.maxSize(); need > cp.N {
+		first := &savedCheckpoint{note: signed, cp: cp}
+		if signed, cp, ok, err = v.catchUp(ctx, verifier, docs, signed, cp, need, what); err != nil || !ok {
+			return v.res, err
+		}
+		v.hash, v.n = nil, 0
+		if bodies, err = v.tree(ctx, cp); err != nil || !v.res.OK() {
+			return v.res, err
+		}
+		v.res.TreeSize = cp.N
+		if !v.consistent(first, signed, cp) {
+			return v.res, nil
+		}
+		v.say("reports arrived while verify read: checkpoint of size %d, consistent with the one of size %d", cp.N, first.cp.N)
+		if cfg.CheckpointFile != "" {
+			if err := writeFile(cfg.CheckpointFile, signed); err != nil {
+				return nil, fmt.Errorf("save checkpoint: %w", err)
+			}
+		}
 	}
 	if root, _ := treeHash(results.LogSize, v.reader()); b64(root) != results.LogRootHash {
 		v.find(Finding{Check: "results root", Record: fmt.Sprintf("/api/v1/results log_root_hash of log_size %d", results.LogSize),
@@ -200,10 +261,38 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Receipt != nil {
 		v.receipt(cfg.Receipt, cp, bodies)
 	}
-	if err := v.recount(ctx, results, bodies[:results.LogSize]); err != nil {
-		return nil, err
-	}
+	v.recount(docs, bodies)
 	return v.res, nil
+}
+
+// catchUp fetches checkpoints until one covers the log size need the documents name, for at
+// most StaleAfter (V11: a checkpoint that stops advancing while the results keep changing).
+// ok is false when a finding was recorded.
+func (v *run) catchUp(ctx context.Context, verifier note.Verifier, d *docs, signed []byte, cp checkpoint, need int64, what string) ([]byte, checkpoint, bool, error) {
+	fetched := v.cfg.Now()
+	for cp.N < need {
+		if v.cfg.Now().Sub(fetched) > v.cfg.StaleAfter {
+			upd := "never"
+			if d.results.UpdatedAt != nil {
+				upd = *d.results.UpdatedAt
+			}
+			v.find(Finding{Check: "stale checkpoint", Record: "checkpoint size vs results log_size",
+				Published:  fmt.Sprintf("log_size %d in %s (results updated_at %s)", need, what, upd),
+				Recomputed: fmt.Sprintf("checkpoint size %d, not advancing since %s (%s)", cp.N, fetched.UTC().Format(time.RFC3339), v.cfg.StaleAfter)})
+			return signed, cp, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, cp, false, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		var ok bool
+		var err error
+		if signed, cp, ok, err = v.checkpoint(ctx, verifier, d.results.ElectionID); err != nil || !ok {
+			return signed, cp, false, err
+		}
+	}
+	return signed, cp, true, nil
 }
 
 // checkpoint fetches and opens the signed checkpoint. ok is false when a finding was recorded.
@@ -271,7 +360,8 @@ func openCheckpoint(signed []byte, verifier note.Verifier) (checkpoint, *Finding
 	cp := checkpoint{Origin: lines[0]}
 	size, err := strconv.ParseInt(lines[1], 10, 64)
 	h, herr := base64.StdEncoding.DecodeString(lines[2])
-	if err != nil || size < 0 || strconv.FormatInt(size, 10) != lines[1] || herr != nil || len(h) != tlog.HashSize {
+	if err != nil || size < 0 || strconv.FormatInt(size, 10) != lines[1] || herr != nil || len(h) != tlog.HashSize ||
+		base64.StdEncoding.EncodeToString(h) != lines[2] { // one spelling per hash: no stray padding bits
 		return bad("malformed checkpoint", fmt.Sprintf("size %q, root hash %q", lines[1], lines[2]))
 	}
 	cp.N = size
@@ -324,7 +414,9 @@ func (v *run) consistent(saved *savedCheckpoint, signed []byte, cp checkpoint) b
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "SECURITY ERROR: the log forks from a checkpoint seen before.\n\n# saved (size %d)\n%s\n# served (size %d), whose tree has root %s at size %d\n%s",
 		saved.cp.N, saved.note, cp.N, b64(root), saved.cp.N, signed)
-	if err := writeFile(evidence, b.Bytes()); err != nil {
+	if v.cfg.CheckpointFile == "" {
+		evidence = "not written: no checkpoint file; the notes follow\n" + b.String()
+	} else if err := writeFile(evidence, b.Bytes()); err != nil {
 		evidence = "not written: " + err.Error()
 	}
 	v.res.Evidence = evidence
@@ -381,9 +473,12 @@ func (v *run) tree(ctx context.Context, cp checkpoint) ([][]byte, error) {
 			got++
 		}
 		if got != w {
-			first := n*tileWidth + int64(min(got, w))
+			detail, err := v.firstDiffering(ctx, n, w, bodies[int(n)*tileWidth:])
+			if err != nil {
+				return nil, err
+			}
 			v.find(Finding{Check: "missing entry", Record: fmt.Sprintf("entry bundle %s (entries %d to %d)", path, n*tileWidth, n*tileWidth+int64(w)-1),
-				Published: fmt.Sprintf("%d entries", got), Recomputed: fmt.Sprintf("%d entries", w), Detail: fmt.Sprintf("entry %d is the first missing or extra", first)})
+				Published: fmt.Sprintf("%d entries", got), Recomputed: fmt.Sprintf("%d entries", w), Detail: detail})
 			return nil, nil
 		}
 	}
@@ -439,6 +534,30 @@ func (v *run) tree(ctx context.Context, cp checkpoint) ([][]byte, error) {
 	return bodies, nil
 }
 
+// firstDiffering names the first entry of a bundle that was removed, inserted or moved: the
+// first whose leaf hash is not the one the served hash tile of level 0 has at its place.
+func (v *run) firstDiffering(ctx context.Context, n int64, w int, got [][]byte) (string, error) {
+	path := tilePath("0", n, w)
+	leaves, err := v.cfg.Client.Tile(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	for j := 0; j < w; j++ {
+		idx := n*tileWidth + int64(j)
+		if (j+1)*tlog.HashSize > len(leaves) {
+			return fmt.Sprintf("entry %d is the first missing or extra: hash tile %s is short too", idx, path), nil
+		}
+		want := leaves[j*tlog.HashSize : (j+1)*tlog.HashSize]
+		if j >= len(got) {
+			return fmt.Sprintf("entry %d is the first missing: hash tile %s has leaf %s there, the bundle nothing", idx, path, hexHash(want)), nil
+		}
+		if h := tlog.RecordHash(got[j]); !bytes.Equal(h[:], want) {
+			return fmt.Sprintf("entry %d is the first missing or extra: hash tile %s has leaf %s there, the bundle's entry hashes to %s", idx, path, hexHash(want), hexHash(h[:])), nil
+		}
+	}
+	return fmt.Sprintf("entry %d is the first extra", n*tileWidth+int64(w)), nil
+}
+
 func (v *run) reader() tlog.HashReader {
 	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))
@@ -468,7 +587,7 @@ func hexHash(b []byte) string { return fmt.Sprintf("%x", b) }
 // from our own tree, checked against the signed root), says what the receipt says, and is the
 // entry the precinct's published numbers come from (checked in recount).
 func (v *run) receipt(r *report.Receipt, cp checkpoint, bodies [][]byte) {
-	rec := fmt.Sprintf("receipt for report %s (log_index %d)", r.ReportID, r.LogIndex)
+	rec := fmt.Sprintf("receipt for report %s (log_index %d, checkpoint size %d)", r.ReportID, r.LogIndex, cp.N)
 	if r.LogIndex < 0 || r.LogIndex >= cp.N {
 		v.find(Finding{Check: "receipt", Record: rec, Published: fmt.Sprintf("checkpoint size %d", cp.N), Recomputed: fmt.Sprintf("log_index %d", r.LogIndex), Detail: "the report is not in the log"})
 		return
