@@ -19,7 +19,8 @@ const demoHelp = `Usage: caucus demo [--addr 127.0.0.1:8080] [--data DIR]
 Starts a full caucus-night server on the embedded database with a ready election: the 2020 Iowa
 Democratic structure (its 99 counties and 5 satellite groups, all 1,765 precincts and satellites
 with their delegates, the 2020 candidates), and a practice election over the same precincts with
-fictional candidates, served under /practice with the same credentials.
+fictional candidates, served under /practice with the same credentials. Chairs report with the
+app at /; the public follows the results at /results.
 
 The first run writes, under DIR (default ./caucus-demo):
 	election/, practice/      the election definitions (usable with "caucus serve")
@@ -55,6 +56,8 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return serve(ctx, ln, def, practice, dbURL, log, func(url string) {
 		e := def.Election()
 		fmt.Fprintf(stdout, "\ncaucus demo: %s (%d precincts), rules %s\n", e.Name, len(def.Precincts()), e.Rules)
+		fmt.Fprintf(stdout, "  chair app     %s   (practice: %spractice/)\n", url, url)
+		fmt.Fprintf(stdout, "  public site   %sresults   (map: %sresults/map, newsrooms: %sapi)\n", url, url, url)
 		fmt.Fprintf(stdout, "  results       %sapi/v1/results\n", url)
 		fmt.Fprintf(stdout, "  counties      %sapi/v1/results/counties\n", url)
 		fmt.Fprintf(stdout, "  results CSV   %sapi/v1/results.csv\n", url)
