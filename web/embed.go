@@ -48,16 +48,18 @@ type Assets struct {
 	tmpl   *template.Template
 }
 
-// Inline is a file put into the page itself (the login screen's style and script, so a phone on
-// a slow network needs one round trip, not three): its bytes and the CSP source that allows
-// exactly that block, 'sha256-…' of the same embedded bytes, so the two can never drift.
+// Inline is a file put into the page itself (the login screen's style and script, the results
+// pages' style, so a phone on a slow network needs one round trip, not two or three): its bytes
+// and the CSP source that allows exactly that block, 'sha256-…' of the same embedded bytes, so
+// the two can never drift.
 type Inline struct {
 	Data []byte
 	CSP  string
 }
 
-// inlined are the files put into app.html rather than served.
-var inlined = map[string]bool{"app.css": true, "app.boot.js": true}
+// inlined are the files put into pages rather than served: app.html's style and script, and
+// the results pages' style (results_base.html).
+var inlined = map[string]bool{"app.css": true, "app.boot.js": true, "results.css": true}
 
 // Load returns the embedded assets, hashed and compressed once per process (the files never
 // change while it runs).
@@ -172,14 +174,18 @@ func words(keys ...string) (map[string]map[string]string, error) {
 	return out, nil
 }
 
-// CSP returns the Content-Security-Policy sources that allow the page's inline blocks of one
-// kind: the page's script ("script") or its style ("style").
-func (a *Assets) CSP(kind string) string {
-	var out []string
-	for name, in := range a.inline {
-		if (kind == "script") == (path.Ext(name) == ".js") {
-			out = append(out, in.CSP)
+// CSP returns the Content-Security-Policy sources that allow exactly the inline blocks of the
+// named files, for the page that carries them (app.html: "app.boot.js" in script-src, "app.css"
+// in style-src; the results pages: "results.css"), so no page allows another page's blocks. It
+// panics on a file that is not inlined, which the tests catch.
+func (a *Assets) CSP(names ...string) string {
+	out := make([]string, 0, len(names))
+	for _, name := range names {
+		in, ok := a.inline[name]
+		if !ok {
+			panic(fmt.Sprintf("web: %q is not inlined", name))
 		}
+		out = append(out, in.CSP)
 	}
 	sort.Strings(out)
 	return strings.Join(out, " ")
@@ -222,7 +228,11 @@ func (a *Assets) ServiceWorker(pages []string) []byte {
 	list, _ := json.Marshal(urls)
 	src, _ := files.ReadFile("templates/sw.js")
 	// The pages' inline blocks are named too: a change to them alone is a new app as well.
-	head := "// page: " + a.CSP("script") + " " + a.CSP("style") + "\nconst PRECACHE = " + string(list) + ";\n"
+	names := make([]string, 0, len(a.inline))
+	for name := range a.inline {
+		names = append(names, name)
+	}
+	head := "// page: " + a.CSP(names...) + "\nconst PRECACHE = " + string(list) + ";\n"
 	return append([]byte(head), src...)
 }
 

@@ -48,9 +48,10 @@ func gzipBytes(b *testing.B, base, path string) (page, total int) {
 }
 
 // BenchmarkStatewideSlow3G measures what issue 7 asks to report for the statewide page of the
-// Iowa 2020 election with seven precincts reported: its bytes (gzip; the page alone and with
-// its CSS, JavaScript and map) and, under Chromium's Slow 3G preset with an empty cache, the
-// time to first contentful paint and to the load event. Figures, not assertions.
+// Iowa 2020 election with seven precincts reported: its bytes (gzip; the page alone, which
+// carries its style, and with its JavaScript and map) and, under Chromium's Slow 3G preset with
+// an empty cache, the time to first contentful paint and to the load event. Figures, not
+// assertions.
 func BenchmarkStatewideSlow3G(b *testing.B) {
 	e := startResults(b)
 	for i, id := range seeded {

@@ -2,7 +2,10 @@ package web_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,11 +13,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"caucus/internal/auth"
@@ -26,6 +32,7 @@ import (
 	"caucus/internal/server"
 	"caucus/internal/server/servertest"
 	"caucus/internal/store/sqlite"
+	"caucus/web"
 )
 
 // The public results site (issue 7) in Chromium, on the real Iowa 2020 election (its 99
@@ -485,4 +492,144 @@ func TestResultsLive(t *testing.T) {
 	if got := state.text(".live"); !strings.Contains(got, "updated") {
 		t.Errorf("live status: %q", got)
 	}
+}
+
+// TestResultsInlineStyle: every results page carries its stylesheet inline, allowed by that
+// block's hash alone in the CSP it is sent with (never 'unsafe-inline', no inline script, no
+// other page's hashes); results.js stays a deferred file; the 304, ETag, gzip and Vary still
+// hold; and the page with its style fits the first round trip of a slow network.
+func TestResultsInlineStyle(t *testing.T) {
+	e := startResults(t)
+	for i, id := range seeded {
+		e.report(false, id, 11*i+1)
+	}
+	e.report(true, "adair-1nw-adair", 5)
+	if err := e.Server.SignCheckpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	assets, err := web.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	styleHash := assets.CSP("results.css")
+	blockRE := regexp.MustCompile(`(?s)<(script|style)([^>]*)>(.*?)</(?:script|style)>`)
+	get := func(path string, header ...string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.URL+path, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	for _, path := range []string{"/results", "/results/map", "/results/counties/polk", "/results/precincts/adair-1nw-adair",
+		"/practice/results", "/practice/results/precincts/adair-1nw-adair", "/api", "/results/counties/nowhere"} {
+		resp, zipped := get(path, "Accept-Encoding", "gzip")
+		if resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("%s: Content-Encoding %q, Vary %q", path, resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
+			continue
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(zipped))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(zr)
+		// 10 KB gzipped: well inside the first flight of a new connection (10 segments).
+		t.Logf("%s: %d bytes gzipped", path, len(zipped))
+		if len(zipped) > 10<<10 {
+			t.Errorf("%s is %d bytes gzipped with its style: keep it under 10 KB", path, len(zipped))
+		}
+		policy := resp.Header.Get("Content-Security-Policy")
+		csp := map[string]string{}
+		for _, d := range strings.Split(policy, ";") {
+			if f := strings.Fields(d); len(f) > 0 {
+				csp[f[0]] = strings.Join(f[1:], " ")
+			}
+		}
+		if want := "'self' " + styleHash; csp["style-src"] != want {
+			t.Errorf("%s: style-src %q, want %q", path, csp["style-src"], want)
+		}
+		if strings.Contains(policy, "unsafe-inline") || csp["script-src"] != "" || csp["default-src"] != "'self'" || csp["object-src"] != "'none'" {
+			t.Errorf("%s: CSP %q", path, policy)
+		}
+		styles := 0
+		for _, m := range blockRE.FindAllStringSubmatch(string(page), -1) {
+			tag, attrs, body := m[1], m[2], m[3]
+			if tag == "script" {
+				if !strings.Contains(attrs, `src="`+assets.URL("results.js")+`"`) || !strings.Contains(attrs, "defer") || body != "" {
+					t.Errorf("%s: <script%s> (%d bytes inline): only the deferred results.js file", path, attrs, len(body))
+				}
+				continue
+			}
+			styles++
+			sum := sha256.Sum256([]byte(body))
+			if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; h != styleHash {
+				t.Errorf("%s: inline <style> (%d bytes) hashes to %s, the CSP allows %s", path, len(body), h, styleHash)
+			}
+		}
+		if styles != 1 {
+			t.Errorf("%s: %d inline <style> blocks, want 1", path, styles)
+		}
+		for _, bad := range []string{`rel="stylesheet"`, " style=", " onclick=", " onload="} {
+			if strings.Contains(string(page), bad) {
+				t.Errorf("%s has %q", path, bad)
+			}
+		}
+		if resp.StatusCode != http.StatusOK {
+			continue
+		}
+		etag := resp.Header.Get("ETag")
+		r, _ := get(path, "If-None-Match", etag, "Accept-Encoding", "gzip")
+		if r.StatusCode != http.StatusNotModified || r.Header.Get("ETag") != etag {
+			t.Errorf("%s: If-None-Match %s: %d, ETag %q", path, etag, r.StatusCode, r.Header.Get("ETag"))
+		}
+		if plain, body := get(path); plain.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, page) || plain.Header.Get("ETag") != etag {
+			t.Errorf("%s: without gzip: Content-Encoding %q, ETag %q, same bytes %v", path, plain.Header.Get("Content-Encoding"), plain.Header.Get("ETag"), bytes.Equal(body, page))
+		}
+	}
+	// The chair app's pages do not allow the results pages' style, nor these the app's blocks.
+	resp, _ := get("/")
+	if app := resp.Header.Get("Content-Security-Policy"); strings.Contains(app, styleHash) {
+		t.Errorf("the chair app's CSP allows the results pages' style: %q", app)
+	}
+	if _, ok := assets.ByURL("/static/results.css"); ok {
+		t.Error("results.css is served as a file too")
+	}
+}
+
+// TestResultsWithoutJavaScript: with JavaScript off, the results pages are styled (their inline
+// style applies under their CSP) and complete, practice marking included.
+func TestResultsWithoutJavaScript(t *testing.T) {
+	e := startResults(t)
+	for i, id := range seeded {
+		e.report(false, id, 11*i+1)
+	}
+	e.report(true, "adair-1nw-adair", 5)
+	p := resultsPage(t, e, 360, 740)
+	p.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
+	for _, path := range []string{"/results", "/results/precincts/adair-1nw-adair", "/practice/results"} {
+		p.do(chromedp.Navigate(e.URL + path))
+		p.wait(`document.readyState === "complete"`)
+		if got := eval[string](p, `getComputedStyle(document.querySelector("header.site")).display`); got != "flex" {
+			t.Errorf("%s: header display %q: the inline style did not apply", path, got)
+		}
+		if got := p.text(".live"); got != "" {
+			t.Errorf("%s: results.js ran with JavaScript off (live line %q)", path, got)
+		}
+		if n := eval[int](p, `document.querySelectorAll("main table tbody tr").length`); n == 0 {
+			t.Errorf("%s: no table rows:\n%s", path, p.text("main"))
+		}
+	}
+	if got := eval[string](p, `getComputedStyle(document.querySelector(".practice-banner")).backgroundColor`); got != "rgb(176, 0, 32)" {
+		t.Errorf("practice banner background %q", got)
+	}
+	p.shot("results-nojs-practice-phone")
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -20,11 +21,20 @@ import (
 // fits (Iowa: about 3,800); past it the cache starts again.
 const maxCachedPages = 8192
 
+// resultsCSP is the Content-Security-Policy of the results pages: the site-wide policy plus the
+// hash of their stylesheet, which each page carries inline so that it paints after one round
+// trip on a slow network (web.Assets.CSP, computed from the embedded bytes at start-up, as for
+// the chair app): exactly that block, never 'unsafe-inline'. results.js stays a file.
+func resultsCSP(a *web.Assets) string {
+	return "default-src 'self'; style-src 'self' " + a.CSP("results.css") + "; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+}
+
 // pages renders and caches the results site's pages.
 type pages struct {
 	s      *Server
 	assets *web.Assets
 	mapSVG *countyMap
+	csp    string
 
 	mu    sync.Mutex
 	cache map[string]*renderedPage // by site prefix + path + variant
@@ -45,7 +55,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 	if err != nil {
 		panic(err) // embedded files: a broken build, caught by the tests
 	}
-	pg := &pages{s: s, assets: assets, mapSVG: loadCountyMap(assets), cache: map[string]*renderedPage{}}
+	pg := &pages{s: s, assets: assets, mapSVG: loadCountyMap(assets), csp: resultsCSP(assets), cache: map[string]*renderedPage{}}
 	for _, site := range s.sites() {
 		p := site.prefix()
 		mux.HandleFunc("GET "+p+"/results", s.onSite(site, pg.serve(pg.statewide)))
@@ -98,10 +108,20 @@ func (pg *pages) serve(build pageFunc) func(*Site, http.ResponseWriter, *http.Re
 			}
 		}
 		h := w.Header()
+		h.Set("Content-Security-Policy", pg.csp)
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Vary", "Accept-Encoding")
 		if rp.status != http.StatusOK {
+			// Not cached (its message names what was asked), but gzipped: it carries the style.
 			h.Set("Cache-Control", "no-cache")
+			if acceptsGzip(r) {
+				h.Set("Content-Encoding", "gzip")
+				w.WriteHeader(rp.status)
+				zw := gzip.NewWriter(w)
+				zw.Write(rp.body)
+				zw.Close()
+				return
+			}
 			w.WriteHeader(rp.status)
 			w.Write(rp.body)
 			return

@@ -23,8 +23,8 @@ import (
 // 'unsafe-inline'. The hashes are computed from the embedded bytes when the server starts.
 // Every other response keeps the strict policy.
 func appCSP(a *web.Assets) string {
-	return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' " + a.CSP("script") +
-		"; style-src 'self' " + a.CSP("style") + "; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+	return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' " + a.CSP("app.boot.js") +
+		"; style-src 'self' " + a.CSP("app.css") + "; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 }
 
 // maxCallbackBytes bounds a call-back request: a phone number and a short note.
