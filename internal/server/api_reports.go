@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"caucus/internal/auth"
 	"caucus/internal/intake"
 	"caucus/internal/report"
@@ -124,9 +126,14 @@ func (s *Server) handleReport(site *Site, w http.ResponseWriter, r *http.Request
 }
 
 func (site *Site) count(outcome string) {
-	if site.metrics != nil {
-		site.metrics.reports.WithLabelValues(site.def.Election().ID, outcome).Inc()
+	if site.metrics == nil {
+		return
 	}
+	c, ok := site.outcomes.Load(outcome)
+	if !ok {
+		c, _ = site.outcomes.LoadOrStore(outcome, site.metrics.reports.WithLabelValues(site.def.Election().ID, outcome))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // session authenticates the request's bearer token.

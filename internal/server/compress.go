@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -22,7 +23,9 @@ var gzipped = struct {
 
 // acceptsGzip reports whether the client takes gzip.
 func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+	for rest := r.Header.Get("Accept-Encoding"); rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
 			return true
@@ -54,12 +57,19 @@ func gzipOf(body []byte, etag string) []byte {
 }
 
 // writeBody writes a pre-rendered body, gzipped when the client takes it (Vary says so to caches).
+// A body past net/http's chunking buffer gets its Content-Length, so that it goes out in one
+// piece rather than chunked.
 func writeBody(w http.ResponseWriter, r *http.Request, body []byte, etag string) {
-	w.Header().Set("Vary", "Accept-Encoding")
+	h := w.Header()
+	h["Vary"] = hdrVary
 	if len(body) > 512 && acceptsGzip(r) {
-		w.Header().Set("Content-Encoding", "gzip")
-		w.Write(gzipOf(body, etag))
-		return
+		h["Content-Encoding"] = hdrGzip
+		body = gzipOf(body, etag)
+	}
+	if len(body) > 2048 {
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	}
 	w.Write(body)
 }
+
+var hdrGzip = []string{"gzip"}

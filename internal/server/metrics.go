@@ -1,6 +1,11 @@
 package server
 
 import (
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -12,6 +17,7 @@ type metrics struct {
 	reports  *prometheus.CounterVec // by outcome: accepted, flagged, conflict, duplicate, reused, rejected, busy
 	logins   *prometheus.CounterVec // by result: ok, failed, throttled
 	batch    prometheus.Histogram   // commit batch sizes
+	routes   sync.Map               // route pattern → *routeMetrics
 }
 
 func newMetrics() *metrics {
@@ -31,4 +37,60 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.requests, m.latency, m.reports, m.logins, m.batch,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
+}
+
+// routeMetrics are one route's series, resolved once: a request adds to its counter and
+// observes its latency without hashing label values.
+type routeMetrics struct {
+	m        *metrics
+	route    string
+	latency  prometheus.Observer
+	mu       sync.Mutex                      // serialises adding a status
+	byStatus atomic.Pointer[[]statusCounter] // copy on write: a few statuses per route
+}
+
+type statusCounter struct {
+	status int
+	c      prometheus.Counter
+}
+
+// route returns the series of a route pattern ("" is a request no route matched).
+func (m *metrics) route(pattern string) *routeMetrics {
+	if pattern == "" {
+		pattern = "unmatched"
+	}
+	if rm, ok := m.routes.Load(pattern); ok {
+		return rm.(*routeMetrics)
+	}
+	rm, _ := m.routes.LoadOrStore(pattern, &routeMetrics{m: m, route: pattern, latency: m.latency.WithLabelValues(pattern)})
+	return rm.(*routeMetrics)
+}
+
+// count adds one request answered with status.
+func (rm *routeMetrics) count(status int) {
+	if cs := rm.byStatus.Load(); cs != nil {
+		for _, c := range *cs {
+			if c.status == status {
+				c.c.Inc()
+				return
+			}
+		}
+	}
+	rm.mu.Lock()
+	var cs []statusCounter
+	if p := rm.byStatus.Load(); p != nil {
+		cs = *p
+	}
+	for _, c := range cs {
+		if c.status == status {
+			rm.mu.Unlock()
+			c.c.Inc()
+			return
+		}
+	}
+	c := rm.m.requests.WithLabelValues(rm.route, strconv.Itoa(status))
+	cs = append(slices.Clip(cs), statusCounter{status: status, c: c})
+	rm.byStatus.Store(&cs)
+	rm.mu.Unlock()
+	c.Inc()
 }

@@ -43,7 +43,7 @@ func (site *Site) prefix() string {
 // onSite binds a handler to a site and marks practice responses.
 func (s *Server) onSite(site *Site, h func(*Site, http.ResponseWriter, *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if site.def.Election().Practice {
+		if site.practice {
 			w.Header().Set("Caucus-Election", "PRACTICE")
 		}
 		h(site, w, r)

@@ -88,6 +88,12 @@ type Site struct {
 
 	mu     sync.Mutex // serialises follow
 	events *broadcaster
+
+	practice bool     // def.Election().Practice, read once
+	hdr      struct { // the header values of the documents served last
+		results, counties, csv hdrCache
+	}
+	outcomes sync.Map // report outcome → prometheus.Counter, resolved once
 }
 
 // SiteConfig sets up a Site.
@@ -122,7 +128,7 @@ func NewSite(ctx context.Context, cfg SiteConfig) (*Site, error) {
 		return nil, err
 	}
 	site := &Site{def: cfg.Def, store: cfg.Store, tally: tally.NewWithLog(cfg.Def, lg.names()), tlog: lg.Log,
-		log: cfg.Log, events: newBroadcaster()}
+		log: cfg.Log, events: newBroadcaster(), practice: cfg.Def.Election().Practice}
 	site.intake = intake.New(intake.Config{Store: cfg.Store, Def: cfg.Def, Now: cfg.Now, Log: cfg.Log,
 		MaxBatch: cfg.MaxBatch, Queue: cfg.Queue,
 		Committed: func(size int64) {
