@@ -6,6 +6,10 @@ package servertest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -69,6 +73,9 @@ type Options struct {
 	Wrap func(store.Store) store.Store
 	// Def, when set, is the election instead of Definition(Precincts) (e.g. Iowa 2020).
 	Def *election.Definition
+	// NoCredentials skips issuing PINs (benchmarks with thousands of precincts log chairs in
+	// with ChairSessions instead).
+	NoCredentials bool
 }
 
 // Env is a running server.
@@ -100,6 +107,10 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	env := &Env{t: t, opts: opts, Def: def, Path: filepath.Join(t.TempDir(), "caucus.db"), PINs: map[string]string{}}
 	env.open()
+	t.Cleanup(env.Stop)
+	if opts.NoCredentials {
+		return env
+	}
 	ids := make([]string, 0, len(def.Precincts()))
 	for _, p := range env.Def.Precincts() {
 		ids = append(ids, p.ID)
@@ -118,8 +129,52 @@ func Start(t testing.TB, opts Options) *Env {
 	for _, s := range secrets {
 		env.PINs[s.PrecinctID] = s.PIN.Reveal()
 	}
-	t.Cleanup(env.Stop)
 	return env
+}
+
+// ChairSessions logs the chairs of precincts in without their PINs and returns their session
+// tokens, in order: the sessions a chair's login stores (auth's token format: 32 random bytes
+// in unpadded base64url, kept as its SHA-256), written in one transaction, so that a benchmark
+// can log in thousands of chairs in a moment.
+func (env *Env) ChairSessions(precincts []string) []string {
+	t := env.t
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+env.Path+"?_pragma=busy_timeout(10000)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tokens := make([]string, len(precincts))
+	for i, p := range precincts {
+		var b [32]byte
+		rand.Read(b[:])
+		tokens[i] = base64.RawURLEncoding.EncodeToString(b[:])
+		h := sha256.Sum256([]byte(tokens[i]))
+		if _, err := tx.Exec(`INSERT INTO sessions (token_hash, subject, role, created_at, expires_at) VALUES (?, ?, 'chair', ?, ?)`,
+			h[:], p, now.UnixMilli(), now.Add(auth.ChairSessionTTL).UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// The first token reads back as its chair's session, as Authenticate reads it.
+	if len(tokens) > 0 {
+		tok, err := auth.ParseSessionToken(tokens[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := authstore.New(env.DB).Session(context.Background(), tok.ID())
+		if err != nil || sess.Role != auth.RoleChair || sess.PrecinctID != precincts[0] {
+			t.Fatalf("session of %s: %+v, %v", precincts[0], sess, err)
+		}
+	}
+	return tokens
 }
 
 func (env *Env) open() {
