@@ -42,6 +42,10 @@ const (
 	idleTimeout       = 60 * time.Second
 	maxHeaderBytes    = 16 << 10
 	shutdownTimeout   = 20 * time.Second // finish in-flight commits and responses
+	// sessionCache: a session read from the database serves its requests for this long without
+	// another read. A logout through this server ends the session at once; a session ended
+	// another way (another process, an account disabled) keeps working for up to this long.
+	sessionCache = 5 * time.Second
 )
 
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -111,7 +115,7 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		return err
 	}
 	defer main.Close()
-	authn, err := auth.New(auth.Config{Store: main.auth, Now: time.Now, Log: log})
+	authn, err := auth.New(auth.Config{Store: main.auth, Now: time.Now, Log: log, SessionCache: sessionCache})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -26,6 +27,13 @@ type Config struct {
 	// 19 MiB): a login flood waits for a slot instead of exhausting memory. 0 means
 	// 2×GOMAXPROCS.
 	MaxConcurrentHashes int
+
+	// SessionCache, if positive, keeps each session Authenticate has read from the store for
+	// that long, so that a chair's requests do not each read the store. Expiry is checked on
+	// every request all the same. Logout through this Authenticator ends the session here at
+	// once; a session ended elsewhere (another process's logout, store.DeleteSessions) keeps
+	// working here for up to SessionCache: that is the revocation latency. 0: no cache.
+	SessionCache time.Duration
 }
 
 // Authenticator logs chairs and staff in, and checks sessions. It is safe for concurrent use.
@@ -38,6 +46,7 @@ type Authenticator struct {
 	slots      chan struct{}
 	dummyPIN   Hash // verified for unknown precincts and users, so they take as long as known ones
 	dummyToken Hash
+	sessions   sessionCache
 }
 
 // New returns an Authenticator.
@@ -53,7 +62,8 @@ func New(cfg Config) (*Authenticator, error) {
 		n = 2 * runtime.GOMAXPROCS(0)
 	}
 	a := &Authenticator{store: cfg.Store, now: cfg.Now, log: cfg.Log,
-		opens: cfg.LiveOpens, closes: cfg.LiveCloses, slots: make(chan struct{}, n)}
+		opens: cfg.LiveOpens, closes: cfg.LiveCloses, slots: make(chan struct{}, n),
+		sessions: sessionCache{ttl: cfg.SessionCache}}
 	var err error
 	if a.dummyPIN, err = HashSecret(DefaultParams(), GenerateToken().Reveal()); err != nil {
 		return nil, fmt.Errorf("new authenticator: %w", err)
@@ -215,13 +225,20 @@ func (a *Authenticator) Authenticate(ctx context.Context, bearer string) (Sessio
 	if err != nil {
 		return Session{}, err
 	}
-	s, err := a.store.Session(ctx, tok.ID())
-	if errors.Is(err, ErrNotFound) {
-		return Session{}, ErrUnauthenticated
-	} else if err != nil {
-		return Session{}, fmt.Errorf("authenticate: %w", err)
+	id := tok.ID()
+	now := a.now()
+	s, ok := a.sessions.get(id, now)
+	if !ok {
+		epoch := a.sessions.epoch()
+		s, err = a.store.Session(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return Session{}, ErrUnauthenticated
+		} else if err != nil {
+			return Session{}, fmt.Errorf("authenticate: %w", err)
+		}
+		a.sessions.put(id, s, now, epoch)
 	}
-	if !a.now().Before(s.Expires) {
+	if !now.Before(s.Expires) {
 		return Session{}, ErrUnauthenticated
 	}
 	return s, nil
@@ -233,10 +250,77 @@ func (a *Authenticator) Logout(ctx context.Context, bearer string) error {
 	if err != nil {
 		return err
 	}
+	defer a.sessions.drop(tok.ID()) // after the store's delete: no read from before it is kept
 	if err := a.store.DeleteSession(ctx, tok.ID()); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil
+}
+
+// maxCachedSessions bounds the session cache: more than a national night's chairs and staff.
+// Past it the cache starts again.
+const maxCachedSessions = 1 << 18
+
+// sessionCache keeps sessions read from the store for ttl (Config.SessionCache). Only sessions
+// found are kept, so a flood of made-up tokens never fills it.
+type sessionCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	gen uint64 // counts logouts: a read begun before one is not kept
+	m   map[SessionID]cachedSession
+}
+
+type cachedSession struct {
+	s     Session
+	until time.Time
+}
+
+func (c *sessionCache) get(id SessionID, now time.Time) (Session, bool) {
+	if c.ttl <= 0 {
+		return Session{}, false
+	}
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if !ok || !now.Before(e.until) {
+		return Session{}, false
+	}
+	return e.s, true
+}
+
+func (c *sessionCache) epoch() uint64 {
+	if c.ttl <= 0 {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put keeps s unless a logout happened since epoch.
+func (c *sessionCache) put(id SessionID, s Session, now time.Time, epoch uint64) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != epoch {
+		return
+	}
+	if c.m == nil || len(c.m) >= maxCachedSessions {
+		c.m = make(map[SessionID]cachedSession)
+	}
+	c.m[id] = cachedSession{s: s, until: now.Add(c.ttl)}
+}
+
+func (c *sessionCache) drop(id SessionID) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.m, id)
 }
 
 // ResetPrecinct reopens a precinct's PIN path: its attempt count and back-off go back to

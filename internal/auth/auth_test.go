@@ -487,3 +487,79 @@ func TestRepeatedRightPIN(t *testing.T) {
 		t.Errorf("attempts counted = %d, %v; want %d", n, err, want)
 	}
 }
+
+// TestSessionCache: with Config.SessionCache, Authenticate reads a session from the store once
+// per period; expiry is still checked on every request; a logout through the Authenticator ends
+// the session at once, one made elsewhere within the period.
+func TestSessionCache(t *testing.T) {
+	clock := authtest.NewClock(night)
+	secrets, err := auth.GeneratePrecinctSecrets([]string{"p0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := auth.HashPrecinctSecrets(ctx, secrets, auth.TokenParams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := auth.NewMemStore()
+	if err := store.PutPrecinctCredentials(ctx, creds); err != nil {
+		t.Fatal(err)
+	}
+	const period = 2 * time.Second
+	log := slog.New(slog.DiscardHandler)
+	a, err := auth.New(auth.Config{Store: store, Now: clock.Now, Log: log, SessionCache: period})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := auth.New(auth.Config{Store: store, Now: clock.Now, Log: log}) // another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func() string {
+		t.Helper()
+		_, tok, err := a.LoginToken(ctx, "p0", secrets[0].Token.Reveal(), chairA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Reveal()
+	}
+
+	// Ended elsewhere: still good here until the period is over, then refused.
+	tok := login()
+	if _, err := a.Authenticate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Logout(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := a.Authenticate(ctx, tok); err != nil || s.PrecinctID != "p0" {
+		t.Fatalf("within the period after a logout elsewhere: %+v, %v", s, err)
+	}
+	clock.Advance(period)
+	if _, err := a.Authenticate(ctx, tok); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("after the period: %v, want ErrUnauthenticated", err)
+	}
+
+	// Ended here: refused at once.
+	tok = login()
+	if _, err := a.Authenticate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Logout(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, tok); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("after logout here: %v, want ErrUnauthenticated", err)
+	}
+
+	// Expiry is checked on every request, cached or not.
+	tok = login()
+	clock.Advance(auth.ChairSessionTTL - time.Second)
+	if _, err := a.Authenticate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	if _, err := a.Authenticate(ctx, tok); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("at expiry, cached: %v, want ErrUnauthenticated", err)
+	}
+}

@@ -37,6 +37,9 @@ import (
 // CheapParams hash test PINs fast: the hashing is real argon2id, only lighter.
 var CheapParams = auth.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
+// SessionCache is the servers' auth.Config.SessionCache, as caucus serve sets it.
+var SessionCache = 5 * time.Second
+
 // Candidates of the test election, in ballot order.
 var Candidates = []string{"adams", "baker", "clark", "davis", "uncommitted"}
 
@@ -190,7 +193,7 @@ func (env *Env) open() {
 		st = env.opts.Wrap(db)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	authn, err := auth.New(auth.Config{Store: authstore.New(db), Now: time.Now, Log: log})
+	authn, err := auth.New(auth.Config{Store: authstore.New(db), Now: time.Now, Log: log, SessionCache: SessionCache})
 	if err != nil {
 		t.Fatal(err)
 	}
