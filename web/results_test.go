@@ -26,7 +26,6 @@ import (
 	"caucus/internal/auth"
 	"caucus/internal/authstore"
 	"caucus/internal/election"
-	"caucus/internal/intake"
 	"caucus/internal/report"
 	"caucus/internal/rules"
 	"caucus/internal/server"
@@ -188,7 +187,7 @@ func (e *resultsEnv) report(practice bool, precinct string, seed int) {
 // four candidates stand at first, the smallest group realigns, and no check fires.
 func validReport(t testing.TB, def *election.Definition, precinct string, seed int) report.Report {
 	t.Helper()
-	facts := intake.Facts(def)[precinct]
+	facts := report.Facts(def)[precinct]
 	cs := def.Election().Candidates
 	for k := 0; k < 1000; k++ {
 		s := seed + k*7919

@@ -27,7 +27,6 @@ import (
 	"time"
 
 	"caucus/internal/election"
-	"caucus/internal/intake"
 	"caucus/internal/report"
 	"caucus/internal/rules"
 	"caucus/internal/server/servertest"
@@ -281,7 +280,7 @@ func TestCrashRecovery(t *testing.T) {
 		return report.Receipt{}, fmt.Errorf("report %s: unauthorized after logging in again", r.ReportID)
 	}
 
-	facts := intake.Facts(def)
+	facts := report.Facts(def)
 	// The chairs log in before the load and the kills: this test is about reports, and a login
 	// cut by a kill still counts against the precinct's PIN attempts (see the report's note).
 	tokens := make([]string, clients)

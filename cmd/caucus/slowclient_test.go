@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"caucus/internal/intake"
+	"caucus/internal/report"
 	"caucus/internal/server/servertest"
 )
 
@@ -127,7 +127,7 @@ func TestSlowClients(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("login during the slowloris: %d", resp.StatusCode)
 	}
-	r := crashReport(intake.Facts(def)[p], p, "legit", 1, map[string]bool{})
+	r := crashReport(report.Facts(def)[p], p, "legit", 1, map[string]bool{})
 	req, _ := http.NewRequest("POST", url+"api/v1/reports", bytes.NewReader(r.Canonical()))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+login.Token)

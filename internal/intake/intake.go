@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"sync"
 	"time"
 
@@ -95,29 +94,7 @@ func New(cfg Config) *Intake {
 	if cfg.Queue <= 0 {
 		cfg.Queue = DefaultQueue
 	}
-	return &Intake{cfg: cfg, queue: make(chan *pending, cfg.Queue), precinct: Facts(cfg.Def), stopped: make(chan struct{})}
-}
-
-// Facts is what the math needs to know of each precinct of an election.
-func Facts(def *election.Definition) map[string]report.Precinct {
-	e := def.Election()
-	ids := make([]string, len(e.Candidates))
-	names := make(map[string]string, len(e.Candidates))
-	for i, c := range e.Candidates {
-		ids[i], names[c.ID] = c.ID, c.Name
-	}
-	ratios := map[string]*big.Rat{}
-	for _, c := range def.Counties() {
-		if r, ok := c.SDERatio(); ok {
-			ratios[c.ID] = r
-		}
-	}
-	m := make(map[string]report.Precinct, len(def.Precincts()))
-	for _, p := range def.Precincts() {
-		m[p.ID] = report.Precinct{Rules: rules.Profile(e.Rules), DelegatesToElect: int64(p.DelegatesToElect),
-			Satellite: p.Satellite, Ratio: ratios[p.CountyID], Candidates: ids, Names: names}
-	}
-	return m
+	return &Intake{cfg: cfg, queue: make(chan *pending, cfg.Queue), precinct: report.Facts(cfg.Def), stopped: make(chan struct{})}
 }
 
 // Kind is how a submission ended.

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"caucus/internal/election"
-	"caucus/internal/intake"
 	"caucus/internal/report"
 	"caucus/internal/rules"
 	"caucus/internal/server/servertest"
@@ -34,7 +33,7 @@ const benchClients = 64
 // benchReports returns n valid reports for precinct p with different numbers (seeded), so that
 // none repeats another's numbers (which would be counted once, C4, and not stored).
 func benchReports(tb testing.TB, def *election.Definition, p string, n int) []report.Report {
-	return benchReportsOf(tb, intake.Facts(def)[p], p, n)
+	return benchReportsOf(tb, report.Facts(def)[p], p, n)
 }
 
 // benchReportsOf is benchReports given the precinct's facts (intake.Facts is the whole
@@ -118,7 +117,7 @@ func BenchmarkSubmit(b *testing.B) {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
 	ids := make([]string, benchPrecincts)
 	bodies := make([]report.Report, benchPrecincts)
-	facts := intake.Facts(env.Def)
+	facts := report.Facts(env.Def)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("p%04d", i)
 		bodies[i] = benchReportsOf(b, facts[ids[i]], ids[i], 1)[0]

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"caucus/internal/bulk"
-	"caucus/internal/intake"
 	"caucus/internal/report"
 	"caucus/internal/resultscsv"
 	"caucus/internal/rules"
@@ -54,7 +53,7 @@ func gunzip(t *testing.T, b []byte) []byte {
 // seed reports n precincts of env with clean reports: no check fires (a clean election).
 func seed(t *testing.T, env *servertest.Env, n int) {
 	t.Helper()
-	facts := intake.Facts(env.Def)
+	facts := report.Facts(env.Def)
 	for i := range n {
 		id := fmt.Sprintf("p%04d", i)
 		tok := env.Login(id)

@@ -31,35 +31,12 @@ type Truth struct {
 	facts map[string]report.Precinct
 }
 
-// Facts is what the rules need to know of a precinct: its delegates to elect, satellite flag,
-// county SDE ratio and the election's candidates, from the definition the server publishes.
-func Facts(def *election.Definition) map[string]report.Precinct {
-	e := def.Election()
-	ids := make([]string, len(e.Candidates))
-	names := make(map[string]string, len(e.Candidates))
-	for i, c := range e.Candidates {
-		ids[i], names[c.ID] = c.ID, c.Name
-	}
-	ratios := map[string]*big.Rat{}
-	for _, c := range def.Counties() {
-		if r, ok := c.SDERatio(); ok {
-			ratios[c.ID] = r
-		}
-	}
-	m := make(map[string]report.Precinct, len(def.Precincts()))
-	for _, p := range def.Precincts() {
-		m[p.ID] = report.Precinct{Rules: rules.Profile(e.Rules), DelegatesToElect: int64(p.DelegatesToElect),
-			Satellite: p.Satellite, Ratio: ratios[p.CountyID], Candidates: ids, Names: names}
-	}
-	return m
-}
-
 // Calc is the rules' verdict on a report for its precinct.
 func (t *Truth) Calc(r report.Report) rules.Result {
 	return rules.Calc(report.CalcInput(r, t.facts[r.PrecinctID]))
 }
 
-func newTruth(def *election.Definition) *Truth { return &Truth{Def: def, facts: Facts(def)} }
+func newTruth(def *election.Definition) *Truth { return &Truth{Def: def, facts: report.Facts(def)} }
 
 // Synthetic is a realistic night for the first n precincts of def (all of them when n ≤ 0 or
 // more than it has), the same for the same seed: candidates' statewide strength, each

@@ -24,7 +24,6 @@ import (
 
 	"caucus/internal/client"
 	"caucus/internal/election"
-	"caucus/internal/intake"
 	"caucus/internal/report"
 	"caucus/internal/resultscsv"
 	"caucus/internal/rules"
@@ -82,7 +81,7 @@ func newIowaNight(t testing.TB) *iowaNight {
 		t.Fatal(err)
 	}
 	env := servertest.Start(t, servertest.Options{Def: def})
-	facts := intake.Facts(def)
+	facts := report.Facts(def)
 	type job struct {
 		i      int
 		r      report.Report

@@ -24,7 +24,6 @@ import (
 	"caucus/internal/auth"
 	"caucus/internal/authstore"
 	"caucus/internal/election"
-	"caucus/internal/intake"
 	"caucus/internal/report"
 	"caucus/internal/rules"
 	"caucus/internal/server"
@@ -269,7 +268,7 @@ func (env *Env) Login(precinct string) string {
 // the math needs no game of chance and no check fires as an error.
 func (env *Env) Report(precinct, reportID string, seed int) report.Report {
 	env.t.Helper()
-	facts := intake.Facts(env.Def)[precinct]
+	facts := report.Facts(env.Def)[precinct]
 	for k := 0; k < 1000; k++ {
 		s := seed + k*7919
 		counts := []int64{int64(40 + s%17), int64(27 + s%7), int64(13 + s%5), int64(3)}
