@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"caucus/internal/rules"
 )
 
 // MaxBody bounds a response: the largest is results.csv for a national election (tens of MB).
@@ -106,6 +108,10 @@ func (c *Client) Tile(ctx context.Context, path string) ([]byte, error) {
 	return c.Get(ctx, "log/"+path)
 }
 
+// The documents of the public results API, as internal/tally writes them. They are the one
+// reading-side declaration of those shapes: verify, simulate and the server's own pages decode
+// into them.
+
 // Candidate is one candidate's totals in results and counties.
 type Candidate struct {
 	CandidateID     string  `json:"candidate_id"`
@@ -125,50 +131,78 @@ type Results struct {
 	LogPublicKey       string      `json:"log_public_key"`
 	PrecinctsTotal     int         `json:"precincts_total"`
 	PrecinctsReporting int         `json:"precincts_reporting"`
+	Practice           bool        `json:"practice"`
 	Candidates         []Candidate `json:"candidates"`
 }
 
-// County is one county of GET /api/v1/results/counties, and the head of …/counties/{id}.
+// County is one county of GET /api/v1/results/counties, and GET …/counties/{id} (which adds
+// its precincts).
 type County struct {
-	LogSize            int64       `json:"-"` // from LogSizeHeader; -1 if none
-	CountyID           string      `json:"county_id"`
-	Name               string      `json:"name"`
-	PrecinctsTotal     int         `json:"precincts_total"`
-	PrecinctsReporting int         `json:"precincts_reporting"`
-	Candidates         []Candidate `json:"candidates"`
-	Precincts          []struct {
-		PrecinctID string `json:"precinct_id"`
-		Status     string `json:"status"`
-		Reports    int64  `json:"reports"`
-	} `json:"precincts"`
+	LogSize            int64         `json:"-"` // from LogSizeHeader; -1 if none
+	ElectionID         string        `json:"election_id"`
+	Practice           bool          `json:"practice"`
+	CountyID           string        `json:"county_id"`
+	Name               string        `json:"name"`
+	UpdatedAt          *string       `json:"updated_at"`
+	PrecinctsTotal     int           `json:"precincts_total"`
+	PrecinctsReporting int           `json:"precincts_reporting"`
+	Candidates         []Candidate   `json:"candidates"`
+	Precincts          []PrecinctRow `json:"precincts"`
+}
+
+// PrecinctRow is one precinct of GET …/counties/{id}. DelegatesToElect is the definition's,
+// nil when it follows attendance.
+type PrecinctRow struct {
+	PrecinctID       string   `json:"precinct_id"`
+	Name             string   `json:"name"`
+	DelegatesToElect *int64   `json:"delegates_to_elect"`
+	Satellite        bool     `json:"satellite"`
+	Status           string   `json:"status"`
+	Flags            []string `json:"flags"`
+	Reports          int64    `json:"reports"`
 }
 
 // Counties is GET /api/v1/results/counties.
 type Counties struct {
-	LogSize  int64    `json:"log_size"`
-	Counties []County `json:"counties"`
+	ElectionID string   `json:"election_id"`
+	UpdatedAt  *string  `json:"updated_at"`
+	LogSize    int64    `json:"log_size"`
+	Practice   bool     `json:"practice"`
+	Counties   []County `json:"counties"`
 }
 
 // Group is one group of a precinct's result.
 type Group struct {
 	CandidateID string  `json:"candidate_id"`
+	Name        string  `json:"name"`
 	First       int64   `json:"first"`
 	Final       int64   `json:"final"`
+	Viable      *bool   `json:"viable"`
 	Delegates   *int64  `json:"delegates"`
 	SDE         *string `json:"sde"`
 }
 
 // Precinct is GET /api/v1/results/precincts/{id}.
 type Precinct struct {
-	LogSize      int64   `json:"-"` // from LogSizeHeader; -1 if none
-	PrecinctID   string  `json:"precinct_id"`
-	CountyID     string  `json:"county_id"`
-	Status       string  `json:"status"`
-	CountedEntry *int64  `json:"counted_entry"`
-	Entries      []int64 `json:"entries"`
-	Reports      int64   `json:"reports"`
-	Attendees    *int64  `json:"attendees"`
-	Groups       []Group `json:"groups"`
+	LogSize          int64            `json:"-"` // from LogSizeHeader; -1 if none
+	ElectionID       string           `json:"election_id"`
+	Practice         bool             `json:"practice"`
+	PrecinctID       string           `json:"precinct_id"`
+	Name             string           `json:"name"`
+	CountyID         string           `json:"county_id"`
+	Satellite        bool             `json:"satellite"`
+	Status           string           `json:"status"`
+	UpdatedAt        *string          `json:"updated_at"`
+	CountedEntry     *int64           `json:"counted_entry"`
+	Entries          []int64          `json:"entries"`
+	Reports          int64            `json:"reports"`
+	Attendees        *int64           `json:"attendees"`
+	DelegatesToElect *int64           `json:"delegates_to_elect"`
+	Threshold        *int64           `json:"threshold"`
+	Groups           []Group          `json:"groups"`
+	ChairDelegates   map[string]int64 `json:"chair_delegates"`
+	Flags            []string         `json:"flags"`
+	Checks           []rules.Check    `json:"checks"`
 }
 
 // Election is GET /api/v1/election: the definition's files by name.

@@ -14,6 +14,7 @@ import (
 
 	xtlog "golang.org/x/mod/sumdb/tlog"
 
+	"caucus/internal/client"
 	"caucus/internal/election"
 	"caucus/internal/rules"
 	"caucus/internal/tally"
@@ -40,78 +41,13 @@ type pageHead struct {
 	CheckRoot    string
 }
 
-// candJSON is one candidate of the results documents (internal/tally).
-type candJSON struct {
-	CandidateID     string  `json:"candidate_id"`
-	Name            string  `json:"name"`
-	First           int64   `json:"first"`
-	Final           int64   `json:"final"`
-	CountyDelegates *int64  `json:"county_delegates"`
-	SDE             *string `json:"sde"`
-}
-
-type resultsDoc struct {
-	UpdatedAt          *string    `json:"updated_at"`
-	LogSize            int64      `json:"log_size"`
-	LogRootHash        string     `json:"log_root_hash"`
-	LogPublicKey       string     `json:"log_public_key"`
-	PrecinctsTotal     int        `json:"precincts_total"`
-	PrecinctsReporting int        `json:"precincts_reporting"`
-	Candidates         []candJSON `json:"candidates"`
-}
-
-type countyDoc struct {
-	CountyID           string     `json:"county_id"`
-	Name               string     `json:"name"`
-	UpdatedAt          *string    `json:"updated_at"`
-	PrecinctsTotal     int        `json:"precincts_total"`
-	PrecinctsReporting int        `json:"precincts_reporting"`
-	Candidates         []candJSON `json:"candidates"`
-	Precincts          []struct {
-		PrecinctID       string   `json:"precinct_id"`
-		Name             string   `json:"name"`
-		DelegatesToElect *int64   `json:"delegates_to_elect"`
-		Satellite        bool     `json:"satellite"`
-		Status           string   `json:"status"`
-		Flags            []string `json:"flags"`
-		Reports          int64    `json:"reports"`
-	} `json:"precincts"`
-}
-
-type precinctDoc struct {
-	PrecinctID       string  `json:"precinct_id"`
-	Name             string  `json:"name"`
-	CountyID         string  `json:"county_id"`
-	Satellite        bool    `json:"satellite"`
-	Status           string  `json:"status"`
-	UpdatedAt        *string `json:"updated_at"`
-	CountedEntry     *int64  `json:"counted_entry"`
-	Entries          []int64 `json:"entries"`
-	Reports          int64   `json:"reports"`
-	Attendees        *int64  `json:"attendees"`
-	DelegatesToElect *int64  `json:"delegates_to_elect"`
-	Threshold        *int64  `json:"threshold"`
-	Groups           []struct {
-		CandidateID string  `json:"candidate_id"`
-		Name        string  `json:"name"`
-		First       int64   `json:"first"`
-		Final       int64   `json:"final"`
-		Viable      *bool   `json:"viable"`
-		Delegates   *int64  `json:"delegates"`
-		SDE         *string `json:"sde"`
-	} `json:"groups"`
-	ChairDelegates map[string]int64 `json:"chair_delegates"`
-	Flags          []string         `json:"flags"`
-	Checks         []rules.Check    `json:"checks"`
-}
-
 // base fills the page head from the site and snapshot.
 func (pg *pages) base(site *Site, snap *tally.Snapshot, title, path string) pageHead {
 	e := site.def.Election()
 	h := pageHead{Title: title, Path: path, Prefix: site.prefix(), Practice: e.Practice, ElectionName: e.Name,
 		LogSize: snap.LogSize(), UpdatedAt: snap.UpdatedAt(), UpdatedHuman: humanTime(snap.UpdatedAt()),
 		NameSaysIt: strings.Contains(strings.ToUpper(e.Name), "PRACTICE")}
-	var doc resultsDoc
+	var doc client.Results
 	if b, _ := snap.Results(); json.Unmarshal(b, &doc) == nil {
 		h.RootHash, h.PublicKey = doc.LogRootHash, doc.LogPublicKey
 	}
@@ -142,7 +78,7 @@ type candRow struct {
 
 // candidateRows turns totals into table rows, ordered by SDEs, then final alignment, then
 // ballot order: the order the party announces in.
-func candidateRows(site *Site, cs []candJSON) (rows []candRow, hasCD, hasSDE bool) {
+func candidateRows(site *Site, cs []client.Candidate) (rows []candRow, hasCD, hasSDE bool) {
 	var sumFirst, sumFinal, sumCD int64
 	sumSDE := new(big.Rat)
 	sdes := make([]*big.Rat, len(cs))
@@ -239,7 +175,7 @@ type leader struct {
 	Name, Class string // Class: c3, "tie" or "none"
 }
 
-func leaders(site *Site, cs []candJSON) (bySDE, byFinal leader) {
+func leaders(site *Site, cs []client.Candidate) (bySDE, byFinal leader) {
 	bySDE, byFinal = leader{"No results yet", "none"}, leader{"No results yet", "none"}
 	var best *big.Rat
 	var sdeIDs []int
@@ -322,14 +258,12 @@ type stateView struct {
 }
 
 func (pg *pages) stateView(site *Site, snap *tally.Snapshot, mode string) (*stateView, error) {
-	var doc resultsDoc
+	var doc client.Results
 	b, _ := snap.Results()
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("read results document: %w", err)
 	}
-	var cdoc struct {
-		Counties []countyDoc `json:"counties"`
-	}
+	var cdoc client.Counties
 	b, _ = snap.Counties()
 	if err := json.Unmarshal(b, &cdoc); err != nil {
 		return nil, fmt.Errorf("read counties document: %w", err)
@@ -431,7 +365,7 @@ type countyPageView struct {
 }
 
 func (pg *pages) countyView(site *Site, snap *tally.Snapshot, body []byte) (*countyPageView, error) {
-	var doc countyDoc
+	var doc client.County
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("read county document: %w", err)
 	}
@@ -500,7 +434,7 @@ type precinctPageView struct {
 }
 
 func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snapshot, body []byte) (*precinctPageView, error) {
-	var doc precinctDoc
+	var doc client.Precinct
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("read precinct document: %w", err)
 	}
@@ -567,7 +501,7 @@ func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snaps
 
 // history lists the precinct's log entries (those the snapshot was computed from) and proves the
 // counted one's inclusion in the latest signed checkpoint.
-func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, doc *precinctDoc, v *precinctPageView) error {
+func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, doc *client.Precinct, v *precinctPageView) error {
 	if len(doc.Entries) == 0 {
 		return nil
 	}

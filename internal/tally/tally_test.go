@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"caucus/internal/client"
 	"caucus/internal/election"
 	"caucus/internal/election/electiontest"
 	"caucus/internal/report"
@@ -16,71 +17,16 @@ import (
 	"caucus/internal/tally"
 )
 
-// The documents, decoded for assertions.
-type candidate struct {
-	CandidateID     string  `json:"candidate_id"`
-	Name            string  `json:"name"`
-	First           int64   `json:"first"`
-	Final           int64   `json:"final"`
-	CountyDelegates *int64  `json:"county_delegates"`
-	SDE             *string `json:"sde"`
-}
-
-type results struct {
-	ElectionID         string      `json:"election_id"`
-	UpdatedAt          *string     `json:"updated_at"`
-	LogSize            int64       `json:"log_size"`
-	PrecinctsTotal     int         `json:"precincts_total"`
-	PrecinctsReporting int         `json:"precincts_reporting"`
-	Practice           bool        `json:"practice"`
-	Candidates         []candidate `json:"candidates"`
-}
-
-type county struct {
-	CountyID           string      `json:"county_id"`
-	Name               string      `json:"name"`
-	PrecinctsTotal     int         `json:"precincts_total"`
-	PrecinctsReporting int         `json:"precincts_reporting"`
-	Candidates         []candidate `json:"candidates"`
-	Precincts          []struct {
-		PrecinctID       string   `json:"precinct_id"`
-		DelegatesToElect *int64   `json:"delegates_to_elect"`
-		Satellite        bool     `json:"satellite"`
-		Status           string   `json:"status"`
-		Flags            []string `json:"flags"`
-		Reports          int64    `json:"reports"`
-	} `json:"precincts"`
-}
-
-type counties struct {
-	LogSize  int64    `json:"log_size"`
-	Counties []county `json:"counties"`
-}
-
-type group struct {
-	CandidateID string  `json:"candidate_id"`
-	First       int64   `json:"first"`
-	Final       int64   `json:"final"`
-	Viable      *bool   `json:"viable"`
-	Delegates   *int64  `json:"delegates"`
-	SDE         *string `json:"sde"`
-}
-
-type precinct struct {
-	PrecinctID       string       `json:"precinct_id"`
-	CountyID         string       `json:"county_id"`
-	Status           string       `json:"status"`
-	CountedEntry     *int64       `json:"counted_entry"`
-	Entries          []int64      `json:"entries"`
-	Reports          int64        `json:"reports"`
-	Attendees        *int64       `json:"attendees"`
-	DelegatesToElect *int64       `json:"delegates_to_elect"`
-	Threshold        *int64       `json:"threshold"`
-	Groups           []group      `json:"groups"`
-	ChairDelegates   rules.Counts `json:"chair_delegates"`
-	Flags            []string     `json:"flags"`
-	Checks           []rules.Check
-}
+// The documents, decoded for assertions with the public client's types: the reading side
+// of the shapes this package writes.
+type (
+	candidate = client.Candidate
+	results   = client.Results
+	county    = client.County
+	counties  = client.Counties
+	group     = client.Group
+	precinct  = client.Precinct
+)
 
 func decode[T any](t tb, b []byte) T {
 	t.Helper()
