@@ -342,6 +342,10 @@ func (p *page) offline(off bool) {
 			DownloadThroughput: -1, UploadThroughput: -1})
 		return err
 	}))
+	// The page redraws its status line on the online/offline event, which can move the buttons:
+	// wait until it has seen the change and painted, so that the next click lands where it aims.
+	p.wait(fmt.Sprintf(`navigator.onLine === %t`, !off))
+	eval[bool](p, `new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(() => ok(true))))`)
 }
 
 func clickCSS(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
