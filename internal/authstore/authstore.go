@@ -14,9 +14,8 @@
 //   - Staff: auth's "create or replace" is store.CreateStaff, then UpdateStaff if the account
 //     exists; a disabled account reads as not found, so it cannot log in.
 //   - Throttles: store's attempt counters (AddCounter …), which take auth's clock and are
-//     forgotten only by an explicit reset, never the store's windowed throttles (RecordFailure,
-//     PruneThrottles), which forget counts by time and would reopen a spent PIN budget.
-//     ExpireThrottles refuses any prefix that could reach a precinct budget.
+//     forgotten only by an explicit reset, never by age (that would reopen a spent PIN
+//     budget). ExpireThrottles refuses any prefix that could reach a precinct budget.
 //   - Sessions: store sessions keyed by auth's SessionID, with auth's Created and Expires; read
 //     with StoredSession, expired or not, since auth judges expiry on its own clock.
 //

@@ -60,17 +60,6 @@ func (Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 func (Secret) String() string       { return "REDACTED" }
 func (s Secret) GoString() string   { return fmt.Sprintf("store.Secret(REDACTED, %d bytes)", len(s)) }
 
-// Throttle is the failure counter of one key.
-type Throttle struct {
-	Key         string
-	Failures    int64
-	WindowStart time.Time // zero for a key never seen
-	LockedUntil time.Time // zero when never locked
-}
-
-// Locked reports whether the key is locked at now.
-func (t Throttle) Locked(now time.Time) bool { return now.Before(t.LockedUntil) }
-
 // Counter is the attempt counter of one key: how many attempts since it was last reset, and
 // the time of the latest, as the caller's clock gave it (AddCounter).
 type Counter struct {

@@ -146,35 +146,6 @@ type Store interface {
 	// since Session already ignores them.
 	DeleteExpiredSessions(ctx context.Context) (int64, error)
 
-	// RecordFailure, LockThrottle, Throttle, ResetThrottle and PruneThrottles are windowed
-	// failure counters on the store's clock: a count restarts when its window ends and
-	// PruneThrottles deletes keys by age. Both forget failures, so they must never hold a
-	// guessing budget (a precinct's PIN attempts): that lives in the counters below, which
-	// only an explicit reset removes. Package auth uses the counters, not these.
-	//
-	// RecordFailure counts one failed attempt against key (e.g. "precinct:polk-1",
-	// "addr:192.0.2.7") and returns the counter after it, atomically (a read-modify-write in
-	// one transaction, so server nodes sharing a database share one count). When the key's
-	// window started more than window ago the count restarts at 1 with WindowStart = now.
-	// LockedUntil is kept. Not idempotent: each call is one failure.
-	RecordFailure(ctx context.Context, key string, window time.Duration) (Throttle, error)
-
-	// LockThrottle sets the key's LockedUntil (creating the key with 0 failures if needed). It
-	// never shortens a later lock already stored, so concurrent lockers agree on the latest.
-	LockThrottle(ctx context.Context, key string, until time.Time) (Throttle, error)
-
-	// Throttle returns the key's counter; a key never seen returns its zero Throttle (Key set,
-	// no failures, not locked) and no error.
-	Throttle(ctx context.Context, key string) (Throttle, error)
-
-	// ResetThrottle forgets the key (successful login, operator unlock). Idempotent.
-	ResetThrottle(ctx context.Context, key string) error
-
-	// PruneThrottles removes keys whose window started before 'before' and whose lock, if any,
-	// has ended by then, so that throttle state stays bounded under a flood of sources. It
-	// touches only the windowed throttles above, never a counter.
-	PruneThrottles(ctx context.Context, before time.Time) (int64, error)
-
 	// AddCounter adds one to key's attempt counter and sets its Last to at (the caller's clock,
 	// not the store's), creating it at zero first if needed, and returns the counter after the
 	// addition. It is atomic (one UPSERT … RETURNING): concurrent calls, from this process or

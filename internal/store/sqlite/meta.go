@@ -6,98 +6,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"caucus/internal/store"
 )
-
-const (
-	selectThrottle = `SELECT failures, window_start, locked_until FROM throttle WHERE key = ?`
-	upsertThrottle = `INSERT INTO throttle (key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)
-	ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-	window_start = excluded.window_start, locked_until = excluded.locked_until`
-	deleteThrottle = `DELETE FROM throttle WHERE key = ?`
-	pruneThrottles = `DELETE FROM throttle WHERE window_start < ? AND locked_until <= ?`
-)
-
-func readThrottle(ctx context.Context, q queryer, key string) (store.Throttle, error) {
-	t := store.Throttle{Key: key}
-	var start, locked int64
-	err := q.QueryRowContext(ctx, selectThrottle, key).Scan(&t.Failures, &start, &locked)
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, nil
-	} else if err != nil {
-		return store.Throttle{}, err
-	}
-	t.WindowStart, t.LockedUntil = fromMS(start), fromMS(locked)
-	return t, nil
-}
-
-// updateThrottle is the read-modify-write of one key in one write transaction.
-func (d *DB) updateThrottle(ctx context.Context, op, key string, f func(*store.Throttle)) (store.Throttle, error) {
-	if key == "" {
-		return store.Throttle{}, fmt.Errorf("%s: %w: empty key", op, store.ErrInvalid)
-	}
-	var t store.Throttle
-	err := d.write(ctx, op, func(tx *txStmts) error {
-		var err error
-		if t, err = readThrottle(ctx, tx, key); err != nil {
-			return err
-		}
-		f(&t)
-		_, err = tx.ExecContext(ctx, upsertThrottle, key, t.Failures, ms(t.WindowStart), ms(t.LockedUntil))
-		return err
-	})
-	return t, err
-}
-
-// RecordFailure implements store.Store.
-func (d *DB) RecordFailure(ctx context.Context, key string, window time.Duration) (store.Throttle, error) {
-	now := fromMS(ms(d.now()))
-	return d.updateThrottle(ctx, "record failure", key, func(t *store.Throttle) {
-		if t.WindowStart.IsZero() || !now.Before(t.WindowStart.Add(window)) {
-			t.Failures, t.WindowStart = 0, now
-		}
-		t.Failures++
-	})
-}
-
-// LockThrottle implements store.Store.
-func (d *DB) LockThrottle(ctx context.Context, key string, until time.Time) (store.Throttle, error) {
-	now := fromMS(ms(d.now()))
-	until = fromMS(ms(until))
-	return d.updateThrottle(ctx, "lock throttle", key, func(t *store.Throttle) {
-		if t.WindowStart.IsZero() {
-			t.WindowStart = now
-		}
-		if until.After(t.LockedUntil) {
-			t.LockedUntil = until
-		}
-	})
-}
-
-// Throttle implements store.Store.
-func (d *DB) Throttle(ctx context.Context, key string) (store.Throttle, error) {
-	if err := d.checkOpen("read throttle"); err != nil {
-		return store.Throttle{}, err
-	}
-	t, err := readThrottle(ctx, d.rs, key)
-	if err != nil {
-		return store.Throttle{}, d.wrap("read throttle", err)
-	}
-	return t, nil
-}
-
-// ResetThrottle implements store.Store.
-func (d *DB) ResetThrottle(ctx context.Context, key string) error {
-	_, err := d.execCount(ctx, "reset throttle", deleteThrottle, key)
-	return err
-}
-
-// PruneThrottles implements store.Store.
-func (d *DB) PruneThrottles(ctx context.Context, before time.Time) (int64, error) {
-	return d.execCount(ctx, "prune throttles", pruneThrottles, ms(before), ms(before))
-}
 
 const (
 	insertSettings = `INSERT INTO settings (id, election_id, created_at) VALUES (1, ?, ?)

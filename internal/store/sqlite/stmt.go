@@ -15,9 +15,9 @@ import (
 // writeQueries are prepared on the writer, readQueries on the reader pool.
 var (
 	writeQueries = []string{insertEntry, selectPrecinctState, upsertPrecinctState, insertAudit,
-		selectEntryByReportID, selectCountsTarget, selectThrottle, upsertThrottle, addCounter}
+		selectEntryByReportID, selectCountsTarget, addCounter}
 	readQueries = []string{selectEntries, selectEntryByReportID, selectPrecinctState, selectSize,
-		selectSession, selectStoredSession, selectCredential, selectThrottle, selectSettings,
+		selectSession, selectStoredSession, selectCredential, selectSettings,
 		selectPrecinctEntries, selectCounter}
 )
 

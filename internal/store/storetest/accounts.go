@@ -27,9 +27,6 @@ func testReopen(t *testing.T, h *harness) {
 	if _, err := h.s.CreateSession(h.ctx, sess); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.s.RecordFailure(h.ctx, "precinct:p2", time.Hour); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := h.s.AddCounter(h.ctx, "precinct/p2", farFromClock); err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +64,6 @@ func testReopen(t *testing.T, h *harness) {
 	if _, err := h.s.Session(h.ctx, sess.TokenHash); err != nil {
 		t.Errorf("Session: %v", err)
 	}
-	if th, err := h.s.Throttle(h.ctx, "precinct:p2"); err != nil || th.Failures != 1 {
-		t.Errorf("Throttle = %+v, %v", th, err)
-	}
 	if c, err := h.s.Counter(h.ctx, "precinct/p2"); err != nil || c.Count != 1 || !c.Last.Equal(farFromClock) {
 		t.Errorf("Counter = %+v, %v", c, err)
 	}
@@ -95,7 +89,6 @@ func testClosed(t *testing.T, h *harness) {
 	_, checks["Entries"] = h.s.Entries(h.ctx, 0, 1)
 	_, checks["PrecinctState"] = h.s.PrecinctState(h.ctx, "p1")
 	_, checks["Session"] = h.s.Session(h.ctx, make([]byte, 32))
-	_, checks["RecordFailure"] = h.s.RecordFailure(h.ctx, "k", time.Minute)
 	_, checks["AddCounter"] = h.s.AddCounter(h.ctx, "k", farFromClock)
 	_, checks["Counter"] = h.s.Counter(h.ctx, "k")
 	_, checks["StoredSession"] = h.s.StoredSession(h.ctx, make([]byte, 32))
@@ -192,54 +185,6 @@ func testSessions(t *testing.T, h *harness) {
 		if _, err := h.s.CreateSession(h.ctx, s); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("CreateSession(%s) = %v, want ErrInvalid", name, err)
 		}
-	}
-}
-
-func testThrottle(t *testing.T, h *harness) {
-	const key, window = "precinct:p1", 10 * time.Minute
-	if th, err := h.s.Throttle(h.ctx, key); err != nil || th.Failures != 0 || !th.WindowStart.IsZero() ||
-		th.Locked(h.clock.Now()) {
-		t.Fatalf("Throttle(new) = %+v, %v; want zero", th, err)
-	}
-	start := h.clock.Now()
-	for i := int64(1); i <= 5; i++ {
-		th, err := h.s.RecordFailure(h.ctx, key, window)
-		if err != nil || th.Failures != i || !th.WindowStart.Equal(start) {
-			t.Fatalf("RecordFailure %d = %+v, %v", i, th, err)
-		}
-		h.clock.Advance(time.Minute)
-	}
-	if th, err := h.s.RecordFailure(h.ctx, "addr:192.0.2.7", window); err != nil || th.Failures != 1 {
-		t.Errorf("another key shares the count: %+v, %v", th, err)
-	}
-	lock := h.clock.Now().Add(15 * time.Second)
-	th, err := h.s.LockThrottle(h.ctx, key, lock)
-	if err != nil || !th.LockedUntil.Equal(lock) || th.Failures != 5 || !th.Locked(h.clock.Now()) {
-		t.Fatalf("LockThrottle = %+v, %v", th, err)
-	}
-	if th, _ := h.s.LockThrottle(h.ctx, key, lock.Add(-time.Second)); !th.LockedUntil.Equal(lock) {
-		t.Errorf("an earlier lock shortened the stored one: %v", th.LockedUntil)
-	}
-	h.clock.Advance(15 * time.Second)
-	if th, _ := h.s.Throttle(h.ctx, key); th.Locked(h.clock.Now()) {
-		t.Errorf("still locked at its end: %+v", th)
-	}
-	h.clock.Advance(window) // the window is over: the count starts again
-	if th, err := h.s.RecordFailure(h.ctx, key, window); err != nil || th.Failures != 1 ||
-		!th.WindowStart.Equal(h.clock.Now()) || !th.LockedUntil.Equal(lock) {
-		t.Errorf("RecordFailure after the window = %+v, %v; want 1 failure, lock kept", th, err)
-	}
-	if err := h.s.ResetThrottle(h.ctx, key); err != nil {
-		t.Fatal(err)
-	}
-	if th, _ := h.s.Throttle(h.ctx, key); th.Failures != 0 {
-		t.Errorf("after reset: %+v", th)
-	}
-	if n, err := h.s.PruneThrottles(h.ctx, h.clock.Now()); err != nil || n != 1 {
-		t.Errorf("PruneThrottles = %d, %v; want the 1 old address", n, err)
-	}
-	if _, err := h.s.RecordFailure(h.ctx, "", window); !errors.Is(err, store.ErrInvalid) {
-		t.Errorf("RecordFailure(empty key) = %v, want ErrInvalid", err)
 	}
 }
 

@@ -63,7 +63,6 @@ func Run(t *testing.T, open Opener) {
 		{"Reopen", testReopen},
 		{"Closed", testClosed},
 		{"Sessions", testSessions},
-		{"Throttle", testThrottle},
 		{"Counters", testCounters},
 		{"ExpireCounters", testExpireCounters},
 		{"ConcurrentCounter", testConcurrentCounter},

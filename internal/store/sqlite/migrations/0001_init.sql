@@ -100,13 +100,6 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_subject ON sessions (subject);
 CREATE INDEX sessions_expires ON sessions (expires_at);
 
-CREATE TABLE throttle (
-	key          TEXT PRIMARY KEY CHECK (key <> ''),
-	failures     INTEGER NOT NULL CHECK (failures >= 0),
-	window_start INTEGER NOT NULL,
-	locked_until INTEGER NOT NULL
-) STRICT;
-
 -- Named opaque values: the log's signing key, the latest checkpoint (compare-and-swap).
 CREATE TABLE kv (
 	name       TEXT PRIMARY KEY CHECK (name <> ''),

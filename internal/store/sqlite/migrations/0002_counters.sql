@@ -1,5 +1,5 @@
 -- 0002: attempt counters on the caller's clock (package auth's PIN budget, back-off and
--- per-address counts). Unlike throttle, nothing here is forgotten by time on its own: a row
+-- per-address counts). Nothing here is forgotten by time on its own: a row
 -- goes only by ResetCounter (a staff reset) or ExpireCounters with a prefix the caller names.
 CREATE TABLE counters (
 	key     TEXT PRIMARY KEY CHECK (key <> ''),
