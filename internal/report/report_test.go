@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -54,6 +55,7 @@ func TestDecodeHostile(t *testing.T) {
 		{"negative", strings.Replace(good, `"sanders":20},"final"`, `"sanders":-20},"final"`, 1), true, "0 or more"},
 		{"fraction", strings.Replace(good, `"attendees":30`, `"attendees":30.5`, 1), true, "C01"},
 		{"string count", strings.Replace(good, `"attendees":30`, `"attendees":"30"`, 1), true, "C01"},
+		{"missing first", strings.Replace(good, `"first":{"biden":10,"sanders":20},`, ``, 1), true, "first"},
 		{"missing final", strings.Replace(good, `"final":{"biden":10,"sanders":20},`, ``, 1), true, "final"},
 		{"missing attendees", strings.Replace(good, `"attendees":30,`, ``, 1), true, "attendees"},
 	}
@@ -123,6 +125,11 @@ func FuzzDecode(f *testing.F) {
 		}
 		if string(again.Canonical()) != string(r.Canonical()) {
 			t.Fatalf("not a fixed point:\n%s\n%s", r.Canonical(), again.Canonical())
+		}
+		// The intake hands the tally the report it decoded rather than parsing the leaf it
+		// built from it: the two must be the same value, not only the same bytes.
+		if !reflect.DeepEqual(r, again) {
+			t.Fatalf("decoding the canonical form gives another value:\n%#v\n%#v", r, again)
 		}
 		e := report.Entry{Kind: report.KindReport, ElectionID: "e", PrecinctID: r.PrecinctID, ReportID: r.ReportID,
 			ReceivedAt: "2020-02-04T01:02:03.456Z", Submitter: "s", Channel: r.Channel, Report: &r}
