@@ -125,7 +125,7 @@ type Submitter struct {
 type pending struct {
 	entry  store.NewEntry
 	rep    report.Report
-	parsed *report.Entry // ParseEntry(entry.Body); nil if it failed (the followers parse it)
+	parsed *report.Entry // the entry entry.Body encodes, for the followers
 	done   chan result
 }
 
@@ -168,17 +168,20 @@ func (in *Intake) Submit(ctx context.Context, r report.Report, who Submitter) (O
 	if len(res.Checks) > 0 {
 		status = store.StatusUnderReview // warnings: accepted, counted, flagged for review
 	}
+	if len(r.Tiebreaks) == 0 {
+		r.Tiebreaks = nil // as decoding the leaf would give it
+	}
 	now := in.cfg.Now().UTC().Truncate(time.Millisecond)
 	leaf := report.Entry{Kind: report.KindReport, ElectionID: in.cfg.Def.Election().ID, PrecinctID: r.PrecinctID,
 		ReportID: r.ReportID, ReceivedAt: report.FormatTime(now), Submitter: who.ID, Channel: r.Channel, Report: &r}
 	p := &pending{rep: r, done: make(chan result, 1), entry: store.NewEntry{
 		Kind: store.KindReport, PrecinctID: r.PrecinctID, ReportID: r.ReportID, Submitter: who.ID,
 		Channel: store.Channel(r.Channel), ReceivedAt: now, Body: leaf.Marshal(), Status: status}}
-	// Parse the leaf here, on the submitter's goroutine, as the tally would on the one
-	// goroutine that commits.
-	if le, err := report.ParseEntry(p.entry.Body); err == nil {
-		p.parsed = &le
-	}
+	// The tally takes this entry as it would parse it from the leaf, without parsing its own
+	// bytes back on the one goroutine that commits: decoding a report's canonical form gives
+	// the same value (report's FuzzDecode), and the B0 check of every server test compares the
+	// live tally with a recount parsed from the stored leaves.
+	p.parsed = &leaf
 	select {
 	case <-in.stopped:
 		return Outcome{}, ErrClosed
