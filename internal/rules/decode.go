@@ -377,6 +377,14 @@ func (d *decoder) others(raw []byte) []Other {
 				o.Final = d.counts(fmt.Sprintf("others[%d] final alignment", i+1), f.raw)
 			}
 		}
+		// An absent alignment counts as empty, and is held as an empty map rather than nil so
+		// that the canonical encoding writes {} (null would not decode): decode is a fixed point.
+		if o.First == nil {
+			o.First = Counts{}
+		}
+		if o.Final == nil {
+			o.Final = Counts{}
+		}
 		others = append(others, o)
 	}
 	return others
