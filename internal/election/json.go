@@ -30,9 +30,9 @@ func (r *jsonReader) next() (json.Token, int, bool) {
 		r.failed = true
 		var se *json.SyntaxError
 		switch {
-		case errors.As(err, &se):
+		case errors.As(err, &se) && !r.truncatedAt(se.Offset):
 			r.p.add(ElectionFile, r.lineAt(se.Offset), "", "this is not valid JSON: %v", se)
-		case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+		case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) || se != nil:
 			r.p.add(ElectionFile, r.lineAt(int64(len(r.data))), "", "the file ends too early: a closing } or ] is missing")
 		default:
 			r.p.add(ElectionFile, r.lineAt(r.dec.InputOffset()), "", "this is not valid JSON: %v", err)
@@ -40,6 +40,13 @@ func (r *jsonReader) next() (json.Token, int, bool) {
 		return nil, 0, false
 	}
 	return tok, r.lineAt(r.dec.InputOffset()), true
+}
+
+// truncatedAt reports whether a syntax error at off is the end of the file: since Go 1.27
+// encoding/json reports a file that stops inside an object as a *SyntaxError ("unexpected end of
+// JSON input") rather than io.ErrUnexpectedEOF.
+func (r *jsonReader) truncatedAt(off int64) bool {
+	return off >= 0 && off <= int64(len(r.data)) && len(bytes.TrimSpace(r.data[off:])) == 0
 }
 
 func (r *jsonReader) lineAt(off int64) int {
