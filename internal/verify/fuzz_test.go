@@ -9,14 +9,14 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	xtlog "golang.org/x/mod/sumdb/tlog"
 
-	"caucus/internal/tlog"
+	"caucus/internal/tlog/c2sp"
 )
 
 // FuzzOpenCheckpoint fuzzes verify's own reading of a signed checkpoint (C2SP signed-note and
 // tlog-checkpoint). The fuzzer writes the note's text and what follows its signature; the text
 // is signed with the log's key, so the inputs reach the checkpoint rules, not only the
 // signature check. Properties: what openCheckpoint accepts, the server's independent parser
-// (internal/tlog.ParseCheckpoint) accepts too, with the same origin, size and root, no extension
+// (internal/tlog/c2sp.ParseCheckpoint) accepts too, with the same origin, size and root, no extension
 // lines, and the text is the canonical encoding of that checkpoint (a round trip); x/mod's
 // note.Open accepts the note; and a canonical checkpoint text with the log's origin, signed once,
 // is always accepted.
@@ -62,7 +62,7 @@ func FuzzOpenCheckpoint(f *testing.F) {
 				t.Fatalf("our own signature refused: %s", finding)
 			}
 			// A canonical checkpoint of the log's origin, signed once by its key, must open.
-			if c, ext, err := tlog.ParseCheckpoint([]byte(text)); tail == "" && err == nil && len(ext) == 0 && c.Origin == verifier.Name() {
+			if c, ext, err := c2sp.ParseCheckpoint([]byte(text)); tail == "" && err == nil && len(ext) == 0 && c.Origin == verifier.Name() {
 				t.Fatalf("canonical checkpoint %q refused: %s", text, finding)
 			}
 			return
@@ -70,7 +70,7 @@ func FuzzOpenCheckpoint(f *testing.F) {
 		if _, err := note.Open(signed, note.VerifierList(verifier)); err != nil {
 			t.Fatalf("openCheckpoint accepted a note x/mod refuses (%v):\n%q", err, signed)
 		}
-		c, ext, err := tlog.ParseCheckpoint([]byte(text))
+		c, ext, err := c2sp.ParseCheckpoint([]byte(text))
 		if err != nil || len(ext) != 0 {
 			t.Fatalf("openCheckpoint accepted %q, the server's parser says %v (extensions %q)", text, err, ext)
 		}
