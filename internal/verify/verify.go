@@ -425,8 +425,6 @@ func writeFile(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
-const tileWidth = c2sp.TileWidth
-
 // tilePath is the C2SP tlog-tiles path of tile n of level (c2sp.EntriesLevel for an entry
 // bundle), w wide.
 func tilePath(level int, n int64, w int) string {
@@ -437,8 +435,8 @@ func tilePath(level int, n int64, w int) string {
 // entries, compares every served hash tile with them and the root with the checkpoint's.
 func (v *run) tree(ctx context.Context, cp c2sp.Checkpoint) ([][]byte, error) {
 	bodies := make([][]byte, 0, cp.N)
-	for n := int64(0); n*tileWidth < cp.N; n++ {
-		w := int(min(tileWidth, cp.N-n*tileWidth))
+	for n := int64(0); n*c2sp.TileWidth < cp.N; n++ {
+		w := int(min(c2sp.TileWidth, cp.N-n*c2sp.TileWidth))
 		path := tilePath(c2sp.EntriesLevel, n, w)
 		b, err := v.cfg.Client.Tile(ctx, path)
 		if err != nil {
@@ -446,15 +444,15 @@ func (v *run) tree(ctx context.Context, cp c2sp.Checkpoint) ([][]byte, error) {
 		}
 		es, err := c2sp.ParseEntryBundle(b)
 		if err != nil {
-			v.find(Finding{Check: "inconsistent tile", Record: "entry bundle " + path, Detail: "truncated entry: " + err.Error()})
+			v.find(Finding{Check: "inconsistent tile", Record: "entry bundle " + path, Detail: fmt.Sprintf("truncated entry %d", n*c2sp.TileWidth+int64(len(es)))})
 		}
 		bodies = append(bodies, es...)
 		if got := len(es); got != w {
-			detail, err := v.firstDiffering(ctx, n, w, bodies[int(n)*tileWidth:])
+			detail, err := v.firstDiffering(ctx, n, w, bodies[int(n)*c2sp.TileWidth:])
 			if err != nil {
 				return nil, err
 			}
-			v.find(Finding{Check: "missing entry", Record: fmt.Sprintf("entry bundle %s (entries %d to %d)", path, n*tileWidth, n*tileWidth+int64(w)-1),
+			v.find(Finding{Check: "missing entry", Record: fmt.Sprintf("entry bundle %s (entries %d to %d)", path, n*c2sp.TileWidth, n*c2sp.TileWidth+int64(w)-1),
 				Published: fmt.Sprintf("%d entries", got), Recomputed: fmt.Sprintf("%d entries", w), Detail: detail})
 			return nil, nil
 		}
@@ -488,7 +486,7 @@ func (v *run) tree(ctx context.Context, cp c2sp.Checkpoint) ([][]byte, error) {
 		}
 		for i := 0; i < len(want); i += tlog.HashSize {
 			if !bytes.Equal(served[i:i+tlog.HashSize], want[i:i+tlog.HashSize]) {
-				pos := t.N*tileWidth + int64(i/tlog.HashSize)
+				pos := t.N*c2sp.TileWidth + int64(i/tlog.HashSize)
 				rec := fmt.Sprintf("level %d index %d (%s) hash %d", t.L, t.N, path, pos)
 				if t.L == 0 {
 					rec = fmt.Sprintf("entry %d: leaf hash in hash tile %s", pos, path)
@@ -507,7 +505,7 @@ func (v *run) tree(ctx context.Context, cp c2sp.Checkpoint) ([][]byte, error) {
 		v.find(Finding{Check: "root", Record: fmt.Sprintf("tree of size %d", cp.N), Published: b64(cp.Hash) + " (signed checkpoint)", Recomputed: b64(root) + " (from the entries)"})
 		return nil, nil
 	}
-	v.say("rebuilt the tree from %d entries in %d entry bundles: root matches the checkpoint; every hash tile matches", cp.N, (cp.N+tileWidth-1)/tileWidth)
+	v.say("rebuilt the tree from %d entries in %d entry bundles: root matches the checkpoint; every hash tile matches", cp.N, (cp.N+c2sp.TileWidth-1)/c2sp.TileWidth)
 	return bodies, nil
 }
 
@@ -520,7 +518,7 @@ func (v *run) firstDiffering(ctx context.Context, n int64, w int, got [][]byte) 
 		return "", err
 	}
 	for j := 0; j < w; j++ {
-		idx := n*tileWidth + int64(j)
+		idx := n*c2sp.TileWidth + int64(j)
 		if (j+1)*tlog.HashSize > len(leaves) {
 			return fmt.Sprintf("entry %d is the first missing or extra: hash tile %s is short too", idx, path), nil
 		}
@@ -532,7 +530,7 @@ func (v *run) firstDiffering(ctx context.Context, n int64, w int, got [][]byte) 
 			return fmt.Sprintf("entry %d is the first missing or extra: hash tile %s has leaf %s there, the bundle's entry hashes to %s", idx, path, hexHash(want), hexHash(h[:])), nil
 		}
 	}
-	return fmt.Sprintf("entry %d is the first extra", n*tileWidth+int64(w)), nil
+	return fmt.Sprintf("entry %d is the first extra", n*c2sp.TileWidth+int64(w)), nil
 }
 
 func (v *run) reader() tlog.HashReader {
