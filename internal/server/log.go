@@ -7,6 +7,7 @@ import (
 
 	"caucus/internal/tally"
 	"caucus/internal/tlog"
+	"caucus/internal/tlog/c2sp"
 )
 
 // siteLog is a site's transparency log.
@@ -14,7 +15,7 @@ type siteLog struct{ *tlog.Log }
 
 // openLog opens the election's log, creating its key with the election.
 func openLog(ctx context.Context, cfg SiteConfig) (siteLog, error) {
-	lg, err := tlog.Open(ctx, tlog.Config{Store: cfg.Store, Origin: tlog.Origin(cfg.Def.Election().ID), Log: cfg.Log})
+	lg, err := tlog.Open(ctx, tlog.Config{Store: cfg.Store, Origin: c2sp.Origin(cfg.Def.Election().ID), Log: cfg.Log})
 	if err != nil {
 		return siteLog{}, fmt.Errorf("open transparency log: %w", err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	caucustlog "caucus/internal/tlog"
+	"caucus/internal/tlog/c2sp"
 )
 
 // Cache lifetimes of the log's documents (C2SP tlog-tiles): a full tile never changes, so caches
@@ -41,14 +41,14 @@ func (s *Server) handleCheckpoint(site *Site, w http.ResponseWriter, r *http.Req
 }
 
 func (s *Server) handleTile(site *Site, w http.ResponseWriter, r *http.Request) {
-	t, err := caucustlog.ParseTilePath("tile/" + r.PathValue("path"))
+	t, err := c2sp.ParseTilePath("tile/" + r.PathValue("path"))
 	if err != nil {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "%v", err))
 		return
 	}
 	var data []byte
 	ok := false
-	if t.L == caucustlog.EntriesLevel {
+	if t.L == c2sp.EntriesLevel {
 		data, ok, err = site.tlog.EntryBundle(r.Context(), t)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -58,11 +58,11 @@ func (s *Server) handleTile(site *Site, w http.ResponseWriter, r *http.Request) 
 		data, ok = site.tlog.HashTile(t)
 	}
 	if !ok {
-		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "the log has no tile %s yet", caucustlog.TilePath(t)))
+		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "the log has no tile %s yet", c2sp.TilePath(t)))
 		return
 	}
 	cc := fullTileCacheControl
-	if t.W < caucustlog.TileWidth {
+	if t.W < c2sp.TileWidth {
 		cc = partialTileCacheControl
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

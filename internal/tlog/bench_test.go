@@ -8,6 +8,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"caucus/internal/store/sqlite"
+	"caucus/internal/tlog/c2sp"
 )
 
 // benchLog is a log of n entries in a real SQLite store, its tree folded in.
@@ -54,7 +55,7 @@ func BenchmarkSign(b *testing.B) {
 // BenchmarkHashTile is serving one full hash tile (level 0) of a national-size log from memory.
 func BenchmarkHashTile(b *testing.B) {
 	lg := benchLog(b, 175_000)
-	tiles := tlog.NewTiles(TileHeight, 0, 175_000)
+	tiles := tlog.NewTiles(c2sp.TileHeight, 0, 175_000)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"caucus/internal/store"
+	"caucus/internal/tlog/c2sp"
 )
 
 // Names of the log's values in the store.
@@ -30,16 +31,35 @@ const (
 // receipt that is provably in a signed tree short, at one small store write per interval.
 const CheckpointInterval = 250 * time.Millisecond
 
-// OriginPrefix is the first part of every election log's origin: caucus.example/<election-id>.
-const OriginPrefix = "caucus.example/"
+// Store is what a Log keeps in the election's store: the entries it serves as entry bundles, and
+// two named values that only ever change by create-once and compare-and-swap, its signing key
+// (KeyValue) and its latest signed checkpoint (CheckpointValue). store/sqlite implements it.
+//
+// Every method is safe for concurrent use, by this process and by other nodes sharing the store;
+// a method that writes returns only after its write is durably committed.
+type Store interface {
+	// Entries returns the entries with from <= index < to, ordered by index, byte-exact; a
+	// range beyond the log's end is cut at its size.
+	Entries(ctx context.Context, from, to int64) ([]store.Entry, error)
 
-// Origin is the log origin (and key name) of an election.
-func Origin(electionID string) string { return OriginPrefix + electionID }
+	// CreateValue stores a named value if the name is new; an existing name returns an error
+	// wrapping store.ErrExists and leaves it unchanged, so that two nodes racing to create the
+	// key agree on the first.
+	CreateValue(ctx context.Context, name string, value []byte) error
+
+	// Value returns a named value, or an error wrapping store.ErrNotFound.
+	Value(ctx context.Context, name string) ([]byte, error)
+
+	// SwapValue replaces a named value only if it currently equals old; a current value other
+	// than old, or a missing name, returns an error wrapping store.ErrConflict and changes
+	// nothing.
+	SwapValue(ctx context.Context, name string, old, new []byte) error
+}
 
 // Config sets up a Log.
 type Config struct {
-	Store  store.Store
-	Origin string       // the checkpoint's first line and the key's name
+	Store  Store
+	Origin string       // the checkpoint's first line and the key's name (c2sp.Origin)
 	Log    *slog.Logger // nil: discard
 }
 
@@ -47,7 +67,7 @@ type Config struct {
 // from the store's leaves at start-up), its key and its latest signed checkpoint. Its methods
 // are safe for concurrent use.
 type Log struct {
-	st     store.Store
+	st     Store
 	origin string
 	log    *slog.Logger
 	signer note.Signer
@@ -58,7 +78,7 @@ type Log struct {
 	hashes []tlog.Hash // stored hashes of the tree of size n (tlog.StoredHashIndex order)
 	n      int64
 	signed []byte // the latest signed checkpoint note
-	head   Checkpoint
+	head   c2sp.Checkpoint
 }
 
 // Open loads the log's key from the store, creating it on first use, and the latest signed
@@ -102,7 +122,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 
 // loadKey returns the election's signer key, creating it when the store has none; when two
 // nodes race, CreateValue keeps the first and both read it back.
-func loadKey(ctx context.Context, st store.Store, origin string) (string, error) {
+func loadKey(ctx context.Context, st Store, origin string) (string, error) {
 	skey, err := st.Value(ctx, KeyValue)
 	if err == nil {
 		return string(skey), nil
@@ -157,17 +177,17 @@ func (l *Log) Verifier() note.Verifier {
 }
 
 // open verifies a signed checkpoint note with the log's own key and parses it.
-func (l *Log) open(signed []byte) (Checkpoint, error) {
+func (l *Log) open(signed []byte) (c2sp.Checkpoint, error) {
 	n, err := note.Open(signed, note.VerifierList(l.Verifier()))
 	if err != nil {
-		return Checkpoint{}, err
+		return c2sp.Checkpoint{}, err
 	}
-	c, _, err := ParseCheckpoint([]byte(n.Text))
+	c, _, err := c2sp.ParseCheckpoint([]byte(n.Text))
 	if err != nil {
-		return Checkpoint{}, err
+		return c2sp.Checkpoint{}, err
 	}
 	if c.Origin != l.origin {
-		return Checkpoint{}, fmt.Errorf("checkpoint origin %q, want %q", c.Origin, l.origin)
+		return c2sp.Checkpoint{}, fmt.Errorf("checkpoint origin %q, want %q", c.Origin, l.origin)
 	}
 	return c, nil
 }
@@ -236,12 +256,12 @@ func (l *Log) RootHash(n int64) (tlog.Hash, bool) {
 	if n < 0 || n > l.n {
 		return tlog.Hash{}, false
 	}
-	h, err := TreeHash(n, l.reader(l.hashes))
+	h, err := c2sp.TreeHash(n, l.reader(l.hashes))
 	return h, err == nil
 }
 
 // Checkpoint is the latest signed checkpoint note and its body, or nil before the first Sign.
-func (l *Log) Checkpoint() ([]byte, Checkpoint) {
+func (l *Log) Checkpoint() ([]byte, c2sp.Checkpoint) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	return l.signed, l.head
@@ -282,13 +302,13 @@ func (l *Log) Sign(ctx context.Context) error {
 }
 
 // checkExtends reports whether the tree extends c.
-func (l *Log) checkExtends(c Checkpoint) error {
+func (l *Log) checkExtends(c c2sp.Checkpoint) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if c.N > l.n {
 		return nil // ahead of us: another node has more; Append will catch up
 	}
-	h, err := TreeHash(c.N, l.reader(l.hashes))
+	h, err := c2sp.TreeHash(c.N, l.reader(l.hashes))
 	if err != nil {
 		return fmt.Errorf("couldn't sign checkpoint: %w", err)
 	}
@@ -305,7 +325,7 @@ func (l *Log) signOnce(ctx context.Context) error {
 	var root tlog.Hash
 	var rerr error
 	if old == nil || n > head.N {
-		root, rerr = TreeHash(n, l.reader(l.hashes))
+		root, rerr = c2sp.TreeHash(n, l.reader(l.hashes))
 	}
 	l.mu.RUnlock()
 	if old != nil && n <= head.N {
@@ -319,7 +339,7 @@ func (l *Log) signOnce(ctx context.Context) error {
 			return err
 		}
 	}
-	c := Checkpoint{Origin: l.origin, N: n, Hash: root}
+	c := c2sp.Checkpoint{Origin: l.origin, N: n, Hash: root}
 	signed, err := note.Sign(&note.Note{Text: string(c.Marshal())}, l.signer)
 	if err != nil {
 		return fmt.Errorf("couldn't sign checkpoint: %w", err)
@@ -370,7 +390,7 @@ func (l *Log) Run(ctx context.Context) {
 func (l *Log) HashTile(t tlog.Tile) ([]byte, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if t.L < 0 || t.H != TileHeight || tileEnd(t) > l.n {
+	if t.L < 0 || t.H != c2sp.TileHeight || tileEnd(t) > l.n {
 		return nil, false
 	}
 	data, err := tlog.ReadTileData(t, l.reader(l.hashes))
@@ -385,14 +405,14 @@ func tileEnd(t tlog.Tile) int64 {
 	if t.L >= 8 {
 		return 1 << 62 // beyond any caucus log
 	}
-	return (t.N<<TileHeight + int64(t.W)) << (TileHeight * t.L)
+	return (t.N<<c2sp.TileHeight + int64(t.W)) << (c2sp.TileHeight * t.L)
 }
 
-// EntryBundle is the entry bundle of tile t (t.L == EntriesLevel): its entries' stored bytes,
+// EntryBundle is the entry bundle of tile t (t.L == c2sp.EntriesLevel): its entries' stored bytes,
 // read from the store, each prefixed with its length; false when the tree does not hold them.
 func (l *Log) EntryBundle(ctx context.Context, t tlog.Tile) ([]byte, bool, error) {
-	from, to := t.N*TileWidth, t.N*TileWidth+int64(t.W)
-	if t.L != EntriesLevel || to > l.Size() {
+	from, to := t.N*c2sp.TileWidth, t.N*c2sp.TileWidth+int64(t.W)
+	if t.L != c2sp.EntriesLevel || to > l.Size() {
 		return nil, false, nil
 	}
 	es, err := l.st.Entries(ctx, from, to)
@@ -401,7 +421,7 @@ func (l *Log) EntryBundle(ctx context.Context, t tlog.Tile) ([]byte, bool, error
 	}
 	var b []byte
 	for _, e := range es {
-		if b, err = AppendBundleEntry(b, e.Body); err != nil {
+		if b, err = c2sp.AppendBundleEntry(b, e.Body); err != nil {
 			return nil, false, fmt.Errorf("entry %d: %w", e.Index, err)
 		}
 	}

@@ -13,7 +13,11 @@ import (
 
 	"caucus/internal/store"
 	"caucus/internal/store/sqlite"
+	"caucus/internal/tlog/c2sp"
 )
+
+// store/sqlite is the store a Log runs on.
+var _ Store = (*sqlite.DB)(nil)
 
 // The signed-note example of C2SP signed-note (also x/mod's note example): our key handling
 // must read it, so other tools' notes and ours are the same format.
@@ -37,103 +41,6 @@ func TestSignedNoteVector(t *testing.T) {
 	if err != nil || string(signed) != vectorNote {
 		t.Fatalf("signed:\n%s\nwant:\n%s", signed, vectorNote)
 	}
-}
-
-// The checkpoint example of C2SP tlog-checkpoint.
-func TestCheckpointVector(t *testing.T) {
-	text := "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
-	c, ext, err := ParseCheckpoint([]byte(text))
-	if err != nil || c.Origin != "example.com/behind-the-sofa" || c.N != 20852163 || len(ext) != 0 {
-		t.Fatalf("ParseCheckpoint = %+v, %q, %v", c, ext, err)
-	}
-	if string(c.Marshal()) != text {
-		t.Errorf("Marshal = %q", c.Marshal())
-	}
-	withExt := text + "a line\n"
-	if _, ext, err := ParseCheckpoint([]byte(withExt)); err != nil || len(ext) != 1 {
-		t.Errorf("with an extension line: %q, %v", ext, err)
-	}
-	for name, bad := range map[string]string{
-		"empty":           "",
-		"no newline":      strings.TrimSuffix(text, "\n"),
-		"two lines":       "origin\n1\n",
-		"empty origin":    "\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
-		"signed size":     "o\n+1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
-		"leading zero":    "o\n01\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
-		"negative":        "o\n-1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
-		"short hash":      "o\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2=\n",
-		"url base64":      "o\n1\nCsUYapGGPo4dkMgIAUqom_Xajj7h2fB2MPA3j2jxq2I=\n",
-		"empty extension": text + "\n",
-	} {
-		if _, _, err := ParseCheckpoint([]byte(bad)); !errors.Is(err, ErrCheckpoint) {
-			t.Errorf("%s: err = %v, want ErrCheckpoint", name, err)
-		}
-	}
-}
-
-func FuzzParseCheckpoint(f *testing.F) {
-	f.Add([]byte("example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"))
-	f.Add([]byte("o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\next\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		c, ext, err := ParseCheckpoint(b)
-		if err != nil {
-			return
-		}
-		// Property: what parses is canonical: written back, it is the same bytes.
-		if out := append(c.Marshal(), extText(ext)...); !bytes.Equal(out, b) {
-			t.Fatalf("parse → marshal changed %q to %q", b, out)
-		}
-	})
-}
-
-// TestTilePath checks our C2SP paths against x/mod's sumdb paths, which differ only in the height
-// element and in naming entry bundles "data".
-func TestTilePath(t *testing.T) {
-	for _, n := range []int64{0, 1, 999, 1000, 1234067, 1e9, 123456789012} {
-		for _, w := range []int{1, 17, 255, 256} {
-			for _, l := range []int{EntriesLevel, 0, 1, 3} {
-				tile := tlog.Tile{H: TileHeight, L: l, N: n, W: w}
-				want := strings.Replace(strings.Replace(tile.Path(), "tile/8/", "tile/", 1), "tile/data/", "tile/entries/", 1)
-				got := TilePath(tile)
-				if got != want {
-					t.Errorf("TilePath(%+v) = %q, x/mod says %q", tile, got, want)
-				}
-				back, err := ParseTilePath(got)
-				if err != nil || back != tile {
-					t.Errorf("ParseTilePath(%q) = %+v, %v", got, back, err)
-				}
-			}
-		}
-	}
-	for _, bad := range []string{"tile/0/1", "tile/0/0001", "tile/0/x001", "tile/0/001/002", "tile/00/001",
-		"tile/0/001.p/0", "tile/0/001.p/256", "tile/0/001.p/01", "tile/data/001", "tile/-1/001", "tile/0/x1000/001",
-		"tiles/0/001", "tile/0/", "tile/entries/001.p/", "tile/0/x000/001"} {
-		if _, err := ParseTilePath(bad); !errors.Is(err, ErrTilePath) {
-			t.Errorf("ParseTilePath(%q) err = %v, want ErrTilePath", bad, err)
-		}
-	}
-}
-
-func FuzzParseTilePath(f *testing.F) {
-	for _, s := range []string{"tile/0/000", "tile/entries/x001/x234/067.p/8", "tile/3/x999/999", "tile/0/001.p/255"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		tile, err := ParseTilePath(s)
-		if err != nil {
-			return
-		}
-		// Property: one path per tile, and x/mod agrees on what it names.
-		if TilePath(tile) != s {
-			t.Fatalf("%q parses to %+v, which is written %q", s, tile, TilePath(tile))
-		}
-		if tile.L >= 0 {
-			x, err := tlog.ParseTilePath(strings.Replace(s, "tile/", "tile/8/", 1))
-			if err != nil || x != tile {
-				t.Fatalf("x/mod reads %q as %+v, %v; we read %+v", s, x, err, tile)
-			}
-		}
-	})
 }
 
 // openStore opens a fresh SQLite store for a log test.
@@ -197,14 +104,14 @@ func TestTreeAgainstXMod(t *testing.T) {
 			}
 		}
 	}
-	for _, tile := range tlog.NewTiles(TileHeight, 0, max) {
+	for _, tile := range tlog.NewTiles(c2sp.TileHeight, 0, max) {
 		got, ok := lg.HashTile(tile)
 		want, _ := tlog.ReadTileData(tile, r)
 		if !ok || !bytes.Equal(got, want) {
-			t.Errorf("tile %s differs from x/mod's", TilePath(tile))
+			t.Errorf("tile %s differs from x/mod's", c2sp.TilePath(tile))
 		}
 	}
-	if _, ok := lg.HashTile(tlog.Tile{H: TileHeight, L: 0, N: 3, W: 233}); ok {
+	if _, ok := lg.HashTile(tlog.Tile{H: c2sp.TileHeight, L: 0, N: 3, W: 233}); ok {
 		t.Errorf("a tile beyond the tree was served")
 	}
 	if err := lg.Append(entries(max+1, max+2)...); err == nil {

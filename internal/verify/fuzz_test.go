@@ -4,22 +4,23 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
-	xtlog "golang.org/x/mod/sumdb/tlog"
-
-	"caucus/internal/tlog"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
-// FuzzOpenCheckpoint fuzzes verify's own reading of a signed checkpoint (C2SP signed-note and
-// tlog-checkpoint). The fuzzer writes the note's text and what follows its signature; the text
-// is signed with the log's key, so the inputs reach the checkpoint rules, not only the
-// signature check. Properties: what openCheckpoint accepts, the server's independent parser
-// (internal/tlog.ParseCheckpoint) accepts too, with the same origin, size and root, no extension
-// lines, and the text is the canonical encoding of that checkpoint (a round trip); x/mod's
-// note.Open accepts the note; and a canonical checkpoint text with the log's origin, signed once,
-// is always accepted.
+// FuzzOpenCheckpoint fuzzes verify's reading of a signed checkpoint (C2SP signed-note and
+// tlog-checkpoint: x/mod's note.Open, c2sp.ParseCheckpoint, and verify's own rules on top) against
+// code that is not ours. The fuzzer writes the note's text and what follows its signature; the
+// text is signed with the log's key, so the inputs reach the checkpoint rules, not only the
+// signature check. Properties, both ways: what openCheckpoint accepts, x/mod's note.Open accepts
+// too, x/mod's tlog.ParseTree (the Go checksum database's reader of the same size and root lines
+// under a fixed first line) reads the same size and root, the origin is the key's name, and the
+// text is the canonical spelling of that checkpoint with no extension lines; and a text that is
+// such a canonical spelling (by x/mod's reading and the spec's format), signed once, is always
+// accepted.
 func FuzzOpenCheckpoint(f *testing.F) {
 	// A fixed test key (from a seed of zero bytes), so every run signs the same notes.
 	skey, vkey, err := note.GenerateKey(bytes.NewReader(make([]byte, 64)), "caucus.example/fuzz")
@@ -53,6 +54,15 @@ func FuzzOpenCheckpoint(f *testing.F) {
 		} else {
 			signed = append(signed, tail...)
 		}
+		// x/mod's reading of the text, and whether the text is the one canonical spelling of
+		// what x/mod read with the log's origin.
+		var x tlog.Tree
+		canonical := false
+		if origin, rest, ok := strings.Cut(text, "\n"); ok {
+			var err error
+			x, err = tlog.ParseTree([]byte("go.sum database tree\n" + rest))
+			canonical = err == nil && origin == verifier.Name() && text == canonicalText(origin, x.N, x.Hash)
+		}
 		cp, finding := openCheckpoint(signed, verifier)
 		if finding != nil {
 			if finding.Check == "" || finding.Record == "" {
@@ -61,8 +71,7 @@ func FuzzOpenCheckpoint(f *testing.F) {
 			if tail == "" && finding.Check == "signed note" && (finding.Record == "bad signature" || finding.Record == "no signature by the log's key") {
 				t.Fatalf("our own signature refused: %s", finding)
 			}
-			// A canonical checkpoint of the log's origin, signed once by its key, must open.
-			if c, ext, err := tlog.ParseCheckpoint([]byte(text)); tail == "" && err == nil && len(ext) == 0 && c.Origin == verifier.Name() {
+			if tail == "" && canonical {
 				t.Fatalf("canonical checkpoint %q refused: %s", text, finding)
 			}
 			return
@@ -70,15 +79,14 @@ func FuzzOpenCheckpoint(f *testing.F) {
 		if _, err := note.Open(signed, note.VerifierList(verifier)); err != nil {
 			t.Fatalf("openCheckpoint accepted a note x/mod refuses (%v):\n%q", err, signed)
 		}
-		c, ext, err := tlog.ParseCheckpoint([]byte(text))
-		if err != nil || len(ext) != 0 {
-			t.Fatalf("openCheckpoint accepted %q, the server's parser says %v (extensions %q)", text, err, ext)
-		}
-		if c.Origin != cp.Origin || c.N != cp.N || c.Hash != xtlog.Hash(cp.Hash) || cp.Origin != verifier.Name() {
-			t.Fatalf("the parsers disagree on %q: %+v vs %+v", text, cp, c)
-		}
-		if again := fmt.Sprintf("%s\n%d\n%s\n", cp.Origin, cp.N, b64(cp.Hash)); again != text {
-			t.Fatalf("accepted a text that is not the canonical encoding of its checkpoint: %q, re-encoded %q", text, again)
+		if !canonical || x.N != cp.N || x.Hash != cp.Hash || cp.Origin != verifier.Name() {
+			t.Fatalf("openCheckpoint read %q as %+v; x/mod reads %+v, canonical %v", text, cp, x, canonical)
 		}
 	})
+}
+
+// canonicalText is a checkpoint's text as C2SP tlog-checkpoint spells it, written here from the
+// spec rather than by c2sp's Marshal, which this fuzz target checks.
+func canonicalText(origin string, n int64, h tlog.Hash) string {
+	return fmt.Sprintf("%s\n%d\n%s\n", origin, n, base64.StdEncoding.EncodeToString(h[:]))
 }

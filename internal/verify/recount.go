@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"math/big"
 	"slices"
@@ -18,8 +17,6 @@ import (
 	"caucus/internal/resultscsv"
 	"caucus/internal/rules"
 )
-
-var sha256Empty = sha256.Sum256(nil)
 
 // docs are the published documents verify compares, each with the log size it was computed
 // from: a server keeps taking reports while verify reads, so they need not all be of one size.

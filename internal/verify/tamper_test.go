@@ -29,6 +29,7 @@ import (
 	"caucus/internal/rules"
 	"caucus/internal/server/servertest"
 	"caucus/internal/tlog"
+	"caucus/internal/tlog/c2sp"
 	"caucus/internal/verify"
 )
 
@@ -181,17 +182,17 @@ func newIowaNight(t testing.TB) *iowaNight {
 func readBodies(t testing.TB, c *client.Client, size int64) [][]byte {
 	t.Helper()
 	var bodies [][]byte
-	for i := int64(0); i*tlog.TileWidth < size; i++ {
-		w := int(min(tlog.TileWidth, size-i*tlog.TileWidth))
-		b, err := c.Tile(context.Background(), tlog.TilePath(xtlog.Tile{H: tlog.TileHeight, L: tlog.EntriesLevel, N: i, W: w}))
+	for i := int64(0); i*c2sp.TileWidth < size; i++ {
+		w := int(min(c2sp.TileWidth, size-i*c2sp.TileWidth))
+		b, err := c.Tile(context.Background(), c2sp.TilePath(xtlog.Tile{H: c2sp.TileHeight, L: c2sp.EntriesLevel, N: i, W: w}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for len(b) > 0 {
-			l := int(binary.BigEndian.Uint16(b))
-			bodies = append(bodies, b[2:2+l])
-			b = b[2+l:]
+		es, err := c2sp.ParseEntryBundle(b)
+		if err != nil {
+			t.Fatal(err)
 		}
+		bodies = append(bodies, es...)
 	}
 	if int64(len(bodies)) != size {
 		t.Fatalf("read %d entries, want %d", len(bodies), size)
@@ -257,11 +258,11 @@ func forge(t testing.TB, skey string, bodies [][]byte) *forgedLog {
 		}
 		fl.hashes = append(fl.hashes, more...)
 	}
-	root, err := tlog.TreeHash(int64(len(bodies)), r)
+	root, err := c2sp.TreeHash(int64(len(bodies)), r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp := tlog.Checkpoint{Origin: tlog.Origin("iowa-2020"), N: int64(len(bodies)), Hash: root}
+	cp := c2sp.Checkpoint{Origin: c2sp.Origin("iowa-2020"), N: int64(len(bodies)), Hash: root}
 	s, err := note.NewSigner(skey)
 	if err != nil {
 		t.Fatal(err)
@@ -283,14 +284,14 @@ func (fl *forgedLog) rewrite(path string, h http.Header, b []byte) []byte {
 	if !ok {
 		return b
 	}
-	tile, err := tlog.ParseTilePath(rest)
+	tile, err := c2sp.ParseTilePath(rest)
 	if err != nil {
 		return b
 	}
-	if tile.L == tlog.EntriesLevel {
+	if tile.L == c2sp.EntriesLevel {
 		var out []byte
-		for _, e := range fl.bodies[tile.N*tlog.TileWidth : tile.N*tlog.TileWidth+int64(tile.W)] {
-			out, _ = tlog.AppendBundleEntry(out, e)
+		for _, e := range fl.bodies[tile.N*c2sp.TileWidth : tile.N*c2sp.TileWidth+int64(tile.W)] {
+			out, _ = c2sp.AppendBundleEntry(out, e)
 		}
 		return out
 	}
@@ -309,9 +310,9 @@ func (fl *forgedLog) rewrite(path string, h http.Header, b []byte) []byte {
 
 // entryTile says which bundle (and place in it) holds entry i.
 func entryTile(i, size int64) (path string, at int) {
-	n := i / tlog.TileWidth
-	w := int(min(tlog.TileWidth, size-n*tlog.TileWidth))
-	return "/log/" + tlog.TilePath(xtlog.Tile{H: tlog.TileHeight, L: tlog.EntriesLevel, N: n, W: w}), int(i % tlog.TileWidth)
+	n := i / c2sp.TileWidth
+	w := int(min(c2sp.TileWidth, size-n*c2sp.TileWidth))
+	return "/log/" + c2sp.TilePath(xtlog.Tile{H: c2sp.TileHeight, L: c2sp.EntriesLevel, N: n, W: w}), int(i % c2sp.TileWidth)
 }
 
 // splitBundle and joinBundle take an entry bundle apart and back.
@@ -328,7 +329,7 @@ func splitBundle(b []byte) [][]byte {
 func joinBundle(es [][]byte) []byte {
 	var out []byte
 	for _, e := range es {
-		out, _ = tlog.AppendBundleEntry(out, e)
+		out, _ = c2sp.AppendBundleEntry(out, e)
 	}
 	return out
 }
@@ -456,7 +457,7 @@ func (n *iowaNight) altered(rng *rand.Rand) mutation {
 func (n *iowaNight) removed(rng *rand.Rand) mutation {
 	i := rng.Int64N(int64(len(n.bodies)))
 	path, _ := entryTile(i, int64(len(n.bodies)))
-	w := min(tlog.TileWidth, int64(len(n.bodies))-i/tlog.TileWidth*tlog.TileWidth)
+	w := min(c2sp.TileWidth, int64(len(n.bodies))-i/c2sp.TileWidth*c2sp.TileWidth)
 	return mutation{
 		desc:    fmt.Sprintf("entry %d removed", i),
 		rewrite: n.onBundle(i, func(es [][]byte, at int) [][]byte { return append(es[:at], es[at+1:]...) }),
@@ -469,7 +470,7 @@ func (n *iowaNight) removed(rng *rand.Rand) mutation {
 func (n *iowaNight) reordered(rng *rand.Rand) mutation {
 	size := int64(len(n.bodies))
 	i := rng.Int64N(size - 1)
-	if i%tlog.TileWidth == tlog.TileWidth-1 {
+	if i%c2sp.TileWidth == c2sp.TileWidth-1 {
 		i-- // swap within one bundle
 	}
 	if rng.IntN(2) == 0 {
@@ -703,7 +704,7 @@ func (n *iowaNight) badNote(rng *rand.Rand) mutation {
 			return append(bytes.Clone(b[:i]), base64.StdEncoding.EncodeToString(sig)+"\n"...)
 		}), want: []string{"signed note: bad signature", "does not verify"}}
 	case 1:
-		other, _, _ := note.GenerateKey(nil, tlog.Origin("iowa-2020"))
+		other, _, _ := note.GenerateKey(nil, c2sp.Origin("iowa-2020"))
 		return mutation{desc: "signed by another key of the same name", rewrite: onCheckpoint(func([]byte) []byte { return sign(t, other, text) }),
 			want: []string{"signed note: no signature by the log's key", "signed only by caucus.example/iowa-2020"}}
 	case 2:
@@ -738,17 +739,17 @@ func (n *iowaNight) badNote(rng *rand.Rand) mutation {
 // V8: a hash tile, a partial tile's width or an entry bundle tampered.
 func (n *iowaNight) badTile(rng *rand.Rand) mutation {
 	size := int64(len(n.bodies))
-	tiles := xtlog.NewTiles(tlog.TileHeight, 0, size)
+	tiles := xtlog.NewTiles(c2sp.TileHeight, 0, size)
 	switch rng.IntN(3) {
 	case 0:
 		tl := tiles[rng.IntN(len(tiles))]
-		path := "/log/" + tlog.TilePath(tl)
+		path := "/log/" + c2sp.TilePath(tl)
 		j := rng.IntN(tl.W)
 		bit := byte(1) << rng.IntN(8)
 		at := j*32 + rng.IntN(32)
-		rec := fmt.Sprintf("level %d index %d (%s) hash %d", tl.L, tl.N, tlog.TilePath(tl), tl.N*tlog.TileWidth+int64(j))
+		rec := fmt.Sprintf("level %d index %d (%s) hash %d", tl.L, tl.N, c2sp.TilePath(tl), tl.N*c2sp.TileWidth+int64(j))
 		if tl.L == 0 {
-			rec = fmt.Sprintf("entry %d: leaf hash in hash tile %s", tl.N*tlog.TileWidth+int64(j), tlog.TilePath(tl))
+			rec = fmt.Sprintf("entry %d: leaf hash in hash tile %s", tl.N*c2sp.TileWidth+int64(j), c2sp.TilePath(tl))
 		}
 		return mutation{desc: fmt.Sprintf("%s hash %d ^= %#x", path, j, bit), rewrite: func(p string, _ http.Header, b []byte) []byte {
 			if p == path {
@@ -760,23 +761,23 @@ func (n *iowaNight) badTile(rng *rand.Rand) mutation {
 	case 1:
 		var partial []xtlog.Tile
 		for _, tl := range tiles {
-			if tl.W < tlog.TileWidth {
+			if tl.W < c2sp.TileWidth {
 				partial = append(partial, tl)
 			}
 		}
 		tl := partial[rng.IntN(len(partial))]
-		path := "/log/" + tlog.TilePath(tl)
+		path := "/log/" + c2sp.TilePath(tl)
 		drop := 1 + rng.IntN(tl.W)
 		return mutation{desc: fmt.Sprintf("%s short by %d hashes", path, drop), rewrite: func(p string, _ http.Header, b []byte) []byte {
 			if p == path {
 				return b[:len(b)-32*drop]
 			}
 			return b
-		}, want: []string{fmt.Sprintf("inconsistent tile: level %d index %d (%s) width: published %d bytes, recomputed %d bytes", tl.L, tl.N, tlog.TilePath(tl), 32*(tl.W-drop), 32*tl.W)}}
+		}, want: []string{fmt.Sprintf("inconsistent tile: level %d index %d (%s) width: published %d bytes, recomputed %d bytes", tl.L, tl.N, c2sp.TilePath(tl), 32*(tl.W-drop), 32*tl.W)}}
 	default:
 		i := rng.Int64N(size)
 		path, _ := entryTile(i, size)
-		last := min(i/tlog.TileWidth*tlog.TileWidth+tlog.TileWidth, size) - 1
+		last := min(i/c2sp.TileWidth*c2sp.TileWidth+c2sp.TileWidth, size) - 1
 		cut := 1 + rng.IntN(len(n.bodies[last])) // inside the bundle's last entry
 		return mutation{desc: fmt.Sprintf("%s: the last %d bytes cut", path, cut), rewrite: func(p string, _ http.Header, b []byte) []byte {
 			if p == path {

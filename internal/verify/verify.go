@@ -8,17 +8,19 @@
 // internal/rules and sums counties and the state itself, and compares every published number.
 //
 // It shares the caucus math (internal/rules) and the wire formats (internal/report,
-// internal/election, internal/resultscsv) with the server, and nothing else: it must not import
-// store, server, intake, tally or tlog (a test checks), so a bug on the server's path cannot hide
-// itself here. Its tree code is golang.org/x/mod/sumdb/tlog and note, not ours. Each finding
-// names the check, the record and both values (spec/reliability.md §B5).
+// internal/election, internal/resultscsv, and the log's C2SP formats in internal/tlog/c2sp) with
+// the server, and nothing else: it must not import store, server, intake, tally, the night core
+// or the log's integrator internal/tlog (internal/boundary_test.go checks), so a bug on the
+// server's path cannot hide itself here. Its tree code is golang.org/x/mod/sumdb/tlog and note,
+// not ours; what it adds to them are the rules a log must keep and a verifier must enforce (one
+// signature by the log's key, no extension lines, the election's origin, a tree that only grows).
+// Each finding names the check, the record and both values (spec/reliability.md §B5).
 package verify
 
 import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +37,7 @@ import (
 
 	"caucus/internal/client"
 	"caucus/internal/report"
+	"caucus/internal/tlog/c2sp"
 )
 
 // Config is one verification.
@@ -252,7 +255,7 @@ func (v *run) run(ctx context.Context) (*Result, error) {
 			}
 		}
 	}
-	if root, _ := treeHash(results.LogSize, v.reader()); b64(root) != results.LogRootHash {
+	if root, _ := c2sp.TreeHash(results.LogSize, v.reader()); b64(root) != results.LogRootHash {
 		v.find(Finding{Check: "results root", Record: fmt.Sprintf("/api/v1/results log_root_hash of log_size %d", results.LogSize),
 			Published: results.LogRootHash, Recomputed: b64(root)})
 	} else {
@@ -268,7 +271,7 @@ func (v *run) run(ctx context.Context) (*Result, error) {
 // catchUp fetches checkpoints until one covers the log size need the documents name, for at
 // most StaleAfter (V11: a checkpoint that stops advancing while the results keep changing).
 // ok is false when a finding was recorded.
-func (v *run) catchUp(ctx context.Context, verifier note.Verifier, d *docs, signed []byte, cp checkpoint, need int64, what string) ([]byte, checkpoint, bool, error) {
+func (v *run) catchUp(ctx context.Context, verifier note.Verifier, d *docs, signed []byte, cp c2sp.Checkpoint, need int64, what string) ([]byte, c2sp.Checkpoint, bool, error) {
 	fetched := v.cfg.Now()
 	for cp.N < need {
 		if v.cfg.Now().Sub(fetched) > v.cfg.StaleAfter {
@@ -296,14 +299,14 @@ func (v *run) catchUp(ctx context.Context, verifier note.Verifier, d *docs, sign
 }
 
 // checkpoint fetches and opens the signed checkpoint. ok is false when a finding was recorded.
-func (v *run) checkpoint(ctx context.Context, verifier note.Verifier, electionID string) ([]byte, checkpoint, bool, error) {
+func (v *run) checkpoint(ctx context.Context, verifier note.Verifier, electionID string) ([]byte, c2sp.Checkpoint, bool, error) {
 	signed, err := v.cfg.Client.Checkpoint(ctx)
 	if err != nil {
-		return nil, checkpoint{}, false, err
+		return nil, c2sp.Checkpoint{}, false, err
 	}
 	cp, f := openCheckpoint(signed, verifier)
-	if f == nil && electionID != "" && cp.Origin != "caucus.example/"+electionID {
-		f = &Finding{Check: "origin", Record: "checkpoint origin line", Published: strconv.Quote(cp.Origin), Recomputed: strconv.Quote("caucus.example/" + electionID)}
+	if f == nil && electionID != "" && cp.Origin != c2sp.Origin(electionID) {
+		f = &Finding{Check: "origin", Record: "checkpoint origin line", Published: strconv.Quote(cp.Origin), Recomputed: strconv.Quote(c2sp.Origin(electionID))}
 	}
 	if f != nil {
 		v.find(*f)
@@ -312,18 +315,14 @@ func (v *run) checkpoint(ctx context.Context, verifier note.Verifier, electionID
 	return signed, cp, true, nil
 }
 
-// checkpoint is a C2SP tlog-checkpoint body, parsed here independently of the server's code.
-type checkpoint struct {
-	Origin string
-	N      int64
-	Hash   tlog.Hash
-}
-
 // openCheckpoint verifies a signed note (C2SP signed-note) with the log's key, then reads the
-// checkpoint (C2SP tlog-checkpoint) and returns the rule that failed, if one did.
-func openCheckpoint(signed []byte, verifier note.Verifier) (checkpoint, *Finding) {
-	bad := func(rule, detail string) (checkpoint, *Finding) {
-		return checkpoint{}, &Finding{Check: "signed note", Record: rule, Detail: detail}
+// checkpoint (C2SP tlog-checkpoint) and returns the rule that failed, if one did. Beyond what
+// note.Open and c2sp.ParseCheckpoint check, it refuses a note that repeats a signature line or
+// a key, a checkpoint with extension lines (this log writes none), and an origin other than
+// the key's name.
+func openCheckpoint(signed []byte, verifier note.Verifier) (c2sp.Checkpoint, *Finding) {
+	bad := func(rule, detail string) (c2sp.Checkpoint, *Finding) {
+		return c2sp.Checkpoint{}, &Finding{Check: "signed note", Record: rule, Detail: detail}
 	}
 	if i := bytes.LastIndex(signed, []byte("\n\n")); i >= 0 {
 		seen := map[string]bool{}
@@ -350,22 +349,13 @@ func openCheckpoint(signed []byte, verifier note.Verifier) (checkpoint, *Finding
 	case err != nil:
 		return bad("malformed note", err.Error())
 	}
-	lines := strings.Split(n.Text, "\n")
-	if len(lines) != 4 || lines[3] != "" {
-		if len(lines) > 4 {
-			return bad("extension lines", fmt.Sprintf("the checkpoint has %d lines after its root hash; this log writes none", len(lines)-4))
-		}
-		return bad("malformed checkpoint", "want origin, size and root hash lines")
+	cp, ext, err := c2sp.ParseCheckpoint([]byte(n.Text))
+	if err != nil {
+		return bad("malformed checkpoint", err.Error())
 	}
-	cp := checkpoint{Origin: lines[0]}
-	size, err := strconv.ParseInt(lines[1], 10, 64)
-	h, herr := base64.StdEncoding.DecodeString(lines[2])
-	if err != nil || size < 0 || strconv.FormatInt(size, 10) != lines[1] || herr != nil || len(h) != tlog.HashSize ||
-		base64.StdEncoding.EncodeToString(h) != lines[2] { // one spelling per hash: no stray padding bits
-		return bad("malformed checkpoint", fmt.Sprintf("size %q, root hash %q", lines[1], lines[2]))
+	if len(ext) > 0 {
+		return bad("extension lines", fmt.Sprintf("the checkpoint has %d lines after its root hash; this log writes none", len(ext)))
 	}
-	cp.N = size
-	copy(cp.Hash[:], h)
 	if cp.Origin != verifier.Name() {
 		return cp, &Finding{Check: "origin", Record: "checkpoint origin line", Published: strconv.Quote(cp.Origin), Recomputed: strconv.Quote(verifier.Name()), Detail: "the origin must be the key's name"}
 	}
@@ -374,7 +364,7 @@ func openCheckpoint(signed []byte, verifier note.Verifier) (checkpoint, *Finding
 
 type savedCheckpoint struct {
 	note []byte
-	cp   checkpoint
+	cp   c2sp.Checkpoint
 }
 
 // loadSaved reads the checkpoint saved by an earlier run; none is not an error.
@@ -398,8 +388,8 @@ func (v *run) loadSaved(verifier note.Verifier) (*savedCheckpoint, error) {
 // consistent checks that the tree extends the saved checkpoint (the tree was rebuilt from the
 // entries, so the root at the saved size is recomputed, not taken from a proof the server
 // chose); on a fork it writes both signed notes to CheckpointFile + ".fork" as evidence.
-func (v *run) consistent(saved *savedCheckpoint, signed []byte, cp checkpoint) bool {
-	root, err := treeHash(saved.cp.N, v.reader())
+func (v *run) consistent(saved *savedCheckpoint, signed []byte, cp c2sp.Checkpoint) bool {
+	root, err := c2sp.TreeHash(saved.cp.N, v.reader())
 	if err == nil && root == saved.cp.Hash {
 		// The consistency proof a witness would check, from our own tree.
 		if p, err := tlog.ProveTree(cp.N, saved.cp.N, v.reader()); err == nil && saved.cp.N > 0 {
@@ -435,49 +425,34 @@ func writeFile(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
-const tileHeight, tileWidth = 8, 256
-
-// tilePath is a C2SP tlog-tiles path, written here from the spec (not the server's code).
-func tilePath(level string, n int64, w int) string {
-	s := fmt.Sprintf("%03d", n%1000)
-	for rest := n / 1000; rest > 0; rest /= 1000 {
-		s = fmt.Sprintf("x%03d/", rest%1000) + s
-	}
-	p := "tile/" + level + "/" + s
-	if w < tileWidth {
-		p += ".p/" + strconv.Itoa(w)
-	}
-	return p
+// tilePath is the C2SP tlog-tiles path of tile n of level (c2sp.EntriesLevel for an entry
+// bundle), w wide.
+func tilePath(level int, n int64, w int) string {
+	return c2sp.TilePath(tlog.Tile{H: c2sp.TileHeight, L: level, N: n, W: w})
 }
 
 // tree fetches every entry bundle of the checkpoint's tree, rebuilds the stored hashes from the
 // entries, compares every served hash tile with them and the root with the checkpoint's.
-func (v *run) tree(ctx context.Context, cp checkpoint) ([][]byte, error) {
+func (v *run) tree(ctx context.Context, cp c2sp.Checkpoint) ([][]byte, error) {
 	bodies := make([][]byte, 0, cp.N)
-	for n := int64(0); n*tileWidth < cp.N; n++ {
-		w := int(min(tileWidth, cp.N-n*tileWidth))
-		path := tilePath("entries", n, w)
+	for n := int64(0); n*c2sp.TileWidth < cp.N; n++ {
+		w := int(min(c2sp.TileWidth, cp.N-n*c2sp.TileWidth))
+		path := tilePath(c2sp.EntriesLevel, n, w)
 		b, err := v.cfg.Client.Tile(ctx, path)
 		if err != nil {
 			return nil, err
 		}
-		got := 0
-		for len(b) > 0 {
-			if len(b) < 2 || len(b) < 2+int(binary.BigEndian.Uint16(b)) {
-				v.find(Finding{Check: "inconsistent tile", Record: "entry bundle " + path, Detail: "truncated entry"})
-				break
-			}
-			l := int(binary.BigEndian.Uint16(b))
-			bodies = append(bodies, b[2:2+l])
-			b = b[2+l:]
-			got++
+		es, err := c2sp.ParseEntryBundle(b)
+		if err != nil {
+			v.find(Finding{Check: "inconsistent tile", Record: "entry bundle " + path, Detail: fmt.Sprintf("truncated entry %d", n*c2sp.TileWidth+int64(len(es)))})
 		}
-		if got != w {
-			detail, err := v.firstDiffering(ctx, n, w, bodies[int(n)*tileWidth:])
+		bodies = append(bodies, es...)
+		if got := len(es); got != w {
+			detail, err := v.firstDiffering(ctx, n, w, bodies[int(n)*c2sp.TileWidth:])
 			if err != nil {
 				return nil, err
 			}
-			v.find(Finding{Check: "missing entry", Record: fmt.Sprintf("entry bundle %s (entries %d to %d)", path, n*tileWidth, n*tileWidth+int64(w)-1),
+			v.find(Finding{Check: "missing entry", Record: fmt.Sprintf("entry bundle %s (entries %d to %d)", path, n*c2sp.TileWidth, n*c2sp.TileWidth+int64(w)-1),
 				Published: fmt.Sprintf("%d entries", got), Recomputed: fmt.Sprintf("%d entries", w), Detail: detail})
 			return nil, nil
 		}
@@ -491,8 +466,8 @@ func (v *run) tree(ctx context.Context, cp checkpoint) ([][]byte, error) {
 		v.n++
 	}
 	// Every hash tile the server serves must be the one the entries make.
-	for _, t := range tlog.NewTiles(tileHeight, 0, cp.N) {
-		path := tilePath(strconv.Itoa(t.L), t.N, t.W)
+	for _, t := range tlog.NewTiles(c2sp.TileHeight, 0, cp.N) {
+		path := c2sp.TilePath(t)
 		served, err := v.cfg.Client.Tile(ctx, path)
 		if err != nil {
 			return nil, err
@@ -511,7 +486,7 @@ func (v *run) tree(ctx context.Context, cp checkpoint) ([][]byte, error) {
 		}
 		for i := 0; i < len(want); i += tlog.HashSize {
 			if !bytes.Equal(served[i:i+tlog.HashSize], want[i:i+tlog.HashSize]) {
-				pos := t.N*tileWidth + int64(i/tlog.HashSize)
+				pos := t.N*c2sp.TileWidth + int64(i/tlog.HashSize)
 				rec := fmt.Sprintf("level %d index %d (%s) hash %d", t.L, t.N, path, pos)
 				if t.L == 0 {
 					rec = fmt.Sprintf("entry %d: leaf hash in hash tile %s", pos, path)
@@ -522,7 +497,7 @@ func (v *run) tree(ctx context.Context, cp checkpoint) ([][]byte, error) {
 			}
 		}
 	}
-	root, err := treeHash(cp.N, v.reader())
+	root, err := c2sp.TreeHash(cp.N, v.reader())
 	if err != nil {
 		return nil, err
 	}
@@ -530,20 +505,20 @@ func (v *run) tree(ctx context.Context, cp checkpoint) ([][]byte, error) {
 		v.find(Finding{Check: "root", Record: fmt.Sprintf("tree of size %d", cp.N), Published: b64(cp.Hash) + " (signed checkpoint)", Recomputed: b64(root) + " (from the entries)"})
 		return nil, nil
 	}
-	v.say("rebuilt the tree from %d entries in %d entry bundles: root matches the checkpoint; every hash tile matches", cp.N, (cp.N+tileWidth-1)/tileWidth)
+	v.say("rebuilt the tree from %d entries in %d entry bundles: root matches the checkpoint; every hash tile matches", cp.N, (cp.N+c2sp.TileWidth-1)/c2sp.TileWidth)
 	return bodies, nil
 }
 
 // firstDiffering names the first entry of a bundle that was removed, inserted or moved: the
 // first whose leaf hash is not the one the served hash tile of level 0 has at its place.
 func (v *run) firstDiffering(ctx context.Context, n int64, w int, got [][]byte) (string, error) {
-	path := tilePath("0", n, w)
+	path := tilePath(0, n, w)
 	leaves, err := v.cfg.Client.Tile(ctx, path)
 	if err != nil {
 		return "", err
 	}
 	for j := 0; j < w; j++ {
-		idx := n*tileWidth + int64(j)
+		idx := n*c2sp.TileWidth + int64(j)
 		if (j+1)*tlog.HashSize > len(leaves) {
 			return fmt.Sprintf("entry %d is the first missing or extra: hash tile %s is short too", idx, path), nil
 		}
@@ -555,7 +530,7 @@ func (v *run) firstDiffering(ctx context.Context, n int64, w int, got [][]byte) 
 			return fmt.Sprintf("entry %d is the first missing or extra: hash tile %s has leaf %s there, the bundle's entry hashes to %s", idx, path, hexHash(want), hexHash(h[:])), nil
 		}
 	}
-	return fmt.Sprintf("entry %d is the first extra", n*tileWidth+int64(w)), nil
+	return fmt.Sprintf("entry %d is the first extra", n*c2sp.TileWidth+int64(w)), nil
 }
 
 func (v *run) reader() tlog.HashReader {
@@ -571,14 +546,6 @@ func (v *run) reader() tlog.HashReader {
 	})
 }
 
-// treeHash is RFC 6962's root, with SHA-256("") for the empty tree.
-func treeHash(n int64, r tlog.HashReader) (tlog.Hash, error) {
-	if n == 0 {
-		return tlog.Hash(sha256Empty), nil
-	}
-	return tlog.TreeHash(n, r)
-}
-
 func b64(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
 
 func hexHash(b []byte) string { return fmt.Sprintf("%x", b) }
@@ -586,7 +553,7 @@ func hexHash(b []byte) string { return fmt.Sprintf("%x", b) }
 // receipt checks a chair's receipt: its entry is in the checkpoint's tree (an inclusion proof
 // from our own tree, checked against the signed root), says what the receipt says, and is the
 // entry the precinct's published numbers come from (checked in recount).
-func (v *run) receipt(r *report.Receipt, cp checkpoint, bodies [][]byte) {
+func (v *run) receipt(r *report.Receipt, cp c2sp.Checkpoint, bodies [][]byte) {
 	rec := fmt.Sprintf("receipt for report %s (log_index %d, checkpoint size %d)", r.ReportID, r.LogIndex, cp.N)
 	if r.LogIndex < 0 || r.LogIndex >= cp.N {
 		v.find(Finding{Check: "receipt", Record: rec, Published: fmt.Sprintf("checkpoint size %d", cp.N), Recomputed: fmt.Sprintf("log_index %d", r.LogIndex), Detail: "the report is not in the log"})

@@ -28,6 +28,7 @@ import (
 	"caucus/internal/resultscsv"
 	"caucus/internal/server/servertest"
 	"caucus/internal/tlog"
+	"caucus/internal/tlog/c2sp"
 	"caucus/internal/verify"
 )
 
@@ -260,7 +261,7 @@ func TestVerify(t *testing.T) {
 		}, verify.Config{}, []string{"signed note: bad signature"}},
 		{"V7 unknown key only", func(path string, b []byte) []byte {
 			if path == "/log/checkpoint" {
-				other, _, _ := note.GenerateKey(nil, tlog.Origin("test-2020"))
+				other, _, _ := note.GenerateKey(nil, c2sp.Origin("test-2020"))
 				return sign(t, other, checkpointText(b))
 			}
 			return b

@@ -14,6 +14,7 @@ import (
 	"caucus/internal/store"
 	"caucus/internal/tally"
 	"caucus/internal/tlog"
+	"caucus/internal/tlog/c2sp"
 )
 
 // checkLog is B0.2: every stored entry is a leaf of the log, the latest signed checkpoint's root
@@ -37,7 +38,7 @@ func (env *Env) checkLog(entries []store.Entry) tally.Log {
 		t.Errorf("B0.2: the checkpoint does not verify with the election's key: %v", err)
 		return tally.Log{}
 	}
-	c, _, err := tlog.ParseCheckpoint([]byte(n.Text))
+	c, _, err := c2sp.ParseCheckpoint([]byte(n.Text))
 	switch {
 	case err != nil:
 		t.Errorf("B0.2: %v", err)
@@ -73,7 +74,7 @@ func names(lg *tlog.Log, root func(int64) xtlog.Hash) tally.Log {
 // logOf opens the election's log in st (for its key) and recomputes the tree of the entries.
 func logOf(t testing.TB, st store.Store, def *election.Definition, entries []store.Entry) (*tlog.Log, func(int64) xtlog.Hash) {
 	t.Helper()
-	lg, err := tlog.Open(context.Background(), tlog.Config{Store: st, Origin: tlog.Origin(def.Election().ID)})
+	lg, err := tlog.Open(context.Background(), tlog.Config{Store: st, Origin: c2sp.Origin(def.Election().ID)})
 	if err != nil {
 		t.Fatalf("B0.2: open the log: %v", err)
 	}
@@ -93,7 +94,7 @@ func logOf(t testing.TB, st store.Store, def *election.Definition, entries []sto
 		hashes = append(hashes, more...)
 	}
 	return lg, func(n int64) xtlog.Hash {
-		h, err := tlog.TreeHash(n, reader)
+		h, err := c2sp.TreeHash(n, reader)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,7 +30,7 @@ import (
 	"caucus/internal/store"
 	"caucus/internal/store/sqlite"
 	"caucus/internal/tally"
-	"caucus/internal/tlog"
+	"caucus/internal/tlog/c2sp"
 )
 
 // CheapParams hash test PINs fast: the hashing is real argon2id, only lighter.
@@ -94,7 +94,7 @@ type Env struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	checkpoints []tlog.Checkpoint // every checkpoint Check has seen, for B0.2
+	checkpoints []c2sp.Checkpoint // every checkpoint Check has seen, for B0.2
 }
 
 // Start starts a server and issues credentials for every precinct.

@@ -1,4 +1,4 @@
-package tlog
+package c2sp
 
 import (
 	"bytes"
@@ -97,3 +97,9 @@ func TreeHash(n int64, r tlog.HashReader) (tlog.Hash, error) {
 	}
 	return tlog.TreeHash(n, r)
 }
+
+// OriginPrefix is the first part of every election log's origin: caucus.example/<election-id>.
+const OriginPrefix = "caucus.example/"
+
+// Origin is the origin line of an election's log, which is also the name of its note key.
+func Origin(electionID string) string { return OriginPrefix + electionID }

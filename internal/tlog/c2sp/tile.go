@@ -1,4 +1,4 @@
-package tlog
+package c2sp
 
 import (
 	"encoding/binary"
@@ -98,12 +98,36 @@ func ParseTilePath(path string) (tlog.Tile, error) {
 // MaxEntry bounds one entry of an entry bundle: its length is a uint16.
 const MaxEntry = 1<<16 - 1
 
-// AppendBundleEntry appends one entry to an entry bundle: its length as a big-endian uint16,
-// then its bytes.
+// ErrEntryBundle is wrapped by every error of AppendBundleEntry and ParseEntryBundle.
+var ErrEntryBundle = errors.New("malformed entry bundle")
+
+// AppendBundleEntry appends one entry to an entry bundle (C2SP tlog-tiles): its length as a
+// big-endian uint16, then its bytes.
 func AppendBundleEntry(bundle, entry []byte) ([]byte, error) {
 	if len(entry) > MaxEntry {
-		return nil, fmt.Errorf("entry of %d bytes does not fit an entry bundle", len(entry))
+		return nil, fmt.Errorf("%w: an entry of %d bytes does not fit", ErrEntryBundle, len(entry))
 	}
 	bundle = binary.BigEndian.AppendUint16(bundle, uint16(len(entry)))
 	return append(bundle, entry...), nil
+}
+
+// ParseEntryBundle splits an entry bundle into its entries, which alias bundle. When the bundle
+// ends inside an entry (in its length or its bytes), it returns the entries before that one and
+// an error wrapping ErrEntryBundle, so that a verifier can say which entry is cut. How many
+// entries a bundle must hold is its tile's width, which the bundle does not say: the caller
+// compares.
+func ParseEntryBundle(bundle []byte) ([][]byte, error) {
+	var entries [][]byte
+	for rest := bundle; len(rest) > 0; {
+		if len(rest) < 2 {
+			return entries, fmt.Errorf("%w: entry %d: 1 byte of its 2-byte length", ErrEntryBundle, len(entries))
+		}
+		l := int(binary.BigEndian.Uint16(rest))
+		if len(rest) < 2+l {
+			return entries, fmt.Errorf("%w: entry %d: %d of its %d bytes", ErrEntryBundle, len(entries), len(rest)-2, l)
+		}
+		entries = append(entries, rest[2:2+l:2+l])
+		rest = rest[2+l:]
+	}
+	return entries, nil
 }
