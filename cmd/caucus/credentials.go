@@ -54,7 +54,7 @@ func runCredentials(ctx context.Context, args []string, stdin io.Reader, stdout,
 		return err
 	}
 	defer db.Close()
-	n, err := issueCredentials(ctx, def, db.auth, *out, *base, stdout)
+	n, err := issueCredentials(ctx, def, db, *out, *base, stdout)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func issueCredentials(ctx context.Context, def *election.Definition, st auth.Sto
 			return 0, err
 		}
 	}
-	if err := st.PutPrecinctCredentials(ctx, creds); err != nil {
+	if err := st.PutPrecinctCredentials(ctx, "system", creds); err != nil {
 		return 0, fmt.Errorf("store credentials: %w", err)
 	}
 	return len(creds), nil

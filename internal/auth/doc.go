@@ -1,14 +1,14 @@
 // Package auth is how chairs and staff get into caucus: precinct PINs and QR tokens, staff
-// passwords, the throttles on guessing, and sessions. It follows issue 4 ("Chair
-// credentials") and spec/reliability.md §B4 (A1–A3; A4 in part); the login endpoint itself
+// passwords, the throttles on guessing, and sessions. It follows
+// spec/reliability.md §B4 (A1–A3; A4 in part); the login endpoint itself
 // is spec/interfaces.md's POST /api/v1/login, served by internal/server.
 //
 // It is not the HTTP layer (routes, cookies, CSRF and status codes are internal/server's;
 // Error.Code is what the server maps), not the authorization table (the server's, beyond
 // Session.MaySubmit), not the audit log (the server writes one entry per attempt), and not
-// storage: it defines the small interfaces it needs (CredentialStore, ThrottleStore,
-// SessionStore, together Store), keeps them in memory with MemStore, and leaves the SQLite
-// and PostgreSQL implementations to internal/store, which authtest.TestStore checks.
+// storage: it defines the one interface it needs, Store (credentials, counters, sessions),
+// which the election's database implements directly (internal/store/sqlite) and
+// storetest.RunAuth checks.
 //
 // # Credentials
 //
@@ -47,8 +47,8 @@
 // (since the last right one) a wait of PrecinctBaseDelay doubling to PrecinctMaxDelay (5 min)
 // between attempts; a right PIN clears the wait, so a chair's own repeated logins never cause it. At that
 // pace the budget B lasts about 2 h 43 min of continuous guessing (MaxAttemptsIn); after it
-// the precinct's PIN path answers ErrPINClosed until staff reset it (ResetPrecinct, after
-// calling the chair back). None of this touches the other ways in:
+// the precinct's PIN path answers ErrPINClosed until staff reset its counters after calling
+// the chair back (headquarters' step; until it is built, the QR token is the way in). None of this touches the other ways in:
 //   - the QR token is never throttled by anything (its hash is cheap, TokenParams, so a flood
 //     of bogus tokens costs no CPU either);
 //   - a session, once made, lasts ChairSessionTTL from login and is never cut by failures,

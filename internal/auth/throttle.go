@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"math"
 	"net/netip"
 	"strconv"
@@ -67,34 +66,15 @@ type ThrottleCounter struct {
 	Last  time.Time
 }
 
-// ThrottleStore keeps attempt counters by key. Keys are short ASCII strings made by this
-// package: "precinct/ID", "staff/USER" and "addr/ADDRESS/UNIX".
-//
-// Durability: "precinct/" counters carry the guessing bound and must survive a restart (a
-// counter lost is up to PrecinctBudget more guesses for that precinct); a SQL store commits
-// them like any write. "staff/" and "addr/" counters may be lost on restart.
-// Concurrency: all methods are safe for concurrent use, and AddThrottle is atomic (in SQL an
-// UPSERT … RETURNING or an UPDATE in one transaction), so two servers sharing a database
-// never hand out the same count twice: that is what keeps the budget exact.
-type ThrottleStore interface {
-	// AddThrottle adds one to key's counter, sets its Last to now, and returns the counter
-	// as it is after the addition. A missing key starts at zero.
-	AddThrottle(ctx context.Context, key string, now time.Time) (ThrottleCounter, error)
+// Counter keys are short ASCII strings made by this package: PrecinctKeyPrefix+ID (a
+// precinct's PIN budget), "precinct-fail/ID" (its back-off), "staff/USER" and
+// "addr/ADDRESS/UNIX" (addressPrefix).
 
-	// Throttle returns key's counter, or the zero ThrottleCounter (and no error) if the key
-	// has none: a key without attempts is not an error.
-	Throttle(ctx context.Context, key string) (ThrottleCounter, error)
+// PrecinctKeyPrefix starts the key of every precinct's PIN budget: the counters that
+// Store.ExpireThrottles must never reach.
+const PrecinctKeyPrefix = "precinct/"
 
-	// ResetThrottle deletes key's counter. Deleting a missing key is not an error.
-	ResetThrottle(ctx context.Context, key string) error
-
-	// ExpireThrottles deletes every counter whose key starts with prefix and whose Last is
-	// before before, and returns how many it deleted. It bounds the memory per-address
-	// counters take; it is only ever called with the "addr/" prefix.
-	ExpireThrottles(ctx context.Context, prefix string, before time.Time) (int, error)
-}
-
-func precinctKey(id string) string { return "precinct/" + id }
+func precinctKey(id string) string { return PrecinctKeyPrefix + id }
 
 // failKey counts a precinct's wrong PINs since its last right one: the back-off's count.
 func failKey(id string) string    { return "precinct-fail/" + id }
