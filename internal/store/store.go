@@ -103,7 +103,7 @@ type Store interface {
 
 	// CreateValue stores a named opaque value (e.g. the log's signing key) if the name
 	// is new; an existing name returns an error wrapping ErrExists and leaves it unchanged, so
-	// that two nodes racing to create a key agree on the first. Values never appear in audit
+	// that two processes racing to create a key agree on the first. Values never appear in audit
 	// rows; callers must not log them.
 	CreateValue(ctx context.Context, name string, value []byte) error
 
