@@ -22,7 +22,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"caucus/internal/auth"
-	"caucus/internal/authstore"
 	"caucus/internal/election"
 	"caucus/internal/server"
 	"caucus/internal/server/servertest"
@@ -90,13 +89,13 @@ func startEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := authstore.New(e.main).PutPrecinctCredentials(ctx, creds); err != nil {
+	if err := e.main.PutPrecinctCredentials(ctx, "system", creds); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range secrets {
 		e.PINs[s.PrecinctID] = s.PIN.Reveal()
 	}
-	authn, err := auth.New(auth.Config{Store: authstore.New(e.main), Now: time.Now, Log: log})
+	authn, err := auth.New(auth.Config{Store: e.main, Now: time.Now, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"caucus/internal/auth"
-	"caucus/internal/authstore"
 	"caucus/internal/election"
 	"caucus/internal/report"
 	"caucus/internal/rules"
@@ -96,13 +95,13 @@ func startResults(t testing.TB) *resultsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := authstore.New(db).PutPrecinctCredentials(ctx, creds); err != nil {
+	if err := db.PutPrecinctCredentials(ctx, "system", creds); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range secrets {
 		e.pins[s.PrecinctID] = s.PIN.Reveal()
 	}
-	authn, err := auth.New(auth.Config{Store: authstore.New(db), Now: time.Now, Log: log})
+	authn, err := auth.New(auth.Config{Store: db, Now: time.Now, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
@@ -55,7 +54,7 @@ func runCredentials(ctx context.Context, args []string, stdin io.Reader, stdout,
 		return err
 	}
 	defer db.Close()
-	n, err := issueCredentials(ctx, def, db.auth, *out, *base, stdout)
+	n, err := issueCredentials(ctx, def, db, *out, *base, stdout)
 	if err != nil {
 		return err
 	}
@@ -82,25 +81,25 @@ func issueCredentials(ctx context.Context, def *election.Definition, st auth.Sto
 		return 0, err
 	}
 	// Write the secrets first: if that fails, nothing stored refers to secrets nobody has.
-	cards := make([]auth.Card, len(secrets))
+	cards := make([]Card, len(secrets))
 	for i, s := range secrets {
 		county, _ := def.CountyOf(s.PrecinctID)
-		cards[i] = auth.Card{County: county.Name, Name: precincts[i].Name, Secret: s}
+		cards[i] = Card{County: county.Name, Name: precincts[i].Name, Secret: s}
 	}
 	if err := os.MkdirAll(filepath.Join(out, "sheets"), 0o700); err != nil {
 		return 0, err
 	}
 	var pins, logins bytes.Buffer
-	if err := auth.WritePINsCSV(&pins, secrets); err != nil {
+	if err := WritePINsCSV(&pins, secrets); err != nil {
 		return 0, err
 	}
-	if err := auth.WriteLoginsCSV(&logins, base, cards); err != nil {
+	if err := WriteLoginsCSV(&logins, base, cards); err != nil {
 		return 0, err
 	}
 	files := map[string][]byte{"pins.csv": pins.Bytes(), "logins.csv": logins.Bytes()}
-	for _, sheet := range auth.CountySheets(cards) {
+	for _, sheet := range CountySheets(cards) {
 		var b bytes.Buffer
-		if err := auth.WriteCountySheet(&b, base, sheet); err != nil {
+		if err := WriteCountySheet(&b, base, sheet); err != nil {
 			return 0, err
 		}
 		files[filepath.Join("sheets", slug(sheet.County)+".html")] = b.Bytes()
@@ -110,23 +109,10 @@ func issueCredentials(ctx context.Context, def *election.Definition, st auth.Sto
 			return 0, err
 		}
 	}
-	if err := st.PutPrecinctCredentials(ctx, creds); err != nil {
+	if err := st.PutPrecinctCredentials(ctx, "system", creds); err != nil {
 		return 0, fmt.Errorf("store credentials: %w", err)
 	}
 	return len(creds), nil
-}
-
-func slug(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
-			b.WriteByte('-')
-		}
-	}
-	return strings.Trim(b.String(), "-")
 }
 
 // writeFileAtomic writes a file through a temporary file, fsync and rename.

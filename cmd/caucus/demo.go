@@ -116,7 +116,7 @@ func prepareDemo(ctx context.Context, dir, base string, stdout io.Writer) (def, 
 		return nil, nil, "", err
 	}
 	defer d.Close()
-	if _, err := issueCredentials(ctx, def, d.auth, credDir, base, stdout); err != nil {
+	if _, err := issueCredentials(ctx, def, d, credDir, base, stdout); err != nil {
 		return nil, nil, "", err
 	}
 	return def, practice, dbURL, nil

@@ -13,10 +13,8 @@ import (
 	"time"
 
 	"caucus/internal/auth"
-	"caucus/internal/authstore"
 	"caucus/internal/election"
 	"caucus/internal/server"
-	"caucus/internal/store"
 	"caucus/internal/store/sqlite"
 )
 
@@ -80,16 +78,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	})
 }
 
-// db is an opened database: the election's store and auth's view of it.
-type db struct {
-	store store.Store
-	auth  auth.Store
-}
-
-func (d *db) Close() error { return d.store.Close() }
-
-// openDB opens a --db URL. Only sqlite:PATH is built so far.
-func openDB(ctx context.Context, url string) (*db, error) {
+// openDB opens a --db URL: the election's store, which also serves auth. Only sqlite:PATH is
+// built so far.
+func openDB(ctx context.Context, url string) (*sqlite.DB, error) {
 	path, ok := strings.CutPrefix(url, "sqlite:")
 	if !ok || path == "" {
 		return nil, &usageError{err: fmt.Errorf("unsupported --db %q", url), hint: "use sqlite:PATH"}
@@ -98,7 +89,7 @@ func openDB(ctx context.Context, url string) (*db, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &db{store: st, auth: authstore.New(st)}, nil
+	return st, nil
 }
 
 // practiceURL is the practice election's database beside the main one.
@@ -115,11 +106,11 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		return err
 	}
 	defer main.Close()
-	authn, err := auth.New(auth.Config{Store: main.auth, Now: time.Now, Log: log, SessionCache: sessionCache})
+	authn, err := auth.New(auth.Config{Store: main, Now: time.Now, Log: log, SessionCache: sessionCache})
 	if err != nil {
 		return err
 	}
-	mainSite, err := server.NewSite(ctx, server.SiteConfig{Def: def, Store: main.store, Log: log, Now: time.Now})
+	mainSite, err := server.NewSite(ctx, server.SiteConfig{Def: def, Store: main, Log: log, Now: time.Now})
 	if err != nil {
 		return err
 	}
@@ -130,7 +121,7 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 			return err
 		}
 		defer pdb.Close()
-		if cfg.Practice, err = server.NewSite(ctx, server.SiteConfig{Def: practice, Store: pdb.store, Log: log, Now: time.Now}); err != nil {
+		if cfg.Practice, err = server.NewSite(ctx, server.SiteConfig{Def: practice, Store: pdb, Log: log, Now: time.Now}); err != nil {
 			return err
 		}
 	}

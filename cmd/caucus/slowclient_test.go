@@ -46,7 +46,7 @@ func TestSlowClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := issueCredentials(ctx, def, db.auth, filepath.Join(dir, "pins"), "http://127.0.0.1/", io.Discard); err != nil {
+	if _, err := issueCredentials(ctx, def, db, filepath.Join(dir, "pins"), "http://127.0.0.1/", io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

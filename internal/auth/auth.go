@@ -31,7 +31,7 @@ type Config struct {
 	// SessionCache, if positive, keeps each session Authenticate has read from the store for
 	// that long, so that a chair's requests do not each read the store. Expiry is checked on
 	// every request all the same. Logout through this Authenticator ends the session here at
-	// once; a session ended elsewhere (another process's logout, store.DeleteSessions) keeps
+	// once; a session ended elsewhere (another process's logout) keeps
 	// working here for up to SessionCache: that is the revocation latency. 0: no cache.
 	SessionCache time.Duration
 }
@@ -73,9 +73,6 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	return a, nil
 }
-
-// Store returns the store the Authenticator was made with, for setting credentials up.
-func (a *Authenticator) Store() Store { return a.store }
 
 // LoginPIN logs a chair in with a typed PIN from the client address client. Errors:
 // ErrTypo (not counted), ErrNotOpen (not counted), ErrThrottled with RetryAfter,
@@ -321,30 +318,6 @@ func (c *sessionCache) drop(id SessionID) {
 	defer c.mu.Unlock()
 	c.gen++
 	delete(c.m, id)
-}
-
-// ResetPrecinct reopens a precinct's PIN path: its attempt count and back-off go back to
-// zero. It is the hotline's step-up, for staff after they have called the chair back on the
-// number on file; the caller checks the role and writes the audit entry. Each reset allows
-// up to PrecinctBudget more guesses, adding PrecinctBudget/PINSpace() to the bound.
-func (a *Authenticator) ResetPrecinct(ctx context.Context, precinctID string) error {
-	for _, key := range []string{precinctKey(precinctID), failKey(precinctID)} {
-		if err := a.store.ResetThrottle(ctx, key); err != nil {
-			return fmt.Errorf("reset precinct %q: %w", precinctID, err)
-		}
-	}
-	a.log.LogAttrs(ctx, slog.LevelInfo, "precinct PIN throttle reset", slog.String("precinct_id", precinctID))
-	return nil
-}
-
-// PrecinctAttempts returns how many PIN attempts precinctID has had since its last reset,
-// for the HQ board (reliability.md: HQ sees the attack).
-func (a *Authenticator) PrecinctAttempts(ctx context.Context, precinctID string) (int, error) {
-	c, err := a.store.Throttle(ctx, precinctKey(precinctID))
-	if err != nil {
-		return 0, fmt.Errorf("precinct attempts %q: %w", precinctID, err)
-	}
-	return c.Count, nil
 }
 
 // ExpireAddressCounters drops the per-address counters of past windows (their keys name the

@@ -2,12 +2,9 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 )
 
@@ -31,31 +28,6 @@ type StaffAccount struct {
 	Username     string
 	Role         Role // never RoleChair
 	PasswordHash Hash
-}
-
-// CredentialStore keeps precinct credentials and staff accounts.
-//
-// Durability: writes are committed before they return. Concurrency: safe for concurrent
-// use. Sentinels: the readers return an error wrapping ErrNotFound for an unknown ID.
-type CredentialStore interface {
-	// PutPrecinctCredentials stores creds, replacing any earlier credential of the same
-	// precincts, all or nothing (a half-written set would leave printed cards that fail).
-	PutPrecinctCredentials(ctx context.Context, creds []PrecinctCredential) error
-	// PrecinctCredential returns the credential of precinctID.
-	PrecinctCredential(ctx context.Context, precinctID string) (PrecinctCredential, error)
-	// PutStaffAccount creates or replaces the account a.Username.
-	PutStaffAccount(ctx context.Context, a StaffAccount) error
-	// StaffAccount returns the account username.
-	StaffAccount(ctx context.Context, username string) (StaffAccount, error)
-}
-
-// Store is everything this package needs kept. MemStore implements it for one process and
-// tests; the SQLite and PostgreSQL stores implement it for serve; authtest.TestStore checks
-// any implementation.
-type Store interface {
-	CredentialStore
-	ThrottleStore
-	SessionStore
 }
 
 // GeneratePrecinctSecrets returns a fresh PIN and QR token for each precinct ID. It refuses
@@ -130,36 +102,4 @@ func hashOne(s PrecinctSecret, pinParams Params, out *PrecinctCredential) error 
 	}
 	*out = PrecinctCredential{PrecinctID: s.PrecinctID, PINHash: ph, TokenHash: th}
 	return nil
-}
-
-// staffPasswordBytes: 100 bits, 20 characters of base32, for passwords GeneratePassword
-// makes (demo accounts, first admin).
-const staffPasswordBytes = 13
-
-// GeneratePassword returns a random staff password of 20 lower-case base32 characters.
-func GeneratePassword() Password {
-	b := make([]byte, staffPasswordBytes)
-	rand.Read(b)
-	s := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
-	return Password{newSecret(strings.ToLower(s[:20]))}
-}
-
-// minPasswordLen is ASVS L2's minimum (2.1.1), for NewStaffAccount.
-const minPasswordLen = 12
-
-// NewStaffAccount hashes password for a new account.
-func NewStaffAccount(username string, role Role, password Password, p Params) (StaffAccount, error) {
-	switch {
-	case username == "" || len(username) > 64:
-		return StaffAccount{}, &Error{Code: CodeInvalidArgument, Message: "A user name has 1 to 64 characters."}
-	case !role.Valid() || role == RoleChair:
-		return StaffAccount{}, &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("%q is not a staff role.", role)}
-	case len(password.Reveal()) < minPasswordLen:
-		return StaffAccount{}, &Error{Code: CodeInvalidArgument, Message: fmt.Sprintf("A password has at least %d characters.", minPasswordLen)}
-	}
-	h, err := HashSecret(p, password.Reveal())
-	if err != nil {
-		return StaffAccount{}, fmt.Errorf("new staff account: %w", err)
-	}
-	return StaffAccount{Username: username, Role: role, PasswordHash: h}, nil
 }

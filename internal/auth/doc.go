@@ -1,14 +1,14 @@
 // Package auth is how chairs and staff get into caucus: precinct PINs and QR tokens, staff
-// passwords, the throttles on guessing, and sessions. It follows issue 4 ("Chair
-// credentials") and spec/reliability.md §B4 (A1–A3; A4 in part); the login endpoint itself
+// passwords, the throttles on guessing, and sessions. It follows
+// spec/reliability.md §B4 (A1–A3; A4 in part); the login endpoint itself
 // is spec/interfaces.md's POST /api/v1/login, served by internal/server.
 //
 // It is not the HTTP layer (routes, cookies, CSRF and status codes are internal/server's;
 // Error.Code is what the server maps), not the authorization table (the server's, beyond
 // Session.MaySubmit), not the audit log (the server writes one entry per attempt), and not
-// storage: it defines the small interfaces it needs (CredentialStore, ThrottleStore,
-// SessionStore, together Store), keeps them in memory with MemStore, and leaves the SQLite
-// and PostgreSQL implementations to internal/store, which authtest.TestStore checks.
+// storage: it defines the one interface it needs, Store (credentials, counters, sessions),
+// which the election's database implements directly (internal/store/sqlite) and
+// storetest.RunAuth checks.
 //
 // # Credentials
 //
@@ -26,7 +26,7 @@
 // Let N be the number of PINs, B the PIN attempts verified per precinct, P the precincts.
 // An attacker with any number of addresses tries distinct PINs; each precinct's PIN is
 // uniform, so B attempts at one precinct win with probability B/N, and the union bound over
-// precincts gives P(any precinct) ≤ P·B/N (GuessBound).
+// precincts gives P(any precinct) ≤ P·B/N (the tests' GuessBound).
 //
 //	N = 10^11 · (1 − 0.01)  11 random digits; weak patterns, under 0.9% of them, excluded
 //	B = PrecinctBudget = 40  verified attempts per precinct until a staff reset
@@ -45,10 +45,11 @@
 //
 // PIN attempts at a precinct are slowed, never locked: after PrecinctFreeAttempts wrong PINs
 // (since the last right one) a wait of PrecinctBaseDelay doubling to PrecinctMaxDelay (5 min)
-// between attempts; a right PIN clears the wait, so a chair's own repeated logins never cause it. At that
-// pace the budget B lasts about 2 h 43 min of continuous guessing (MaxAttemptsIn); after it
-// the precinct's PIN path answers ErrPINClosed until staff reset it (ResetPrecinct, after
-// calling the chair back). None of this touches the other ways in:
+// between attempts; a right PIN clears the wait, so a chair's own repeated logins never cause
+// it. At that pace the budget B lasts about 2 h 43 min of continuous guessing (the tests'
+// MaxAttemptsIn); after it the precinct's PIN path answers ErrPINClosed until staff reset its
+// counters after calling the chair back (headquarters' step; until it is built, the QR token
+// is the way in). None of this touches the other ways in:
 //   - the QR token is never throttled by anything (its hash is cheap, TokenParams, so a flood
 //     of bogus tokens costs no CPU either);
 //   - a session, once made, lasts ChairSessionTTL from login and is never cut by failures,

@@ -35,14 +35,6 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// ErrorCode returns the code of the *Error in err's chain, or "" for an internal error.
-func ErrorCode(err error) string {
-	if e, ok := errors.AsType[*Error](err); ok {
-		return e.Code
-	}
-	return ""
-}
-
 // Sentinels to branch on with errors.Is. The errors returned may carry a more specific
 // message and, for throttling, RetryAfter: use errors.As to read them.
 var (

@@ -19,7 +19,7 @@ func TestSecretsAreRedacted(t *testing.T) {
 	}
 	tok := GenerateToken()
 	sess, _ := newSessionToken()
-	pw := GeneratePassword()
+	pw := NewPassword("correct horse battery staple")
 	hash, err := HashSecret(TokenParams(), pin.Reveal())
 	if err != nil {
 		t.Fatal(err)

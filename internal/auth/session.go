@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -68,21 +67,6 @@ func (s Session) MaySubmit(precinctID string) bool {
 		return true
 	}
 	return false
-}
-
-// SessionStore keeps sessions by ID.
-//
-// Durability: a created session must survive a restart (a chair must not be logged out by a
-// server restart mid-night); a SQL store commits it before CreateSession returns.
-// Concurrency: safe for concurrent use. Sentinels: Session and DeleteSession return an error
-// wrapping ErrNotFound for an unknown ID.
-type SessionStore interface {
-	// CreateSession stores s. IDs are random; a duplicate ID is an error.
-	CreateSession(ctx context.Context, s Session) error
-	// Session returns the session with id, expired or not (the caller checks Expires).
-	Session(ctx context.Context, id SessionID) (Session, error)
-	// DeleteSession removes the session with id.
-	DeleteSession(ctx context.Context, id SessionID) error
 }
 
 // newSessionToken returns a fresh token and its ID.

@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"context"
-	"math"
 	"net/netip"
 	"strconv"
 	"time"
@@ -67,34 +65,15 @@ type ThrottleCounter struct {
 	Last  time.Time
 }
 
-// ThrottleStore keeps attempt counters by key. Keys are short ASCII strings made by this
-// package: "precinct/ID", "staff/USER" and "addr/ADDRESS/UNIX".
-//
-// Durability: "precinct/" counters carry the guessing bound and must survive a restart (a
-// counter lost is up to PrecinctBudget more guesses for that precinct); a SQL store commits
-// them like any write. "staff/" and "addr/" counters may be lost on restart.
-// Concurrency: all methods are safe for concurrent use, and AddThrottle is atomic (in SQL an
-// UPSERT … RETURNING or an UPDATE in one transaction), so two servers sharing a database
-// never hand out the same count twice: that is what keeps the budget exact.
-type ThrottleStore interface {
-	// AddThrottle adds one to key's counter, sets its Last to now, and returns the counter
-	// as it is after the addition. A missing key starts at zero.
-	AddThrottle(ctx context.Context, key string, now time.Time) (ThrottleCounter, error)
+// Counter keys are short ASCII strings made by this package: PrecinctKeyPrefix+ID (a
+// precinct's PIN budget), "precinct-fail/ID" (its back-off), "staff/USER" and
+// "addr/ADDRESS/UNIX" (addressPrefix).
 
-	// Throttle returns key's counter, or the zero ThrottleCounter (and no error) if the key
-	// has none: a key without attempts is not an error.
-	Throttle(ctx context.Context, key string) (ThrottleCounter, error)
+// PrecinctKeyPrefix starts the key of every precinct's PIN budget: the counters that
+// Store.ExpireThrottles must never reach.
+const PrecinctKeyPrefix = "precinct/"
 
-	// ResetThrottle deletes key's counter. Deleting a missing key is not an error.
-	ResetThrottle(ctx context.Context, key string) error
-
-	// ExpireThrottles deletes every counter whose key starts with prefix and whose Last is
-	// before before, and returns how many it deleted. It bounds the memory per-address
-	// counters take; it is only ever called with the "addr/" prefix.
-	ExpireThrottles(ctx context.Context, prefix string, before time.Time) (int, error)
-}
-
-func precinctKey(id string) string { return "precinct/" + id }
+func precinctKey(id string) string { return PrecinctKeyPrefix + id }
 
 // failKey counts a precinct's wrong PINs since its last right one: the back-off's count.
 func failKey(id string) string    { return "precinct-fail/" + id }
@@ -141,31 +120,3 @@ func waitFor(c ThrottleCounter, now time.Time, free int, base, ceiling time.Dura
 }
 
 func max0(d time.Duration) time.Duration { return max(d, 0) }
-
-// PINSpace is N of the bound: the number of PINs GeneratePIN can issue, counted
-// pessimistically (every weak pattern excluded as if none overlapped).
-func PINSpace() float64 {
-	return math.Pow(10, PINRandomDigits) * (1 - weakFractionBound)
-}
-
-// GuessBound returns the chance that an attacker, with any number of addresses and all
-// night, logs in with a PIN to any of precincts precincts: each precinct gets at most
-// PrecinctBudget verified attempts among PINSpace equally likely PINs, and the union over
-// precincts adds them up. Every staff reset adds at most PrecinctBudget/PINSpace more.
-func GuessBound(precincts int) float64 {
-	return float64(precincts) * PrecinctBudget / PINSpace()
-}
-
-// MaxAttemptsIn returns how many PIN attempts the back-off alone lets through for one
-// precinct in a window of length d, ignoring the budget. It shows how long an attacker needs
-// to spend a budget (the package doc's "2 h 43 min").
-func MaxAttemptsIn(d time.Duration) int {
-	n, t := 0, time.Duration(0)
-	for {
-		t += backoff(n, PrecinctFreeAttempts, PrecinctBaseDelay, PrecinctMaxDelay)
-		if t > d {
-			return n
-		}
-		n++
-	}
-}

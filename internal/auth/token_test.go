@@ -70,3 +70,19 @@ func FuzzParseSessionToken(f *testing.F) {
 		}
 	})
 }
+
+func TestLoginURL(t *testing.T) {
+	tok := GenerateToken()
+	for _, bad := range []string{"", "caucus.example.org", "ftp://x/", "https://x/#frag", "https:///path", "https://x/#"} {
+		if _, err := LoginURL(bad, "p1", tok); err == nil {
+			t.Errorf("LoginURL accepted base %q", bad)
+		}
+	}
+	u, err := LoginURL("http://127.0.0.1:8080/chair", "a b&c", tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "http://127.0.0.1:8080/chair#p=a+b%26c&t=" + tok.Reveal(); u != want {
+		t.Fatalf("LoginURL = %q, want %q", u, want)
+	}
+}

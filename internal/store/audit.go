@@ -24,9 +24,7 @@ const (
 
 // Written by the store's other writes, in their transaction.
 const (
-	AuditCredentialIssued AuditKind = "credential_issued" // PutCredentials, one per precinct
-	AuditStaffCreated     AuditKind = "staff_created"
-	AuditStaffUpdated     AuditKind = "staff_updated"
+	AuditCredentialIssued AuditKind = "credential_issued" // PutPrecinctCredentials, one per precinct
 )
 
 // Written by callers through AddAudit.
@@ -53,7 +51,7 @@ const (
 var AuditKinds = []AuditKind{
 	AuditReportAccepted, AuditReportFlagged, AuditReportConflict, AuditReportDup,
 	AuditReportIDReused, AuditCorrection, AuditReview, AuditEntryInvalid,
-	AuditCredentialIssued, AuditStaffCreated, AuditStaffUpdated,
+	AuditCredentialIssued,
 	AuditReportRejected, AuditLoginOK, AuditLoginFailed, AuditLoginThrottled, AuditLogout,
 	AuditSessionRevoked, AuditThrottleReset, AuditForbidden, AuditElectionInit, AuditLogKeyCreated,
 	AuditCallbackRequested, AuditPhotoStored,

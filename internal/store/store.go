@@ -1,7 +1,9 @@
 // Package store is the durable state of one election's caucus night: the append-only log of
 // entries (reports, corrections, review decisions) with their log indices and RFC 6962 leaf
-// hashes, the per-precinct state derived from it, the audit trail, and the accounts, sessions,
-// throttles and settings the server needs.
+// hashes, the per-precinct state derived from it, the audit trail, named values (the log's key
+// and checkpoint), call-back requests and worksheet photos. Its types and sentinels are shared
+// by the consumers that keep these, each of which owns the small interface it needs (package
+// auth's Store, for instance, for credentials, counters and sessions).
 //
 // It is not the caucus math (package rules), not the tally (package tally) and not the Merkle
 // tree (package tlog): it stores bytes it is given and never parses a report body. It follows
@@ -9,18 +11,18 @@
 // SHA-256(0x00 ‖ entry)") and spec/reliability.md B1–B2 (acknowledge only after a durable commit;
 // idempotent retries; conflicts kept, never replacing).
 //
-// Implementations live in subpackages (sqlite, later postgres); storetest is the conformance
-// suite every implementation runs. All times are stored with millisecond precision and come from
-// the implementation's injected clock unless a method takes them as arguments.
+// The implementation is the subpackage sqlite; storetest holds the conformance suites an
+// implementation passes, one per consumer's interface. All times are stored with millisecond
+// precision and come from the implementation's injected clock unless a method takes them as
+// arguments.
 package store
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
-// Store is one election's night. Every method is safe for concurrent use by many goroutines and,
-// for implementations whose database is shared (PostgreSQL), by many processes; the per-method
+// Store is one election's night as the server, intake and tlog still take it whole; each of them
+// is to own the smaller interface it needs instead, as package auth does. What an
+// implementation must guarantee: every method is safe for concurrent use by many goroutines
+// and, when several processes open the same database, by all of them together; the per-method
 // notes say what is atomic. A method that writes returns only after its transaction is durably
 // committed (for SQLite: WAL, synchronous=FULL); when it returns an error other than the ones it
 // documents, the write may or may not have been committed (an ambiguous commit), so callers retry
@@ -80,7 +82,7 @@ type Store interface {
 	// by precinct ID. It is one consistent snapshot, as of some log size it also returns.
 	PrecinctStates(ctx context.Context) (states []PrecinctState, size int64, err error)
 
-	// AddAudit appends one audit row (login attempts, credential issue, staff actions …) and
+	// AddAudit appends one audit row (login attempts, log key creation …) and
 	// returns it with its ID and time. Append writes its own rows; this is for everything else.
 	// Not idempotent: each call is one row. Rows are never updated or deleted. A Kind outside
 	// the closed list or a Detail that is not a JSON object returns an error wrapping ErrInvalid.
@@ -89,84 +91,6 @@ type Store interface {
 	// Audit returns up to limit audit rows with ID > after, ordered by ID (IDs start at 1 and
 	// only grow, so paging with the last ID seen never skips or repeats a row).
 	Audit(ctx context.Context, after int64, limit int) ([]AuditRecord, error)
-
-	// PutCredentials stores the credential hash of each precinct in one transaction, replacing
-	// any earlier one (reissue), and writes one AuditCredentialIssued row per precinct with the
-	// given actor. Idempotent in effect. The store never sees a secret, only auth's hash.
-	PutCredentials(ctx context.Context, actor string, creds []Credential) error
-
-	// Credential returns a precinct's credential, or an error wrapping ErrNotFound.
-	Credential(ctx context.Context, precinctID string) (Credential, error)
-
-	// CreateStaff adds a staff account; an existing username returns an error wrapping
-	// ErrExists (so two nodes creating the same account agree on one). An AuditStaffCreated
-	// row with the given actor is written in the same transaction.
-	CreateStaff(ctx context.Context, actor string, u Staff) error
-
-	// UpdateStaff replaces the role, password hash and disabled flag of an existing account
-	// (ErrNotFound otherwise) and writes an AuditStaffUpdated row. Disabling an account does not
-	// end its sessions by itself: call DeleteSessions too.
-	UpdateStaff(ctx context.Context, actor string, u Staff) error
-
-	// Staff returns one account, or an error wrapping ErrNotFound.
-	Staff(ctx context.Context, username string) (Staff, error)
-
-	// StaffList returns every account ordered by username.
-	StaffList(ctx context.Context) ([]Staff, error)
-
-	// CreateSession stores a session keyed by the hash of its token (the store never sees the
-	// token). A token hash already stored returns an error wrapping ErrExists. A zero CreatedAt
-	// is set from the store's clock; a caller that keeps its own clock (package auth) sets it.
-	// ExpiresAt must be after CreatedAt (ErrInvalid otherwise).
-	CreateSession(ctx context.Context, s Session) (Session, error)
-
-	// Session returns the live session with this token hash. A session that does not exist or
-	// whose ExpiresAt is not after the store's clock returns an error wrapping ErrNotFound: an
-	// expired session is as good as absent, whether or not it was deleted yet.
-	Session(ctx context.Context, tokenHash []byte) (Session, error)
-
-	// StoredSession returns the session stored under this token hash whether or not it has
-	// expired, or an error wrapping ErrNotFound when there is none. It is for callers that check
-	// ExpiresAt against their own clock (package auth, whose clock tests move by hand); Session
-	// is the same read judged by the store's clock.
-	StoredSession(ctx context.Context, tokenHash []byte) (Session, error)
-
-	// ExtendSession sets a live session's expiry (idle timeout sliding); ErrNotFound when the
-	// session does not exist or has expired. Idempotent.
-	ExtendSession(ctx context.Context, tokenHash []byte, expiresAt time.Time) error
-
-	// DeleteSession ends one session (logout); a missing one is not an error (idempotent).
-	DeleteSession(ctx context.Context, tokenHash []byte) error
-
-	// DeleteSessions ends every session of a subject (account disabled, admin kill) and
-	// returns how many were live or expired-but-stored. Idempotent.
-	DeleteSessions(ctx context.Context, subject string) (int64, error)
-
-	// DeleteExpiredSessions removes sessions expired by the store's clock; housekeeping only,
-	// since Session already ignores them.
-	DeleteExpiredSessions(ctx context.Context) (int64, error)
-
-	// AddCounter adds one to key's attempt counter and sets its Last to at (the caller's clock,
-	// not the store's), creating it at zero first if needed, and returns the counter after the
-	// addition. It is atomic (one UPSERT … RETURNING): concurrent calls, from this process or
-	// any other sharing the database, each get a different Count, which is what makes a budget
-	// exact. Durable like every write. Not idempotent: each call is one attempt. An empty key
-	// or a zero at returns an error wrapping ErrInvalid.
-	AddCounter(ctx context.Context, key string, at time.Time) (Counter, error)
-
-	// Counter returns key's counter; a key never counted returns its zero Counter (Key set) and
-	// no error.
-	Counter(ctx context.Context, key string) (Counter, error)
-
-	// ResetCounter deletes key's counter (a staff reset). Idempotent. It is the only method that
-	// removes a single counter: nothing else forgets a count by time.
-	ResetCounter(ctx context.Context, key string) error
-
-	// ExpireCounters deletes every counter whose key starts with prefix (compared literally,
-	// byte for byte) and whose Last is before 'before', and returns how many. An empty prefix
-	// returns an error wrapping ErrInvalid: expiring is always scoped to counters the caller
-	// knows may be forgotten (per-address windows), never to budgets that share the table.
-	ExpireCounters(ctx context.Context, prefix string, before time.Time) (int64, error)
 
 	// InitSettings creates the singleton settings row binding this database to one election.
 	// Calling it again with the same ElectionID is a no-op returning the stored row (resume);
@@ -177,9 +101,9 @@ type Store interface {
 	// Settings returns the singleton row, or an error wrapping ErrNotFound before InitSettings.
 	Settings(ctx context.Context) (Settings, error)
 
-	// CreateValue stores a named opaque value (e.g. the log's signing key, issue 6) if the name
+	// CreateValue stores a named opaque value (e.g. the log's signing key) if the name
 	// is new; an existing name returns an error wrapping ErrExists and leaves it unchanged, so
-	// that two nodes racing to create a key agree on the first. Values never appear in audit
+	// that two processes racing to create a key agree on the first. Values never appear in audit
 	// rows; callers must not log them.
 	CreateValue(ctx context.Context, name string, value []byte) error
 

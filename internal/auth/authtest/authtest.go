@@ -1,6 +1,4 @@
-// Package authtest helps test code that uses package auth: a clock tests move by hand, and
-// TestStore, the conformance suite every auth.Store implementation (MemStore, and the SQLite
-// and PostgreSQL stores of internal/store) must pass.
+// Package authtest helps test code that uses package auth: a clock tests move by hand.
 package authtest
 
 import (

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"caucus/internal/auth"
-	"caucus/internal/authstore"
 	"caucus/internal/election"
 	"caucus/internal/report"
 	"caucus/internal/rules"
@@ -125,7 +124,7 @@ func Start(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := authstore.New(env.DB).PutPrecinctCredentials(context.Background(), creds); err != nil {
+	if err := env.DB.PutPrecinctCredentials(context.Background(), "system", creds); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range secrets {
@@ -171,7 +170,7 @@ func (env *Env) ChairSessions(precincts []string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sess, err := authstore.New(env.DB).Session(context.Background(), tok.ID())
+		sess, err := env.DB.Session(context.Background(), tok.ID())
 		if err != nil || sess.Role != auth.RoleChair || sess.PrecinctID != precincts[0] {
 			t.Fatalf("session of %s: %+v, %v", precincts[0], sess, err)
 		}
@@ -192,7 +191,7 @@ func (env *Env) open() {
 		st = env.opts.Wrap(db)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	authn, err := auth.New(auth.Config{Store: authstore.New(db), Now: time.Now, Log: log, SessionCache: SessionCache})
+	authn, err := auth.New(auth.Config{Store: db, Now: time.Now, Log: log, SessionCache: SessionCache})
 	if err != nil {
 		t.Fatal(err)
 	}

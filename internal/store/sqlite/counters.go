@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"caucus/internal/auth"
 	"caucus/internal/store"
 )
 
@@ -24,53 +26,56 @@ const (
 	WHERE substr(key, 1, length(?1)) = ?1 AND last_at < ?2`
 )
 
-// AddCounter implements store.Store.
-func (d *DB) AddCounter(ctx context.Context, key string, at time.Time) (store.Counter, error) {
-	if key == "" || at.IsZero() {
-		return store.Counter{}, fmt.Errorf("add counter: %w: key %q at %v", store.ErrInvalid, key, at)
+// AddThrottle implements auth.Store with one atomic UPSERT … RETURNING, on the caller's clock.
+func (d *DB) AddThrottle(ctx context.Context, key string, now time.Time) (auth.ThrottleCounter, error) {
+	if key == "" || now.IsZero() {
+		return auth.ThrottleCounter{}, fmt.Errorf("add throttle: %w: key %q at %v", store.ErrInvalid, key, now)
 	}
-	c := store.Counter{Key: key}
-	err := d.write(ctx, "add counter", func(tx *txStmts) error {
+	var c auth.ThrottleCounter
+	err := d.write(ctx, "add throttle", func(tx *txStmts) error {
 		var last int64
-		if err := tx.QueryRowContext(ctx, addCounter, key, ms(at)).Scan(&c.Count, &last); err != nil {
+		if err := tx.QueryRowContext(ctx, addCounter, key, ms(now)).Scan(&c.Count, &last); err != nil {
 			return err
 		}
 		c.Last = fromMS(last)
 		return nil
 	})
 	if err != nil {
-		return store.Counter{}, err
+		return auth.ThrottleCounter{}, err
 	}
 	return c, nil
 }
 
-// Counter implements store.Store.
-func (d *DB) Counter(ctx context.Context, key string) (store.Counter, error) {
-	if err := d.checkOpen("read counter"); err != nil {
-		return store.Counter{}, err
+// Throttle implements auth.Store.
+func (d *DB) Throttle(ctx context.Context, key string) (auth.ThrottleCounter, error) {
+	if err := d.checkOpen("read throttle"); err != nil {
+		return auth.ThrottleCounter{}, err
 	}
-	c := store.Counter{Key: key}
+	var c auth.ThrottleCounter
 	var last int64
 	err := d.rs.QueryRowContext(ctx, selectCounter, key).Scan(&c.Count, &last)
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, nil
+		return auth.ThrottleCounter{}, nil
 	} else if err != nil {
-		return store.Counter{}, d.wrap("read counter", err)
+		return auth.ThrottleCounter{}, d.wrap("read throttle", err)
 	}
 	c.Last = fromMS(last)
 	return c, nil
 }
 
-// ResetCounter implements store.Store.
-func (d *DB) ResetCounter(ctx context.Context, key string) error {
-	_, err := d.execCount(ctx, "reset counter", deleteCounter, key)
+// ResetThrottle implements auth.Store.
+func (d *DB) ResetThrottle(ctx context.Context, key string) error {
+	_, err := d.execCount(ctx, "reset throttle", deleteCounter, key)
 	return err
 }
 
-// ExpireCounters implements store.Store.
-func (d *DB) ExpireCounters(ctx context.Context, prefix string, before time.Time) (int64, error) {
-	if prefix == "" {
-		return 0, fmt.Errorf("expire counters: %w: empty prefix would expire every counter", store.ErrInvalid)
+// ExpireThrottles implements auth.Store. It refuses with ErrInvalid a prefix that could reach
+// a precinct's PIN budget, the empty prefix included.
+func (d *DB) ExpireThrottles(ctx context.Context, prefix string, before time.Time) (int, error) {
+	if strings.HasPrefix(auth.PrecinctKeyPrefix, prefix) || strings.HasPrefix(prefix, auth.PrecinctKeyPrefix) {
+		return 0, fmt.Errorf("expire throttles %q: %w: would expire precinct PIN budgets, which only a staff reset may clear",
+			prefix, store.ErrInvalid)
 	}
-	return d.execCount(ctx, "expire counters", expireCounters, prefix, ms(before))
+	n, err := d.execCount(ctx, "expire throttles", expireCounters, prefix, ms(before))
+	return int(n), err
 }

@@ -1,17 +1,18 @@
-// Package sqlite is the embedded implementation of store.Store: one SQLite file, opened with the
-// pure-Go driver modernc.org/sqlite (no C toolchain), in WAL mode with synchronous=FULL so that a
-// commit is on disk before any method returns (spec/reliability.md D1, D5).
+// Package sqlite is the embedded implementation of the election's store: one SQLite file,
+// opened with the pure-Go driver modernc.org/sqlite (no C toolchain), in WAL mode with
+// synchronous=FULL so that a commit is on disk before any method returns (spec/reliability.md
+// D1, D5). DB implements each consumer's interface directly (store.Store for the night, auth.Store
+// for credentials, counters and sessions) and is the concrete type cmd/caucus passes around.
 //
 // One writer connection serializes every write (SQLite allows one writer anyway; holding one
 // connection turns lock contention into an orderly queue and makes group commit explicit), and a
 // separate pool of read-only connections serves reads concurrently from WAL snapshots. The schema
 // is migrations/*.sql, embedded, applied in order, one transaction each, the version recorded in
-// schema_migrations. It is not a server: several processes may open the same file, but the
-// contract of several server nodes sharing one database is the PostgreSQL implementation's.
-// Processes on one host that open the same file do share every committed write, attempt
-// counters and sessions included: each write transaction takes SQLite's file lock at BEGIN
-// (IMMEDIATE), waiting up to busyTimeout for another process's, so AddCounter stays atomic
-// across them.
+// schema_migrations. It is not a server: processes on one host that open the same file share
+// every committed write, attempt counters and sessions included, because each write transaction
+// takes SQLite's file lock at BEGIN (IMMEDIATE), waiting up to busyTimeout for another
+// process's, so AddThrottle stays atomic across them; server nodes on several hosts cannot share
+// it.
 package sqlite
 
 import (
@@ -47,14 +48,15 @@ var migrations embed.FS
 
 // Options configures Open.
 type Options struct {
-	// Now is the clock for received_at, audit times, session expiry and throttle windows;
-	// nil means time.Now. Tests inject a fake.
+	// Now is the clock for received_at, audit times and other times the store sets itself
+	// (never for sessions and attempt counters, whose times are the caller's); nil means
+	// time.Now. Tests inject a fake.
 	Now func() time.Time
 	// Readers is the size of the read-only connection pool; 0 means max(4, GOMAXPROCS).
 	Readers int
 }
 
-// DB is a store.Store on one SQLite file.
+// DB is the election's store on one SQLite file.
 type DB struct {
 	path   string
 	now    func() time.Time

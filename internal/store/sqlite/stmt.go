@@ -17,7 +17,7 @@ var (
 	writeQueries = []string{insertEntry, selectPrecinctState, upsertPrecinctState, insertAudit,
 		selectEntryByReportID, selectCountsTarget, addCounter}
 	readQueries = []string{selectEntries, selectEntryByReportID, selectPrecinctState, selectSize,
-		selectSession, selectStoredSession, selectCredential, selectSettings,
+		selectSession, selectCredential, selectSettings,
 		selectPrecinctEntries, selectCounter}
 )
 

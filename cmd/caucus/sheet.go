@@ -1,4 +1,4 @@
-package auth
+package main
 
 import (
 	"cmp"
@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/skip2/go-qrcode"
+
+	"caucus/internal/auth"
 )
 
 // Credential sheets: what is printed and handed to chairs. The QR encoder is
@@ -23,14 +25,14 @@ import (
 type Card struct {
 	County string // the county's name: the sheet the card goes on
 	Name   string // the precinct's name as the chair knows it
-	Secret PrecinctSecret
+	Secret auth.PrecinctSecret
 }
 
 // WritePINsCSV writes "precinct_id,pin" (spec/interfaces.md, caucus demo's pins.csv), one
 // row per secret in the order given, the PIN grouped as on the card (1234-5678-9012:
 // ParsePIN reads it, and a spreadsheet keeps it as text rather than a rounded number).
 // It refuses a precinct ID a spreadsheet would run as a formula (reliability.md I5).
-func WritePINsCSV(w io.Writer, secrets []PrecinctSecret) error {
+func WritePINsCSV(w io.Writer, secrets []auth.PrecinctSecret) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write([]string{"precinct_id", "pin"}); err != nil {
 		return fmt.Errorf("write pins.csv: %w", err)
@@ -51,7 +53,7 @@ func WritePINsCSV(w io.Writer, secrets []PrecinctSecret) error {
 }
 
 // WriteLoginsCSV writes "precinct_id,county,name,pin,login_url" for the people who assemble
-// the packets: the login URL is what the QR code holds (base as for LoginURL). Cells that a
+// the packets: the login URL is what the QR code holds (base as for auth.LoginURL). Cells that a
 // spreadsheet would run as a formula get a leading apostrophe.
 func WriteLoginsCSV(w io.Writer, base string, cards []Card) error {
 	cw := csv.NewWriter(w)
@@ -59,7 +61,7 @@ func WriteLoginsCSV(w io.Writer, base string, cards []Card) error {
 		return fmt.Errorf("write logins CSV: %w", err)
 	}
 	for _, c := range cards {
-		u, err := LoginURL(base, c.Secret.PrecinctID, c.Secret.Token)
+		u, err := auth.LoginURL(base, c.Secret.PrecinctID, c.Secret.Token)
 		if err != nil {
 			return fmt.Errorf("write logins CSV: %w", err)
 		}
@@ -131,7 +133,7 @@ func slug(s string) string {
 }
 
 // WriteCountySheet writes a printable HTML page for one county: one card per precinct with
-// its name, ID, PIN and a QR code (inline SVG) of its login URL. base is as for LoginURL and
+// its name, ID, PIN and a QR code (inline SVG) of its login URL. base is as for auth.LoginURL and
 // is printed for chairs who type the PIN instead. Names are escaped by html/template.
 func WriteCountySheet(w io.Writer, base string, sheet CountySheet) error {
 	type card struct {
@@ -143,7 +145,7 @@ func WriteCountySheet(w io.Writer, base string, sheet CountySheet) error {
 		Cards        []card
 	}{County: sheet.County, Base: base}
 	for _, c := range sheet.Cards {
-		u, err := LoginURL(base, c.Secret.PrecinctID, c.Secret.Token)
+		u, err := auth.LoginURL(base, c.Secret.PrecinctID, c.Secret.Token)
 		if err != nil {
 			return fmt.Errorf("write sheet for %s: %w", sheet.County, err)
 		}

@@ -1,4 +1,4 @@
-package auth_test
+package main
 
 import (
 	"bytes"
@@ -16,13 +16,13 @@ import (
 
 const base = "https://caucus.example.org/"
 
-func testCards(t *testing.T) []auth.Card {
+func testCards(t *testing.T) []Card {
 	t.Helper()
 	secrets, err := auth.GeneratePrecinctSecrets([]string{"polk-1", "polk-2", "story-1", "story-sat-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []auth.Card{
+	return []Card{
 		{County: "Polk", Name: "Des Moines 1", Secret: secrets[0]},
 		{County: "Polk", Name: `<script>alert("x")</script> & Sons`, Secret: secrets[1]},
 		{County: "Story", Name: "Ames 1", Secret: secrets[2]},
@@ -37,7 +37,7 @@ func TestWritePINsCSV(t *testing.T) {
 		secrets = append(secrets, c.Secret)
 	}
 	var buf bytes.Buffer
-	if err := auth.WritePINsCSV(&buf, secrets); err != nil {
+	if err := WritePINsCSV(&buf, secrets); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&buf).ReadAll()
@@ -58,7 +58,7 @@ func TestWritePINsCSV(t *testing.T) {
 		}
 	}
 	bad := append(secrets, auth.PrecinctSecret{PrecinctID: "=cmd", PIN: secrets[0].PIN, Token: secrets[0].Token})
-	if err := auth.WritePINsCSV(io.Discard, bad); err == nil {
+	if err := WritePINsCSV(io.Discard, bad); err == nil {
 		t.Fatal("a formula-like precinct ID was written")
 	}
 }
@@ -66,7 +66,7 @@ func TestWritePINsCSV(t *testing.T) {
 func TestWriteLoginsCSV(t *testing.T) {
 	cards := testCards(t)
 	var buf bytes.Buffer
-	if err := auth.WriteLoginsCSV(&buf, base, cards); err != nil {
+	if err := WriteLoginsCSV(&buf, base, cards); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&buf).ReadAll()
@@ -95,26 +95,10 @@ func TestWriteLoginsCSV(t *testing.T) {
 	}
 }
 
-func TestLoginURL(t *testing.T) {
-	tok := auth.GenerateToken()
-	for _, bad := range []string{"", "caucus.example.org", "ftp://x/", "https://x/#frag", "https:///path", "https://x/#"} {
-		if _, err := auth.LoginURL(bad, "p1", tok); err == nil {
-			t.Errorf("LoginURL accepted base %q", bad)
-		}
-	}
-	u, err := auth.LoginURL("http://127.0.0.1:8080/chair", "a b&c", tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "http://127.0.0.1:8080/chair#p=a+b%26c&t=" + tok.Reveal(); u != want {
-		t.Fatalf("LoginURL = %q, want %q", u, want)
-	}
-}
-
 func TestCountySheets(t *testing.T) {
 	cards := testCards(t)
-	cards = append(cards, auth.Card{County: "O'Brien", Name: "Primghar", Secret: cards[0].Secret})
-	sheets := auth.CountySheets(cards)
+	cards = append(cards, Card{County: "O'Brien", Name: "Primghar", Secret: cards[0].Secret})
+	sheets := CountySheets(cards)
 	var names []string
 	for _, s := range sheets {
 		names = append(names, s.County+"="+s.FileName)
@@ -128,10 +112,10 @@ func TestCountySheets(t *testing.T) {
 }
 
 func TestWriteCountySheet(t *testing.T) {
-	for _, sheet := range auth.CountySheets(testCards(t)) {
+	for _, sheet := range CountySheets(testCards(t)) {
 		t.Run(sheet.County, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := auth.WriteCountySheet(&buf, base, sheet); err != nil {
+			if err := WriteCountySheet(&buf, base, sheet); err != nil {
 				t.Fatal(err)
 			}
 			page := buf.String()

@@ -1,0 +1,65 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything this package needs kept: precinct credentials, staff accounts, attempt
+// counters and sessions. The election's database implements it directly (store/sqlite), and
+// storetest.RunAuth is the conformance suite every implementation passes.
+//
+// What an implementation must guarantee:
+//   - Durability: a write has committed before it returns. Counters under PrecinctKeyPrefix
+//     carry the guessing bound (a counter lost is up to PrecinctBudget more guesses) and
+//     sessions must survive a restart (a chair is not logged out by a server restart).
+//   - Concurrency: every method is safe for concurrent use, and when several server
+//     processes share the database they share one set of credentials, counters and sessions.
+//     AddThrottle is atomic (one UPSERT … RETURNING, or an UPDATE in one transaction): two
+//     attempts never get the same count, in one process or across several, which is what
+//     keeps the budget exact.
+//   - Times are kept to the millisecond at least; they are the caller's (this package's
+//     clock), never the store's, except where a method says otherwise.
+//   - Sentinels: a reader of something that does not exist returns an error wrapping
+//     ErrNotFound; any other error is internal (including a stored value that does not read
+//     back as what was written).
+type Store interface {
+	// PutPrecinctCredentials stores creds, replacing any earlier credential of the same
+	// precincts, all or nothing in one transaction (a half-written set would leave printed
+	// cards that fail), and records actor as who issued each one in the audit trail. A
+	// credential without a precinct ID or either hash is refused, and nothing is stored.
+	PutPrecinctCredentials(ctx context.Context, actor string, creds []PrecinctCredential) error
+	// PrecinctCredential returns the credential of precinctID.
+	PrecinctCredential(ctx context.Context, precinctID string) (PrecinctCredential, error)
+
+	// StaffAccount returns the enabled account username; a disabled account is ErrNotFound,
+	// so that it answers exactly as an unknown user.
+	StaffAccount(ctx context.Context, username string) (StaffAccount, error)
+
+	// AddThrottle adds one to key's counter, sets its Last to now, and returns the counter
+	// as it is after the addition. A missing key starts at zero.
+	AddThrottle(ctx context.Context, key string, now time.Time) (ThrottleCounter, error)
+	// Throttle returns key's counter, or the zero ThrottleCounter (and no error) if the key
+	// has none: a key without attempts is not an error.
+	Throttle(ctx context.Context, key string) (ThrottleCounter, error)
+	// ResetThrottle deletes key's counter. Deleting a missing key is not an error. Nothing
+	// else removes a single counter: no counter is forgotten because of its age alone.
+	ResetThrottle(ctx context.Context, key string) error
+	// ExpireThrottles deletes every counter whose key starts with prefix (compared literally,
+	// byte for byte: no wildcards) and whose Last is before before, and returns how many. It
+	// refuses, deleting nothing, a prefix that could reach a precinct's PIN budget (one that
+	// PrecinctKeyPrefix starts with, the empty one included, or one that starts with it):
+	// expiring a budget by time would hand an attacker PrecinctBudget fresh guesses with
+	// nobody's say-so.
+	ExpireThrottles(ctx context.Context, prefix string, before time.Time) (int, error)
+
+	// CreateSession stores s with its Created and Expires as given. IDs are random; an ID
+	// already stored is an error, as is a role that is not Valid or an Expires not after
+	// Created.
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the session with id, expired or not (the caller checks Expires on its
+	// own clock).
+	Session(ctx context.Context, id SessionID) (Session, error)
+	// DeleteSession removes the session with id; ErrNotFound when there is none.
+	DeleteSession(ctx context.Context, id SessionID) error
+}
