@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"caucus/internal/rules"
 )
 
 // jsonReader walks election.json token by token, so that every problem, including an unknown
@@ -170,7 +172,7 @@ func decodeElection(data []byte, p *problems, s *source) {
 			case "date":
 				e.Date = v
 			case "rules":
-				e.Rules = v
+				e.Rules = rules.Profile(v)
 			}
 		case "practice":
 			tok, vline, ok := r.next()
@@ -260,7 +262,7 @@ func marshalElection(e Election) []byte {
 	fmt.Fprintf(&b, "  \"id\": %s,\n", jsonString(e.ID))
 	fmt.Fprintf(&b, "  \"name\": %s,\n", jsonString(e.Name))
 	fmt.Fprintf(&b, "  \"date\": %s,\n", jsonString(e.Date))
-	fmt.Fprintf(&b, "  \"rules\": %s,\n", jsonString(e.Rules))
+	fmt.Fprintf(&b, "  \"rules\": %s,\n", jsonString(string(e.Rules)))
 	b.WriteString("  \"candidates\": [\n")
 	for i, c := range e.Candidates {
 		fmt.Fprintf(&b, "    {\"id\": %s, \"name\": %s}", jsonString(c.ID), jsonString(c.Name))
