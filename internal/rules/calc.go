@@ -24,7 +24,7 @@ func CalcJSON(data []byte, override Profile) Result {
 // (groups.go, checks_input.go), delegates to elect and viability (viability.go), the allocation
 // with its games of chance (alloc.go, tiebreak.go), SDEs (sde.go), then the checks that read the
 // outcome (checks_alignment.go, checks_worksheet.go, checks_sde.go).
-func calc(in Input, problems []string, attendeesOK, delegatesOK bool) Result {
+func calc(in Input, problems []problem, attendeesOK, delegatesOK bool) Result {
 	prof := in.profile()
 	problems = append(problems, validate(&in)...)
 	if len(problems) > 0 {

@@ -38,13 +38,60 @@ func NewCheck(id CheckID, sev Severity, args Args) Check {
 // maxProblems bounds how many input problems a C01 message lists; it counts the rest.
 const maxProblems = 6
 
-// InvalidInput is the C01 check (an error) for these problems, each a sentence naming the field
-// (spec §5 C01, R54).
+// InvalidInput is the C01 check (an error) for these problems, each an English sentence naming
+// the field (spec §5 C01, R54).
 func InvalidInput(problems ...string) Check {
+	ps := make([]problem, len(problems))
+	for i, text := range problems {
+		ps[i] = problem{text: text}
+	}
+	return invalidInput(ps)
+}
+
+// problem is one reason an input is not valid (C01): an English sentence naming the field and,
+// for the problems a chair can make (a count out of range, a field missing), typed arguments
+// from which the table writes it in another language.
+type problem struct {
+	text string
+	args Args // kind, field, candidate, value, min, max; nil: the sentence only
+}
+
+func (p problem) item() Args {
+	it := Args{"problem": Text(p.text), "kind": Text("other")}
+	for k, v := range p.args {
+		it[k] = v
+	}
+	return it
+}
+
+// countProblem is a count out of range: field is the input's field (attendees, first, …), id the
+// group when the count is one of a map's, value the count as given.
+func countProblem(text, field, id, value string, lo int64) problem {
+	args := Args{"kind": Text("count"), "field": Text(field), "value": Text(value), "min": Int(lo), "max": Int(MaxCount)}
+	if id != "" {
+		args["candidate"] = Cand(id, "")
+	}
+	return problem{text: text, args: args}
+}
+
+// missingProblem is a required field that is absent.
+func missingProblem(text, field string) problem {
+	return problem{text: text, args: Args{"kind": Text("missing"), "field": Text(field)}}
+}
+
+func problemTexts(ps []problem) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.text
+	}
+	return out
+}
+
+func invalidInput(problems []problem) Check {
 	shown := problems[:min(len(problems), maxProblems)]
 	items := make([]Args, len(shown))
 	for i, p := range shown {
-		items[i] = Args{"problem": Text(p)}
+		items[i] = p.item()
 	}
 	return NewCheck(C01, Error, Args{"problems": List(items...), "more": Int(int64(len(problems) - len(shown)))})
 }
@@ -96,7 +143,7 @@ const (
 // Candidate is a group named in a message: its id and the display name (empty when not known).
 type Candidate struct {
 	ID   string `json:"id"`
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 }
 
 // Int is an exact integer argument.

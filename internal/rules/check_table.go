@@ -77,11 +77,16 @@ type checkDef struct {
 var table = []checkDef{
 	{id: C01, severity: Error,
 		title: words{"the input is not valid", "un dato no es válido"},
-		args:  []string{"problems", "problem", "more"},
+		args:  []string{"problems", "problem", "more", "kind", "field", "candidate", "value", "min", "max"},
 		message: words{
 			"the numbers cannot be used: {problems}{more||; and # more problem|; and # more problems}",
 			"los números no se pueden usar: {problems}{more||; y # problema más|; y # problemas más}"},
-		lists: map[string]list{"problems": {words{"{problem}", "{problem}"}, ";"}}},
+		// Each problem is its English sentence; a count out of range and a missing field are also
+		// typed (kind, field, candidate, value, min, max), so Spanish writes them itself.
+		lists: map[string]list{"problems": {words{"{problem}",
+			"{kind|count:{field|attendees:el número de registrados|delegates_to_elect:el número de delegados a elegir|first:la primera alineación de {candidate}|final:la alineación final de {candidate}|delegates:el número de delegados de {candidate} en la hoja} es {value}; debe ser un número entero de {min} a {max}" +
+				"|missing:falta {field|attendees:el número de registrados|delegates_to_elect:el número de delegados a elegir|first:la primera alineación|final:la alineación final}" +
+				"|*:{problem}}"}, ";"}}},
 	{id: C02, severity: Error,
 		title: words{"a candidate that is not in this election", "un candidato que no está en esta elección"},
 		args:  []string{"ids", "id"},

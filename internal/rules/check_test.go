@@ -195,3 +195,30 @@ func TestArgJSONRefusesFractions(t *testing.T) {
 		t.Fatalf("12 read as %+v, %v", a, err)
 	}
 }
+
+// TestInvalidInputInSpanish: the problems a chair can make (a count out of range, a missing
+// field) are written wholly in Spanish; others keep their English sentence.
+func TestInvalidInputInSpanish(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"attendees": 1000001, "delegates_to_elect": 4, "first": {"a": -3}, "final": {"a": 2.5}}`,
+			"C01: los números no se pueden usar: el número de registrados es 1000001; debe ser un número entero de 0 a 1000000; " +
+				"la primera alineación de a es −3; debe ser un número entero de 0 a 1000000; la alineación final de a es 2.5; debe ser un número entero de 0 a 1000000"},
+		{`{"attendees": 5, "first": {"a": 5}}`,
+			"C01: los números no se pueden usar: falta el número de delegados a elegir; falta la alineación final"},
+		{`{"delegates_to_elect": 0, "first": {}, "final": {}, "delegates": {"b": 1000002}}`,
+			"C01: los números no se pueden usar: falta el número de registrados; el número de delegados de b en la hoja es 1000002; debe ser un número entero de 0 a 1000000; " +
+				"el número de delegados a elegir es 0; debe ser un número entero de 1 a 1000000"},
+	} {
+		res := CalcJSON([]byte(c.in), "")
+		if len(res.Checks) != 1 || res.Checks[0].ID != C01 {
+			t.Fatalf("%s: checks %v", c.in, res.Checks)
+		}
+		if got := res.Checks[0].In(Spanish); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q\n(English %q)", c.in, got, c.want, res.Checks[0].Message)
+		}
+	}
+	res := CalcJSON([]byte(`{"attendees": 5, "delegates_to_elect": 4, "first": {}, "final": {}, "sde_ratio": 0.5}`), "")
+	if got := res.Checks[0].In(Spanish); !strings.Contains(got, "no se pueden usar: sde_ratio must be a string") {
+		t.Errorf("an untyped problem in Spanish: %q", got)
+	}
+}

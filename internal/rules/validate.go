@@ -3,12 +3,13 @@ package rules
 import (
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // validate finds what makes a directly built (or decoded) Input invalid (C01, R51–R53).
-func validate(in *Input) []string {
-	var p []string
-	fail := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+func validate(in *Input) []problem {
+	var p []problem
+	fail := func(format string, args ...any) { p = append(p, problem{text: fmt.Sprintf(format, args...)}) }
 	prof := in.profile()
 	if !prof.Known() {
 		fail("rules must be one of iowa-dem-2020, nevada-dem-2020, straw-poll")
@@ -17,7 +18,8 @@ func validate(in *Input) []string {
 		fail("mode must be \"live\" or \"bulk\"")
 	}
 	if in.Attendees < 0 || in.Attendees > MaxCount {
-		fail("attendees (people signed in) is %d; it must be a whole number from 0 to %d", in.Attendees, MaxCount)
+		p = append(p, countProblem(fmt.Sprintf("attendees (people signed in) is %d; it must be a whole number from 0 to %d", in.Attendees, MaxCount),
+			"attendees", "", strconv.FormatInt(in.Attendees, 10), 0))
 	}
 	switch {
 	case prof == StrawPoll:
@@ -26,35 +28,43 @@ func validate(in *Input) []string {
 		}
 	case !in.HasDelegatesToElect:
 		if !in.Satellite {
-			fail("delegates_to_elect (how many delegates this precinct elects) is missing")
+			p = append(p, missingProblem("delegates_to_elect (how many delegates this precinct elects) is missing", "delegates_to_elect"))
 		}
 	case in.DelegatesToElect < 1 || in.DelegatesToElect > MaxCount:
-		fail("delegates_to_elect is %d; a precinct elects from 1 to %d delegates", in.DelegatesToElect, MaxCount)
+		p = append(p, countProblem(fmt.Sprintf("delegates_to_elect is %d; a precinct elects from 1 to %d delegates", in.DelegatesToElect, MaxCount),
+			"delegates_to_elect", "", strconv.FormatInt(in.DelegatesToElect, 10), 1))
 	}
 	if in.First == nil {
-		fail("first (the first alignment) is missing")
+		p = append(p, missingProblem("first (the first alignment) is missing", "first"))
 	}
 	if in.Final == nil && prof != StrawPoll {
-		fail("final (the final alignment) is missing")
+		p = append(p, missingProblem("final (the final alignment) is missing", "final"))
 	}
-	countRange := func(name string, c Counts) {
+	// countRange checks a map of counts; field is its input field when a chair types it ("" for
+	// others).
+	countRange := func(field, name string, c Counts) {
 		for _, n := range c {
 			if n < 0 || n > MaxCount {
 				for _, id := range sortedKeys(c) { // name them in a stable order
 					if n := c[id]; n < 0 || n > MaxCount {
-						fail("the %s %s is %d; counts must be whole numbers from 0 to %d", id, name, n, MaxCount)
+						text := fmt.Sprintf("the %s %s is %d; counts must be whole numbers from 0 to %d", id, name, n, MaxCount)
+						if field == "" {
+							fail("%s", text)
+						} else {
+							p = append(p, countProblem(text, field, id, strconv.FormatInt(n, 10), 0))
+						}
 					}
 				}
 				return
 			}
 		}
 	}
-	countRange("first alignment", in.First)
-	countRange("final alignment", in.Final)
-	countRange("delegates", in.Delegates)
+	countRange("first", "first alignment", in.First)
+	countRange("final", "final alignment", in.Final)
+	countRange("delegates", "delegates", in.Delegates)
 	for i, o := range in.Others {
-		countRange(fmt.Sprintf("others[%d] first alignment", i+1), o.First)
-		countRange(fmt.Sprintf("others[%d] final alignment", i+1), o.Final)
+		countRange("", fmt.Sprintf("others[%d] first alignment", i+1), o.First)
+		countRange("", fmt.Sprintf("others[%d] final alignment", i+1), o.Final)
 	}
 	for i, tb := range in.Tiebreaks {
 		if tb.Kind != "coin" && tb.Kind != "card" {
@@ -106,7 +116,7 @@ func distinct(ids []string) []string {
 }
 
 // invalid is the C01 result (§5 C01 row, R54).
-func invalid(in Input, prof Profile, problems []string, attendeesOK, delegatesOK bool) Result {
+func invalid(in Input, prof Profile, problems []problem, attendeesOK, delegatesOK bool) Result {
 	res := Result{Rules: prof}
 	if attendeesOK && in.Attendees >= 0 && in.Attendees <= MaxCount {
 		res.Attendees = ptr(in.Attendees)
@@ -115,6 +125,6 @@ func invalid(in Input, prof Profile, problems []string, attendeesOK, delegatesOK
 	if delegatesOK && in.HasDelegatesToElect && okD && in.DelegatesToElect <= MaxCount {
 		res.DelegatesToElect = ptr(in.DelegatesToElect)
 	}
-	res.Checks = []Check{InvalidInput(problems...)}
+	res.Checks = []Check{invalidInput(problems)}
 	return res
 }
