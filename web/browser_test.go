@@ -201,7 +201,7 @@ func TestImpossibleFinalAlignment(t *testing.T) {
 	if !eval[bool](p, `document.querySelector("#step-final .next").disabled`) {
 		t.Error("Next is enabled with an impossible final alignment")
 	}
-	if got := p.text("#final-checks"); !strings.Contains(got, "final alignment has 110 people but first alignment had 100") {
+	if got := p.text("#final-checks"); !strings.Contains(got, "the final alignment has 110 people but the first alignment had 100") {
 		t.Errorf("final checks = %q", got)
 	}
 }
@@ -460,7 +460,37 @@ func TestSpanishPractice(t *testing.T) {
 	}
 }
 
-// TestWasmEqualsGo: the page's caucusCalc gives the Go result on every spec vector.
+// TestSpanishChecks: a Spanish page writes a check in Spanish, naming the numbers, and
+// "uncommitted" is a Spanish word there.
+func TestSpanishChecks(t *testing.T) {
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	p.do(clickCSS("#lang"))
+	p.wait(`document.documentElement.lang === "es"`)
+	p.login(precinct4, e.PINs[precinct4])
+	p.step("signin")
+	p.mathReady()
+	p.typeCount("attendees", 100)
+	p.next("signin")
+	p.step("first")
+	p.counts("first", map[string]int{"adams": 50, "baker": 30, "uncommitted": 5})
+	p.wait(`document.getElementById("first-checks").innerText.includes("C05")`)
+	p.shot("es-first-c05")
+	got := p.text("#first-checks")
+	if want := "C05: se registraron 100 pero solo 85 están en un grupo de la primera alineación (15 sin contar)"; !strings.Contains(got, want) {
+		t.Errorf("first checks = %q, want %q", got, want)
+	}
+	if strings.Contains(got, "signed in") {
+		t.Errorf("English in the Spanish check: %q", got)
+	}
+	if rows := p.text("#first-rows"); !strings.Contains(rows, "No comprometido") || strings.Contains(rows, "uncommitted") {
+		t.Errorf("first rows = %q, want uncommitted in Spanish", rows)
+	}
+}
+
+// TestWasmEqualsGo: the page's caucusCalc gives the Go result on every spec vector, and the page
+// writes each of its checks, from the ID and args, as rules.Check.In does in English and Spanish.
 func TestWasmEqualsGo(t *testing.T) {
 	e := startEnv(t)
 	p := newPage(t, e)
@@ -500,5 +530,26 @@ func TestWasmEqualsGo(t *testing.T) {
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("%s: wasm %s\ngo %s", names[i], got[i], want)
 		}
+	}
+
+	var checks []rules.Check
+	for _, in := range inputs {
+		checks = append(checks, rules.CalcJSON([]byte(in), "").Checks...)
+	}
+	list, _ := json.Marshal(checks)
+	texts := eval[[][2]string](p, `Promise.all([loadWords("en"), loadWords("es")]).then(() => `+string(list)+
+		`.map((c) => [checkText(c, "en"), checkText(c, "es")]))`)
+	if len(texts) != len(checks) {
+		t.Fatalf("%d texts for %d checks", len(texts), len(checks))
+	}
+	ids := map[rules.CheckID]bool{}
+	for i, c := range checks {
+		ids[c.ID] = true
+		if en, es := c.In(rules.English), c.In(rules.Spanish); texts[i][0] != en || texts[i][1] != es {
+			t.Errorf("%s: the page writes\n  %q\n  %q\nGo writes\n  %q\n  %q", c.ID, texts[i][0], texts[i][1], en, es)
+		}
+	}
+	if len(ids) != len(rules.CheckIDs()) {
+		t.Errorf("the vectors raise %d of the %d checks", len(ids), len(rules.CheckIDs()))
 	}
 }

@@ -22,9 +22,12 @@ import (
 	"io/fs"
 	"mime"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+
+	"caucus/internal/rules"
 )
 
 //go:embed static templates locales
@@ -80,8 +83,14 @@ func load() (*Assets, error) {
 			if e.IsDir() {
 				continue
 			}
-			data, err := files.ReadFile(dir + "/" + e.Name())
-			if err != nil {
+			var data []byte
+			if dir == "locales" {
+				words, err := locale(e.Name())
+				if err != nil {
+					return nil, err
+				}
+				data, _ = json.Marshal(words)
+			} else if data, err = files.ReadFile(dir + "/" + e.Name()); err != nil {
 				return nil, fmt.Errorf("read embedded %s: %w", e.Name(), err)
 			}
 			if inlined[e.Name()] {
@@ -153,13 +162,9 @@ func words(keys ...string) (map[string]map[string]string, error) {
 	}
 	out := map[string]map[string]string{}
 	for _, e := range entries {
-		b, err := files.ReadFile("locales/" + e.Name())
+		all, err := locale(e.Name())
 		if err != nil {
 			return nil, err
-		}
-		var all map[string]string
-		if err := json.Unmarshal(b, &all); err != nil {
-			return nil, fmt.Errorf("locales/%s: %w", e.Name(), err)
 		}
 		lang := strings.TrimSuffix(e.Name(), ".json")
 		out[lang] = make(map[string]string, len(keys))
@@ -172,6 +177,32 @@ func words(keys ...string) (map[string]map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// locale is one language's words (locales/en.json): the file's, and the check table of
+// internal/rules in that language (rules.Words), so the app writes each check in the page's
+// language from its ID and args, exactly as the server does. The table is the only place a check
+// is described: a file that has one of its keys is refused.
+func locale(file string) (map[string]string, error) {
+	b, err := files.ReadFile("locales/" + file)
+	if err != nil {
+		return nil, fmt.Errorf("read embedded locales/%s: %w", file, err)
+	}
+	var words map[string]string
+	if err := json.Unmarshal(b, &words); err != nil {
+		return nil, fmt.Errorf("locales/%s: %w", file, err)
+	}
+	lang := rules.Lang(strings.TrimSuffix(file, ".json"))
+	if !slices.Contains(rules.Langs(), lang) {
+		return nil, fmt.Errorf("locales/%s: the checks have no words in %q", file, lang)
+	}
+	for k, v := range rules.Words(lang) {
+		if _, ok := words[k]; ok {
+			return nil, fmt.Errorf("locales/%s has %q, which internal/rules' check table gives", file, k)
+		}
+		words[k] = v
+	}
+	return words, nil
 }
 
 // CSP returns the Content-Security-Policy sources that allow exactly the inline blocks of the

@@ -45,7 +45,7 @@ func runCalc(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	var res rules.Result
 	if len(data) > rules.MaxInputBytes {
 		res = rules.CalcJSON([]byte("{}"), rules.Profile(*profile))
-		res.Checks[0].Message = fmt.Sprintf("C01: the input is larger than %d bytes; a precinct report is a few hundred", rules.MaxInputBytes)
+		res.Checks[0] = rules.InvalidInput(fmt.Sprintf("the input is larger than %d bytes; a precinct report is a few hundred", rules.MaxInputBytes))
 	} else {
 		res = rules.CalcJSON(data, rules.Profile(*profile))
 	}

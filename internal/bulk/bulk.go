@@ -5,6 +5,7 @@
 package bulk
 
 import (
+	"maps"
 	"math/big"
 	"slices"
 
@@ -150,7 +151,7 @@ func settleFromPublished(in rules.Input, res rules.Result, rho *big.Rat) (rules.
 		if pub == nil {
 			pub = new(big.Rat)
 		}
-		if roundHalfUp(new(big.Rat).Quo(pub, rho)) > shown[id] {
+		if rules.DelegatesFromSDE(pub, rho) > shown[id] {
 			in.Tiebreaks = append(in.Tiebreaks, rules.Tiebreak{Kind: tie.Kind, Between: tie.Between, Winner: id})
 		}
 	}
@@ -163,8 +164,9 @@ func settleFromPublished(in rules.Input, res rules.Result, rho *big.Rat) (rules.
 	}
 	for _, c := range res.Checks {
 		if c.ID == rules.C13 {
-			again.Checks = append(again.Checks, rules.Check{ID: c.ID, Severity: rules.Warning,
-				Message: c.Message + " (the published SDEs show the outcome; it is used)"})
+			args := maps.Clone(c.Args)
+			args["settled"] = rules.Text("published")
+			again.Checks = append(again.Checks, rules.NewCheck(c.ID, rules.Warning, args))
 		}
 	}
 	slices.SortFunc(again.Checks, func(a, b rules.Check) int {
@@ -177,15 +179,4 @@ func settleFromPublished(in rules.Input, res rules.Result, rho *big.Rat) (rules.
 		return 0
 	})
 	return again, true
-}
-
-// roundHalfUp is floor(x + 1/2) for x ≥ 0, saturating at MaxInt64.
-func roundHalfUp(x *big.Rat) int64 {
-	n := new(big.Int).Lsh(x.Num(), 1)
-	n.Add(n, x.Denom())
-	n.Quo(n, new(big.Int).Lsh(x.Denom(), 1))
-	if !n.IsInt64() {
-		return 1<<63 - 1
-	}
-	return n.Int64()
 }

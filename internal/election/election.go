@@ -6,13 +6,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"caucus/internal/rules"
 )
 
-// The rules profiles of spec/caucus-rules.md an election may name.
+// The rules profiles an election may name: those of internal/rules, under the names the election's
+// callers use.
 const (
-	RulesIowa   = "iowa-dem-2020"
-	RulesNevada = "nevada-dem-2020"
-	RulesStraw  = "straw-poll"
+	RulesIowa   = rules.IowaDem2020
+	RulesNevada = rules.NevadaDem2020
+	RulesStraw  = rules.StrawPoll
 )
 
 // The files of a definition folder.
@@ -26,8 +29,8 @@ const (
 type Election struct {
 	ID         string
 	Name       string
-	Date       string // YYYY-MM-DD
-	Rules      string // RulesIowa, RulesNevada or RulesStraw
+	Date       string        // YYYY-MM-DD
+	Rules      rules.Profile // checked at load: one of rules.Profiles()
 	Candidates []Candidate
 	Practice   bool // a rehearsal: every response about it must say so
 }

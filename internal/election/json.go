@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"caucus/internal/rules"
 )
 
 // jsonReader walks election.json token by token, so that every problem, including an unknown
@@ -30,23 +32,18 @@ func (r *jsonReader) next() (json.Token, int, bool) {
 		r.failed = true
 		var se *json.SyntaxError
 		switch {
-		case errors.As(err, &se) && !r.truncatedAt(se.Offset):
-			r.p.add(ElectionFile, r.lineAt(se.Offset), "", "this is not valid JSON: %v", se)
-		case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) || se != nil:
+		case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) ||
+			(errors.As(err, &se) && se.Offset >= int64(len(bytes.TrimRight(r.data, " \t\r\n")))):
+			// Go 1.27's decoder reports a file cut short as a syntax error at its end.
 			r.p.add(ElectionFile, r.lineAt(int64(len(r.data))), "", "the file ends too early: a closing } or ] is missing")
+		case errors.As(err, &se):
+			r.p.add(ElectionFile, r.lineAt(se.Offset), "", "this is not valid JSON: %v", se)
 		default:
 			r.p.add(ElectionFile, r.lineAt(r.dec.InputOffset()), "", "this is not valid JSON: %v", err)
 		}
 		return nil, 0, false
 	}
 	return tok, r.lineAt(r.dec.InputOffset()), true
-}
-
-// truncatedAt reports whether a syntax error at off is the end of the file: since Go 1.27
-// encoding/json reports a file that stops inside an object as a *SyntaxError ("unexpected end of
-// JSON input") rather than io.ErrUnexpectedEOF.
-func (r *jsonReader) truncatedAt(off int64) bool {
-	return off >= 0 && off <= int64(len(r.data)) && len(bytes.TrimSpace(r.data[off:])) == 0
 }
 
 func (r *jsonReader) lineAt(off int64) int {
@@ -177,7 +174,7 @@ func decodeElection(data []byte, p *problems, s *source) {
 			case "date":
 				e.Date = v
 			case "rules":
-				e.Rules = v
+				e.Rules = rules.Profile(v)
 			}
 		case "practice":
 			tok, vline, ok := r.next()
@@ -267,7 +264,7 @@ func marshalElection(e Election) []byte {
 	fmt.Fprintf(&b, "  \"id\": %s,\n", jsonString(e.ID))
 	fmt.Fprintf(&b, "  \"name\": %s,\n", jsonString(e.Name))
 	fmt.Fprintf(&b, "  \"date\": %s,\n", jsonString(e.Date))
-	fmt.Fprintf(&b, "  \"rules\": %s,\n", jsonString(e.Rules))
+	fmt.Fprintf(&b, "  \"rules\": %s,\n", jsonString(string(e.Rules)))
 	b.WriteString("  \"candidates\": [\n")
 	for i, c := range e.Candidates {
 		fmt.Fprintf(&b, "    {\"id\": %s, \"name\": %s}", jsonString(c.ID), jsonString(c.Name))

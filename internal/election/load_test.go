@@ -168,7 +168,7 @@ func TestLoadErrors(t *testing.T) {
 		{"practice a string", ej, `"practice": false`, `"practice": "no"`, `election.json line 10, field practice: must be true or false, without quotes`},
 		{"required field missing", ej, "  \"rules\": \"iowa-dem-2020\",\n", "",
 			`election.json line 1, field rules: is missing; one JSON object like…`},
-		{"syntax error", ej, `"practice": false`, `"practice": false,`, `election.json line 10: this is not valid JSON: invalid character ',' looking for beginning of value`}, // Go 1.27's decoder stops at the stray comma itself
+		{"syntax error", ej, `"practice": false`, `"practice": false,`, `election.json line 10: this is not valid JSON: invalid character ',' looking for beginning of value`}, // the trailing comma, as Go 1.27 reports it
 		{"truncated", ej, "  ],\n  \"practice\": false\n}\n", "  ],\n", `election.json line 10: the file ends too early: a closing } or ] is missing`},
 		{"trailing data", ej, "false\n}\n", "false\n}\n{}\n", `election.json line 12: there is more after the closing } of the election; remove it`},
 		{"not an object", ej, baseElection, `["x"]`, `election.json line 1: must be one JSON object like…`},

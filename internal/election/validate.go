@@ -3,10 +3,13 @@ package election
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"caucus/internal/rules"
 )
 
 // Bounds on a definition. Each is far above any real election (Iowa 2020: 104 counties, 1,765
@@ -146,11 +149,8 @@ func (s *source) checkElection(p *problems, index map[string]int) {
 		}
 	}
 	if s.has("rules") {
-		switch e.Rules {
-		case RulesIowa, RulesNevada, RulesStraw:
-		default:
-			p.add(f, s.eline("rules"), "rules", "%q is not a known rules profile: use %q, %q or %q",
-				e.Rules, RulesIowa, RulesNevada, RulesStraw)
+		if !e.Rules.Known() {
+			p.add(f, s.eline("rules"), "rules", "%q is not a known rules profile: use %s", e.Rules, profileList())
 		}
 	}
 	if s.has("candidates") {
@@ -298,4 +298,20 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// profileList names every known rules profile for an error message: "a", "b" or "c".
+func profileList() string {
+	ps := rules.Profiles()
+	var b strings.Builder
+	for i, p := range ps {
+		switch {
+		case i == len(ps)-1 && i > 0:
+			b.WriteString(" or ")
+		case i > 0:
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(string(p)))
+	}
+	return b.String()
 }

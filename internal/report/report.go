@@ -118,12 +118,10 @@ func Decode(data []byte) (Report, error) {
 		return Report{}, &InvalidError{Check: res.Checks[0]}
 	}
 	if in.First == nil {
-		return Report{}, &InvalidError{Check: rules.Check{ID: rules.C01, Severity: rules.Error,
-			Message: "C01: first (the first alignment) is missing"}}
+		return Report{}, &InvalidError{Check: rules.InvalidInput("first (the first alignment) is missing")}
 	}
 	if in.Final == nil {
-		return Report{}, &InvalidError{Check: rules.Check{ID: rules.C01, Severity: rules.Error,
-			Message: "C01: final (the final alignment) is missing"}}
+		return Report{}, &InvalidError{Check: rules.InvalidInput("final (the final alignment) is missing")}
 	}
 	r.Attendees, r.First, r.Final, r.Delegates, r.Tiebreaks = in.Attendees, in.First, in.Final, in.Delegates, in.Tiebreaks
 	if len(r.Tiebreaks) == 0 {

@@ -263,3 +263,32 @@ func (a *allocation) take(idx []int, seqs []seq, l int64, gain bool) {
 		}
 	}
 }
+
+// allocate sets up the allocation of D delegates among the groups by their combined final
+// alignment (R05, R08–R12); keep is R33.
+func allocate(gs []*group, p, d int64, keep bool) *allocation {
+	a := &allocation{p: p, d: d, keep: keep,
+		f: make([]int64, len(gs)), viable: make([]bool, len(gs)), r: make([]int64, len(gs))}
+	for i, g := range gs {
+		a.f[i], a.viable[i] = g.cfinal, g.viable
+	}
+	return a
+}
+
+// Quotient is a viable group's raw delegates q = final × D ÷ P (R08), exact; nil when P is 0.
+func Quotient(final, p, d int64) *big.Rat {
+	if p <= 0 {
+		return nil
+	}
+	return big.NewRat(final*d, p)
+}
+
+// QuotientString is Quotient written with 4 decimals, rounded half-up ("1.5000"), for people to
+// read; "" when P is 0. Decisions compare the exact Quotient, never this.
+func QuotientString(final, p, d int64) string {
+	q := Quotient(final, p, d)
+	if q == nil {
+		return ""
+	}
+	return formatRat4(q)
+}

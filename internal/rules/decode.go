@@ -35,19 +35,19 @@ func Decode(data []byte, override Profile) (Input, error) {
 	var d decoder
 	in := d.input(data, override)
 	if len(d.problems) > 0 {
-		return in, &DecodeError{Problems: d.problems}
+		return in, &DecodeError{Problems: problemTexts(d.problems)}
 	}
 	return in, nil
 }
 
 type decoder struct {
-	problems []string
+	problems []problem
 	// valid echo values for C01
 	attendeesOK, delegatesOK bool
 }
 
 func (d *decoder) fail(format string, args ...any) {
-	d.problems = append(d.problems, fmt.Sprintf(format, args...))
+	d.problems = append(d.problems, problem{text: fmt.Sprintf(format, args...)})
 }
 
 type field struct {
@@ -108,26 +108,27 @@ func array(raw []byte) ([]json.RawMessage, bool) {
 
 func isNull(raw []byte) bool { return string(raw) == "null" }
 
-// count parses a count (R51): a JSON integer literal from 0 to MaxCount.
-func count(raw []byte) (int64, string) {
+// count parses a count (R51): a JSON integer literal from 0 to MaxCount. When it is not one, msg
+// says why and shown is the value as a message shows it.
+func count(raw []byte) (n int64, shown, msg string) {
 	s := string(raw)
-	if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) || strings.ContainsAny(s, ".eE") {
+	short := func(s string) string {
 		if len(s) > 40 {
-			s = s[:40] + "…"
+			return s[:40] + "…"
 		}
-		return 0, fmt.Sprintf("is %s; counts must be whole numbers 0 or more", s)
+		return s
+	}
+	if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) || strings.ContainsAny(s, ".eE") {
+		return 0, short(s), fmt.Sprintf("is %s; counts must be whole numbers 0 or more", short(s))
 	}
 	if s[0] == '-' {
-		return 0, fmt.Sprintf("is −%s; counts must be whole numbers 0 or more", s[1:])
+		return 0, "−" + s[1:], fmt.Sprintf("is −%s; counts must be whole numbers 0 or more", s[1:])
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n > MaxCount {
-		if len(s) > 40 {
-			s = s[:40] + "…"
-		}
-		return 0, fmt.Sprintf("is %s; counts must be at most %d", s, MaxCount)
+		return 0, short(s), fmt.Sprintf("is %s; counts must be at most %d", short(s), MaxCount)
 	}
-	return n, ""
+	return n, "", ""
 }
 
 func str(raw []byte) (string, bool) {
@@ -141,8 +142,9 @@ func str(raw []byte) (string, bool) {
 	return s, true
 }
 
-// counts parses a map of group → count.
-func (d *decoder) counts(name string, raw []byte) Counts {
+// counts parses a map of group → count; field is its input field when a chair types it (first,
+// final, delegates), "" otherwise.
+func (d *decoder) counts(field, name string, raw []byte) Counts {
 	fields, err := object(raw)
 	if err != nil {
 		if err == errNotObject {
@@ -154,9 +156,14 @@ func (d *decoder) counts(name string, raw []byte) Counts {
 	}
 	c := make(Counts, len(fields))
 	for _, f := range fields {
-		n, msg := count(f.raw)
+		n, shown, msg := count(f.raw)
 		if msg != "" {
-			d.fail("the %s %s %s", f.key, name, msg)
+			text := fmt.Sprintf("the %s %s %s", f.key, name, msg)
+			if field == "" {
+				d.fail("%s", text)
+			} else {
+				d.problems = append(d.problems, countProblem(text, field, f.key, shown, 0))
+			}
 			continue
 		}
 		c[f.key] = n
@@ -213,33 +220,33 @@ func (d *decoder) input(data []byte, override Profile) Input {
 	}
 
 	if raw, ok := get["attendees"]; ok {
-		n, msg := count(raw)
+		n, shown, msg := count(raw)
 		if msg != "" {
-			d.fail("attendees (people signed in) %s", msg)
+			d.problems = append(d.problems, countProblem("attendees (people signed in) "+msg, "attendees", "", shown, 0))
 		} else {
 			in.Attendees, d.attendeesOK = n, true
 		}
 	} else {
-		d.fail("attendees (people signed in) is missing")
+		d.problems = append(d.problems, missingProblem("attendees (people signed in) is missing", "attendees"))
 	}
 	if raw, ok := get["delegates_to_elect"]; ok {
-		n, msg := count(raw)
+		n, shown, msg := count(raw)
 		switch {
 		case msg != "":
-			d.fail("delegates_to_elect %s", msg)
+			d.problems = append(d.problems, countProblem("delegates_to_elect "+msg, "delegates_to_elect", "", shown, 0))
 		default:
 			in.DelegatesToElect, in.HasDelegatesToElect, d.delegatesOK = n, true, true
 		}
 	}
 
 	if raw, ok := get["first"]; ok {
-		in.First = d.counts("first alignment", raw)
+		in.First = d.counts("first", "first alignment", raw)
 	}
 	if raw, ok := get["final"]; ok {
-		in.Final = d.counts("final alignment", raw)
+		in.Final = d.counts("final", "final alignment", raw)
 	}
 	if raw, ok := get["delegates"]; ok {
-		in.Delegates = d.counts("delegates", raw)
+		in.Delegates = d.counts("delegates", "delegates", raw)
 	}
 	if raw, ok := get["tiebreaks"]; ok {
 		in.Tiebreaks = d.tiebreaks(raw)
@@ -372,9 +379,9 @@ func (d *decoder) others(raw []byte) []Other {
 			case "precinct_id":
 				o.PrecinctID, _ = str(f.raw)
 			case "first":
-				o.First = d.counts(fmt.Sprintf("others[%d] first alignment", i+1), f.raw)
+				o.First = d.counts("", fmt.Sprintf("others[%d] first alignment", i+1), f.raw)
 			case "final":
-				o.Final = d.counts(fmt.Sprintf("others[%d] final alignment", i+1), f.raw)
+				o.Final = d.counts("", fmt.Sprintf("others[%d] final alignment", i+1), f.raw)
 			}
 		}
 		// An absent alignment counts as empty, and is held as an empty map rather than nil so
@@ -418,7 +425,7 @@ func (d *decoder) early(raw []byte) []Card {
 				if isNull(f.raw) {
 					continue
 				}
-				n, msg := count(f.raw)
+				n, _, msg := count(f.raw)
 				if msg == "" && n < 1 {
 					msg = "is 0; a card count must be 1 or more"
 				}

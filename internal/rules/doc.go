@@ -12,6 +12,12 @@
 // compared as integer numerators over the common divisor, SDEs are math/big rationals rounded
 // half-up to 4 decimal places. No float64 is used anywhere.
 //
+// Each consistency check is described once, in the table of check_table.go: its severity, a title
+// and a message template in English and Spanish over named arguments. A Check carries those
+// arguments as typed values (exact integers, decimal strings, candidates, lists), so its message
+// can be written in either language from the same finding (Check.In here, the chair app from
+// Words); Message is the English one.
+//
 // It is not the report wire format of the server (see internal/report), nor the long results CSV
 // (see internal/resultscsv).
 package rules

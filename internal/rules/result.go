@@ -41,23 +41,6 @@ type TieNeeded struct {
 	Delegates int64    `json:"delegates"`
 }
 
-// Severity says whether a finding refuses a live report (error) or flags it (warning).
-type Severity string
-
-// The severities of §5.
-const (
-	Error   Severity = "error"
-	Warning Severity = "warning"
-)
-
-// Check is one consistency finding: its ID (C01…C23), severity and a message naming the groups
-// and numbers. Findings are values, never Go errors.
-type Check struct {
-	ID       CheckID  `json:"id"`
-	Severity Severity `json:"severity"`
-	Message  string   `json:"message"`
-}
-
 // HasErrors reports whether any check has severity error: a live report with errors is refused.
 func (r *Result) HasErrors() bool {
 	for _, c := range r.Checks {

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"fmt"
 	"math/big"
 	"slices"
 	"strings"
@@ -45,62 +44,63 @@ func (tb *tiebreaks) settle(t tie) ([]int, bool) {
 }
 
 // report raises C14 for entries that matched no tie, or named too many winners.
-func (tb *tiebreaks) report(c *checks, in Input) {
-	var ignored []string
+func (tb *tiebreaks) report(c *checks, in *Input) {
+	var ignored []Args
+	seen := map[string]bool{}
 	for i, r := range tb.recorded {
-		if tb.matched == nil || !tb.matched[i] {
-			names := make([]string, 0, len(r.Between))
-			for _, id := range distinct(r.Between) {
-				names = append(names, in.name(id))
-			}
-			msg := fmt.Sprintf("a %s between %s was recorded but they were not tied for a delegate", gameName(r.Kind), and(names))
-			if !slices.Contains(ignored, msg) {
-				ignored = append(ignored, msg)
-			}
+		if tb.matched != nil && tb.matched[i] {
+			continue
 		}
+		ids := distinct(r.Between)
+		key := r.Kind + "\x00" + strings.Join(ids, "\x00")
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		between := make([]Args, len(ids))
+		for k, id := range ids {
+			between[k] = Args{"candidate": in.cand(id)}
+		}
+		game := "coin"
+		if r.Kind == "card" {
+			game = "card"
+		}
+		ignored = append(ignored, Args{"what": Text("untied"), "game": Text(game), "between": List(between...)})
 	}
 	if tb.tooMany {
-		ignored = append(ignored, fmt.Sprintf("more winners were recorded than the %s that the tie decides", plural(tb.tooManyT.n, "delegate", "delegates")))
+		ignored = append(ignored, Args{"what": Text("too_many"), "delegates": Int(tb.tooManyT.n)})
 	}
 	if len(ignored) > 0 {
-		c.add(C14, "%s; it was ignored", strings.Join(ignored, "; "))
+		c.add(C14, Args{"ignored": List(ignored...)})
 	}
 }
 
-func gameName(kind string) string {
-	if kind == "card" {
-		return "card draw"
-	}
-	return "coin toss"
-}
-
-// tieMessage explains an open tie to the chair (C13), naming each tied group with its exact
-// share of delegates (its final alignment × delegates ÷ participants).
-func tieMessage(in Input, prof Profile, gs []*group, p, d int64, t *tie) string {
-	names := make([]string, len(t.groups))
+// tieArgs explains an open tie to the chair (C13), naming each tied group with its exact share
+// of delegates (its final alignment × delegates ÷ participants).
+func tieArgs(in *Input, prof Profile, gs []*group, p, d int64, t *tie) Args {
+	tied := make([]Args, len(t.groups))
 	for i, k := range t.groups {
-		names[i] = in.name(gs[k].id)
+		tied[i] = Args{"candidate": in.cand(gs[k].id)}
 		if !t.plurality {
-			names[i] += " (" + trimZeros(formatRat4(big.NewRat(gs[k].cfinal*d, p))) + ")"
+			tied[i]["share"] = Text(trimZeros(formatRat4(big.NewRat(gs[k].cfinal*d, p))))
 		}
 	}
-	game := "toss a coin"
-	if prof == NevadaDem2020 {
-		game = "draw cards (high card wins)"
-	}
+	rounds := "one"
 	if len(t.groups) > 2 || t.n > 1 {
-		game += " as many times as needed"
+		rounds = "many"
 	}
+	args := Args{"tied": List(tied...), "game": Text(prof.game()), "rounds": Text(rounds), "delegates": Int(t.n)}
 	switch {
 	case t.plurality:
-		return fmt.Sprintf("%s are tied with %s people each for the precinct's only delegate: %s and record the winner",
-			and(names), t.claim.RatString(), game)
+		args["kind"] = Text("plurality")
+		args["people"] = Int(t.claim.Num().Int64())
 	case t.gain:
-		return fmt.Sprintf("%s are tied for %s: %s and record the winner", and(names), plural(t.n, "more delegate", "more delegates"), game)
+		args["kind"] = Text("gain")
+	default:
+		args["kind"] = Text("loss")
+		args["lose"] = Int(int64(len(t.groups)) - t.n)
 	}
-	lose := int64(len(t.groups)) - t.n
-	return fmt.Sprintf("%s are tied for who gives back a delegate: %d of them %s one; %s and record who keeps theirs",
-		and(names), lose, map[bool]string{true: "gives back", false: "give back"}[lose == 1], game)
+	return args
 }
 
 // trimZeros shortens "1.5000" to "1.5" and "2.0000" to "2" for messages.

@@ -44,8 +44,9 @@ func loadVectors(t testing.TB) []vector {
 	return vs
 }
 
-// comparable turns a result into generic JSON with check messages dropped: messages are free
-// text (R54), but each must say something and start with its ID.
+// comparable turns a result into generic JSON with check messages and arguments dropped: messages
+// are free text (R54), but each must say something and start with its ID; the arguments are
+// what the message names (TestCheckMessages).
 func comparable(t *testing.T, raw []byte, checkMessages bool) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -62,6 +63,7 @@ func comparable(t *testing.T, raw []byte, checkMessages bool) map[string]any {
 			}
 		}
 		delete(c, "message")
+		delete(c, "args")
 	}
 	return m
 }

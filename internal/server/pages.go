@@ -451,7 +451,7 @@ func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snaps
 	}
 	if doc.Attendees != nil && doc.DelegatesToElect != nil && doc.Threshold != nil {
 		v.Reported, v.Attendees, v.Delegates, v.Threshold = true, *doc.Attendees, *doc.DelegatesToElect, *doc.Threshold
-		v.ThresholdRule = thresholdRule(site.def.Election().Rules, v.Delegates)
+		v.ThresholdRule = rules.ThresholdRule(site.def.Election().Rules, v.Delegates)
 	}
 	v.HasChair = doc.ChairDelegates != nil
 	for _, g := range doc.Groups {
@@ -464,13 +464,12 @@ func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snaps
 		}
 		r := groupRow{Name: g.Name, Class: candidateClass(site, g.CandidateID), First: g.First, Final: g.Final}
 		if v.Reported && !v.Straw {
-			r.ViableFirst = viableText(g.First >= v.Threshold && g.First >= 1)
+			r.ViableFirst = viableText(rules.MeetsThreshold(g.First, v.Threshold))
 		}
 		if g.Viable != nil {
 			r.Viable = viableText(*g.Viable)
-			if *g.Viable && v.Attendees > 0 {
-				q := new(big.Rat).SetFrac64(g.Final*v.Delegates, v.Attendees)
-				r.Quotient = q.FloatString(4)
+			if *g.Viable {
+				r.Quotient = rules.QuotientString(g.Final, v.Attendees, v.Delegates)
 			}
 		}
 		if g.Delegates != nil {
@@ -545,24 +544,6 @@ func viableText(b bool) string {
 		return "viable"
 	}
 	return "not viable"
-}
-
-// thresholdRule says how a precinct's viability threshold was found (spec/caucus-rules.md R02,
-// R03, R05), for the worksheet view.
-func thresholdRule(profile string, d int64) string {
-	if profile != election.RulesIowa {
-		return ""
-	}
-	switch {
-	case d == 1:
-		return "one delegate: every group with a member is viable, and the largest group after realignment wins it"
-	case d == 2:
-		return "25% of those signed in, rounded up"
-	case d == 3:
-		return "one sixth of those signed in, rounded up"
-	default:
-		return "15% of those signed in, rounded up"
-	}
 }
 
 // totalsView is the data of the results_candidates template.

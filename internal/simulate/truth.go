@@ -263,7 +263,7 @@ func Replay(def *election.Definition, r io.Reader, tag string) (*Truth, error) {
 				if err != nil {
 					continue
 				}
-				if d := roundHalfUp(new(big.Rat).Quo(v, rho)); d > 0 {
+				if d := rules.DelegatesFromSDE(v, rho); d > 0 {
 					rep.Delegates[id] = d
 				}
 			}
@@ -305,15 +305,4 @@ func settled(p resultscsv.Precinct, in rules.Input, rho *big.Rat, profile rules.
 		}
 	}
 	return tbs
-}
-
-// roundHalfUp is floor(x + 1/2) for x ≥ 0.
-func roundHalfUp(x *big.Rat) int64 {
-	n := new(big.Int).Lsh(x.Num(), 1)
-	n.Add(n, x.Denom())
-	n.Quo(n, new(big.Int).Lsh(x.Denom(), 1))
-	if !n.IsInt64() {
-		return math.MaxInt64
-	}
-	return n.Int64()
 }

@@ -20,7 +20,7 @@ func Definition(t *rapid.T, o Options) *election.Definition {
 	if prof == "" {
 		prof = rules.DefaultProfile
 	}
-	e := election.Election{ID: "test", Name: "Test", Date: "2020-02-03", Rules: string(prof),
+	e := election.Election{ID: "test", Name: "Test", Date: "2020-02-03", Rules: prof,
 		Practice: rapid.Bool().Draw(t, "practice")}
 	for _, id := range Candidates(o.MaxGroups) {
 		e.Candidates = append(e.Candidates, election.Candidate{ID: id, Name: "Candidate " + id})
