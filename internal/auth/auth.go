@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"runtime"
 	"sync"
 	"time"
@@ -23,10 +22,13 @@ type Config struct {
 	// passwords work at any time.
 	LiveOpens, LiveCloses time.Time
 
-	// MaxConcurrentHashes bounds argon2id runs at once (each takes DefaultParams.MemoryKiB:
-	// 19 MiB): a login flood waits for a slot instead of exhausting memory. 0 means
-	// 2×GOMAXPROCS.
-	MaxConcurrentHashes int
+	// MaxConcurrentHashes bounds the PIN lane's argon2id runs at once (each takes
+	// DefaultParams.MemoryKiB: 19 MiB), and MaxWaitingHashes the PIN logins waiting for one;
+	// a PIN login that finds both full is shed at once with ErrBusy (503 + Retry-After).
+	// 0 means GOMAXPROCS running and 2×GOMAXPROCS waiting: at ~23 ms a hash, a wait of
+	// about 50 ms at most. Token and staff logins have lanes of their own of the same size,
+	// so a flood of PINs never delays a chair with the QR link.
+	MaxConcurrentHashes, MaxWaitingHashes int
 
 	// SessionCache, if positive, keeps each session Authenticate has read from the store for
 	// that long, so that a chair's requests do not each read the store. Expiry is checked on
@@ -43,10 +45,13 @@ type Authenticator struct {
 	log        *slog.Logger
 	opens      time.Time
 	closes     time.Time
-	slots      chan struct{}
+	pinLane    *lane
+	tokenLane  *lane
+	staffLane  *lane
 	dummyPIN   Hash // verified for unknown precincts and users, so they take as long as known ones
 	dummyToken Hash
 	sessions   sessionCache
+	failures   failureLog
 }
 
 // New returns an Authenticator.
@@ -57,13 +62,17 @@ func New(cfg Config) (*Authenticator, error) {
 	if !cfg.LiveCloses.After(cfg.LiveOpens) && !(cfg.LiveOpens.IsZero() && cfg.LiveCloses.IsZero()) {
 		return nil, errors.New("new authenticator: the live window closes before it opens")
 	}
-	n := cfg.MaxConcurrentHashes
+	n, q := cfg.MaxConcurrentHashes, cfg.MaxWaitingHashes
 	if n <= 0 {
-		n = 2 * runtime.GOMAXPROCS(0)
+		n = runtime.GOMAXPROCS(0)
+	}
+	if q <= 0 {
+		q = 2 * runtime.GOMAXPROCS(0)
 	}
 	a := &Authenticator{store: cfg.Store, now: cfg.Now, log: cfg.Log,
-		opens: cfg.LiveOpens, closes: cfg.LiveCloses, slots: make(chan struct{}, n),
-		sessions: sessionCache{ttl: cfg.SessionCache}}
+		opens: cfg.LiveOpens, closes: cfg.LiveCloses,
+		pinLane: newLane("PIN", n, q), tokenLane: newLane("token", n, q), staffLane: newLane("staff", n, q),
+		sessions: sessionCache{ttl: cfg.SessionCache}, failures: failureLog{store: cfg.Store, log: cfg.Log}}
 	var err error
 	if a.dummyPIN, err = HashSecret(DefaultParams(), GenerateToken().Reveal()); err != nil {
 		return nil, fmt.Errorf("new authenticator: %w", err)
@@ -72,147 +81,6 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, fmt.Errorf("new authenticator: %w", err)
 	}
 	return a, nil
-}
-
-// LoginPIN logs a chair in with a typed PIN from the client address client. Errors:
-// ErrTypo (not counted), ErrNotOpen (not counted), ErrThrottled with RetryAfter,
-// ErrPINClosed, ErrBadCredentials (unknown precinct or wrong PIN: the same answer), or an
-// internal error.
-func (a *Authenticator) LoginPIN(ctx context.Context, precinctID, pinText string, client netip.Addr) (Session, SessionToken, error) {
-	pin, err := ParsePIN(pinText)
-	if err != nil {
-		return Session{}, SessionToken{}, err
-	}
-	now := a.now()
-	if !a.opens.IsZero() && (now.Before(a.opens) || !now.Before(a.closes)) {
-		return Session{}, SessionToken{}, ErrNotOpen
-	}
-	if err := a.checkAddress(ctx, client, now); err != nil {
-		return Session{}, SessionToken{}, err
-	}
-	cred, err := a.store.PrecinctCredential(ctx, precinctID)
-	if errors.Is(err, ErrNotFound) {
-		return Session{}, SessionToken{}, a.fail(ctx, a.dummyPIN, pin.Reveal(), client, now,
-			slog.String("precinct_id", precinctID), slog.String("reason", "unknown precinct"))
-	} else if err != nil {
-		return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
-	}
-
-	key := precinctKey(precinctID)
-	c, err := a.store.Throttle(ctx, key)
-	if err != nil {
-		return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
-	}
-	if c.Count >= PrecinctBudget {
-		return Session{}, SessionToken{}, ErrPINClosed
-	}
-	// The back-off follows wrong PINs only (since the last right one): a chair who logs in
-	// again and again, or whose app retries a login the server never answered, is never made
-	// to wait. The budget above counts every verified attempt, successes included.
-	f, err := a.store.Throttle(ctx, failKey(precinctID))
-	if err != nil {
-		return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
-	}
-	if d := waitFor(f, now, PrecinctFreeAttempts, PrecinctBaseDelay, PrecinctMaxDelay); d > 0 {
-		return Session{}, SessionToken{}, throttled(d)
-	}
-	// Take the attempt before checking the PIN: concurrent attempts each get their own count,
-	// so no more than PrecinctBudget are ever verified. The back-off above is only advisory
-	// under a race (attempts arriving together may all pass it); the budget is exact.
-	if c, err = a.store.AddThrottle(ctx, key, now); err != nil {
-		return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
-	}
-	if c.Count > PrecinctBudget {
-		return Session{}, SessionToken{}, ErrPINClosed
-	}
-	err = a.verify(ctx, cred.PINHash, pin.Reveal())
-	if errors.Is(err, errMismatch) {
-		if _, err := a.store.AddThrottle(ctx, failKey(precinctID), now); err != nil {
-			return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
-		}
-		return Session{}, SessionToken{}, a.fail(ctx, Hash{}, "", client, now,
-			slog.String("precinct_id", precinctID), slog.String("reason", "wrong PIN"),
-			slog.Int("precinct_attempts", c.Count))
-	} else if err != nil {
-		return Session{}, SessionToken{}, fmt.Errorf("login precinct %q: %w", precinctID, err)
-	}
-	if f.Count > 0 {
-		if err := a.store.ResetThrottle(ctx, failKey(precinctID)); err != nil {
-			return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
-		}
-	}
-	return a.startSession(ctx, Session{Role: RoleChair, PrecinctID: precinctID}, ChairSessionTTL, now, "pin")
-}
-
-// LoginToken logs a chair in with the QR token of the precinct's login link. Token logins
-// are never throttled: a 160-bit token cannot be guessed, and PIN failures by an attacker
-// must not lock the chair out. Errors: ErrBadLink (malformed, not counted),
-// ErrBadCredentials, or an internal error.
-func (a *Authenticator) LoginToken(ctx context.Context, precinctID, tokenText string, client netip.Addr) (Session, SessionToken, error) {
-	tok, err := ParseToken(tokenText)
-	if err != nil {
-		return Session{}, SessionToken{}, err
-	}
-	now := a.now()
-	cred, err := a.store.PrecinctCredential(ctx, precinctID)
-	unknown := errors.Is(err, ErrNotFound)
-	if unknown {
-		cred.TokenHash = a.dummyToken
-	} else if err != nil {
-		return Session{}, SessionToken{}, fmt.Errorf("login: %w", err)
-	}
-	err = a.verify(ctx, cred.TokenHash, tok.Reveal())
-	if err == nil && unknown {
-		err = errMismatch // cannot happen: the dummy's plaintext was thrown away
-	}
-	if errors.Is(err, errMismatch) {
-		a.log.LogAttrs(ctx, slog.LevelWarn, "login failed", slog.String("precinct_id", precinctID),
-			slog.String("reason", "wrong token"), slog.String("client", client.String()))
-		return Session{}, SessionToken{}, ErrBadCredentials
-	} else if err != nil {
-		return Session{}, SessionToken{}, fmt.Errorf("login precinct %q: %w", precinctID, err)
-	}
-	return a.startSession(ctx, Session{Role: RoleChair, PrecinctID: precinctID}, ChairSessionTTL, now, "token")
-}
-
-// LoginStaff logs a staff member in. Failures back off per account (never a lock) and count
-// per address. Errors: ErrThrottled, ErrBadCredentials, or an internal error.
-func (a *Authenticator) LoginStaff(ctx context.Context, username string, password Password, client netip.Addr) (Session, SessionToken, error) {
-	now := a.now()
-	if err := a.checkAddress(ctx, client, now); err != nil {
-		return Session{}, SessionToken{}, err
-	}
-	acct, err := a.store.StaffAccount(ctx, username)
-	if errors.Is(err, ErrNotFound) {
-		return Session{}, SessionToken{}, staffFailure(a.fail(ctx, a.dummyPIN, password.Reveal(), client, now,
-			slog.String("username", username), slog.String("reason", "unknown user")))
-	} else if err != nil {
-		return Session{}, SessionToken{}, fmt.Errorf("staff login: %w", err)
-	}
-	key := staffKey(username)
-	c, err := a.store.Throttle(ctx, key)
-	if err != nil {
-		return Session{}, SessionToken{}, fmt.Errorf("staff login: %w", err)
-	}
-	if d := waitFor(c, now, StaffFreeAttempts, StaffBaseDelay, StaffMaxDelay); d > 0 {
-		return Session{}, SessionToken{}, throttled(d)
-	}
-	err = a.verify(ctx, acct.PasswordHash, password.Reveal())
-	if errors.Is(err, errMismatch) {
-		if _, err := a.store.AddThrottle(ctx, key, now); err != nil {
-			return Session{}, SessionToken{}, fmt.Errorf("staff login: %w", err)
-		}
-		return Session{}, SessionToken{}, staffFailure(a.fail(ctx, Hash{}, "", client, now,
-			slog.String("username", username), slog.String("reason", "wrong password")))
-	} else if err != nil {
-		return Session{}, SessionToken{}, fmt.Errorf("staff login %q: %w", username, err)
-	}
-	if c.Count > 0 {
-		if err := a.store.ResetThrottle(ctx, key); err != nil {
-			return Session{}, SessionToken{}, fmt.Errorf("staff login: %w", err)
-		}
-	}
-	return a.startSession(ctx, Session{Role: acct.Role, Username: username}, StaffSessionTTL, now, "password")
 }
 
 // Authenticate returns the session of a bearer token. Errors: ErrUnauthenticated (malformed,
@@ -320,63 +188,12 @@ func (c *sessionCache) drop(id SessionID) {
 	delete(c.m, id)
 }
 
-// ExpireAddressCounters drops the per-address counters of past windows (their keys name the
-// window, so they are never read again). Call it every AddressWindow or so, to keep their memory bounded under a flood from many addresses.
-func (a *Authenticator) ExpireAddressCounters(ctx context.Context) (int, error) {
-	n, err := a.store.ExpireThrottles(ctx, addressPrefix, a.now().Truncate(AddressWindow))
-	if err != nil {
-		return 0, fmt.Errorf("expire address counters: %w", err)
-	}
-	return n, nil
-}
-
-// checkAddress refuses a client that reached AddressMaxFailures this window.
-func (a *Authenticator) checkAddress(ctx context.Context, client netip.Addr, now time.Time) error {
-	window := now.Truncate(AddressWindow)
-	c, err := a.store.Throttle(ctx, addressKey(client, window))
-	if err != nil {
-		return fmt.Errorf("login: %w", err)
-	}
-	if c.Count >= AddressMaxFailures {
-		return throttled(window.Add(AddressWindow).Sub(now))
-	}
-	return nil
-}
-
-// fail counts a failure against the client's address, verifies plaintext against dummy if
-// given (so that unknown names cost the same time as known ones), logs, and returns
-// ErrBadCredentials.
-func (a *Authenticator) fail(ctx context.Context, dummy Hash, plaintext string, client netip.Addr, now time.Time, attrs ...slog.Attr) error {
-	if !dummy.IsZero() {
-		if err := a.verify(ctx, dummy, plaintext); err != nil && !errors.Is(err, errMismatch) {
-			return fmt.Errorf("login: %w", err)
-		}
-	}
-	if _, err := a.store.AddThrottle(ctx, addressKey(client, now.Truncate(AddressWindow)), now); err != nil {
-		return fmt.Errorf("login: %w", err)
-	}
-	attrs = append(attrs, slog.String("client", client.String()))
-	a.log.LogAttrs(ctx, slog.LevelWarn, "login failed", attrs...)
-	return ErrBadCredentials
-}
-
 // staffFailure words ErrBadCredentials for staff; other errors pass through.
 func staffFailure(err error) error {
 	if errors.Is(err, ErrBadCredentials) {
 		return &Error{Code: CodeBadCredentials, Message: "Wrong user name or password."}
 	}
 	return err
-}
-
-// verify runs h.verify in one of the hash slots.
-func (a *Authenticator) verify(ctx context.Context, h Hash, plaintext string) error {
-	select {
-	case a.slots <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("wait for a hash slot: %w", ctx.Err())
-	}
-	defer func() { <-a.slots }()
-	return h.verify(plaintext)
 }
 
 // startSession stores a new session for s and returns it with its token.

@@ -17,10 +17,11 @@ func PINSpace() float64 {
 
 // GuessBound returns the chance that an attacker, with any number of addresses and all
 // night, logs in with a PIN to any of precincts precincts: each precinct gets at most
-// PrecinctBudget verified attempts among PINSpace equally likely PINs, and the union over
-// precincts adds them up. Every staff reset adds at most PrecinctBudget/PINSpace more.
+// PrecinctBudget live and PracticeBudget practice attempts at the same PIN among PINSpace
+// equally likely PINs, and the union over precincts adds them up. Every staff reset adds at
+// most PrecinctBudget/PINSpace more.
 func GuessBound(precincts int) float64 {
-	return float64(precincts) * PrecinctBudget / PINSpace()
+	return float64(precincts) * (PrecinctBudget + PracticeBudget) / PINSpace()
 }
 
 // MaxAttemptsIn returns how many PIN attempts the back-off alone lets through for one

@@ -16,6 +16,8 @@ const (
 	CodeNotOpen         = "pin_not_open"     // 403: PIN logins are outside the live window; not counted
 	CodeUnauthenticated = "unauthenticated"  // 401: no, unknown or expired session
 	CodeInvalidArgument = "invalid_argument" // 400: bad staff input (empty user name, unknown role)
+	CodeTooLong         = "too_long"         // 400: a precinct ID or user name longer than any real one; nothing written
+	CodeBusy            = "busy"             // 503: every hashing place is taken; try again after RetryAfter
 )
 
 // Error is a user error: a code the server maps to a status, a message safe to show a chair
@@ -23,7 +25,7 @@ const (
 type Error struct {
 	Code       string
 	Message    string
-	RetryAfter time.Duration // only with CodeThrottled and CodePINClosed (then 0: until a reset)
+	RetryAfter time.Duration // with CodeThrottled and CodeBusy; CodePINClosed has 0: until a reset
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -50,6 +52,10 @@ var (
 		Message: "Too many wrong PINs were tried for this precinct. Scan the QR code on your card, or call the hotline to have PIN login reopened."}
 	ErrNotOpen = &Error{Code: CodeNotOpen,
 		Message: "PIN login is not open now. Scan the QR code on your card."}
+	ErrTooLong = &Error{Code: CodeTooLong,
+		Message: "This precinct ID or user name is too long."}
+	ErrBusy = &Error{Code: CodeBusy,
+		Message: "The server is busy: try again in a few seconds."}
 	ErrUnauthenticated = &Error{Code: CodeUnauthenticated,
 		Message: "Please log in again."}
 )

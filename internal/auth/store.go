@@ -39,6 +39,14 @@ type Store interface {
 	// AddThrottle adds one to key's counter, sets its Last to now, and returns the counter
 	// as it is after the addition. A missing key starts at zero.
 	AddThrottle(ctx context.Context, key string, now time.Time) (ThrottleCounter, error)
+	// UpdateThrottles reads the counters of keys (the zero ThrottleCounter for a key without
+	// one), passes them to decide, and writes what decide returns (one counter per key, in
+	// order; a Count of 0 deletes the key), all in one transaction that no other call, in this
+	// process or another, can interleave with: the read, the decision and the write are one
+	// atomic step. If decide returns an error nothing is written and the error is returned
+	// (wrapped). decide may be called more than once (a retried transaction) and must not do
+	// I/O. It returns the counters as written.
+	UpdateThrottles(ctx context.Context, keys []string, decide func(cur []ThrottleCounter) ([]ThrottleCounter, error)) ([]ThrottleCounter, error)
 	// Throttle returns key's counter, or the zero ThrottleCounter (and no error) if the key
 	// has none: a key without attempts is not an error.
 	Throttle(ctx context.Context, key string) (ThrottleCounter, error)
@@ -52,6 +60,14 @@ type Store interface {
 	// expiring a budget by time would hand an attacker PrecinctBudget fresh guesses with
 	// nobody's say-so.
 	ExpireThrottles(ctx context.Context, prefix string, before time.Time) (int, error)
+
+	// AddLoginFailures adds each count to its aggregated row (Minute, PrecinctID, Client,
+	// Reason), creating it at need, all in one transaction. A count without Minute, Client or
+	// Reason, or not positive, is refused and nothing is added.
+	AddLoginFailures(ctx context.Context, counts []FailureCount) error
+	// LoginFailures returns the aggregated rows from the minute since on, ordered by minute,
+	// precinct, client and reason.
+	LoginFailures(ctx context.Context, since time.Time) ([]FailureCount, error)
 
 	// CreateSession stores s with its Created and Expires as given. IDs are random; an ID
 	// already stored is an error, as is a role that is not Valid or an Expires not after

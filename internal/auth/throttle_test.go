@@ -51,21 +51,22 @@ func TestAddressKey(t *testing.T) {
 	w := time.Unix(3600, 0)
 	for _, tc := range []struct{ a, b string }{
 		{"2001:db8:1:2:aaaa::1", "2001:db8:1:2:bbbb::2"}, // one /64
+		{"2001:db8:1:2::1", "2001:db8:1:ffff::1"},        // one /48
 		{"::ffff:192.0.2.1", "192.0.2.1"},                // mapped IPv4
 	} {
-		if ka, kb := addressKey(netip.MustParseAddr(tc.a), w), addressKey(netip.MustParseAddr(tc.b), w); ka != kb {
+		if ka, kb := addressKey(addressPrefix, netip.MustParseAddr(tc.a), w), addressKey(addressPrefix, netip.MustParseAddr(tc.b), w); ka != kb {
 			t.Errorf("%s and %s have different keys %s, %s", tc.a, tc.b, ka, kb)
 		}
 	}
 	for _, tc := range []struct{ a, b string }{
-		{"2001:db8:1:2::1", "2001:db8:1:3::1"},
+		{"2001:db8:1:2::1", "2001:db8:2:2::1"},
 		{"192.0.2.1", "192.0.2.2"},
 	} {
-		if ka, kb := addressKey(netip.MustParseAddr(tc.a), w), addressKey(netip.MustParseAddr(tc.b), w); ka == kb {
+		if ka, kb := addressKey(addressPrefix, netip.MustParseAddr(tc.a), w), addressKey(addressPrefix, netip.MustParseAddr(tc.b), w); ka == kb {
 			t.Errorf("%s and %s share key %s", tc.a, tc.b, ka)
 		}
 	}
-	if got := addressKey(netip.Addr{}, w); got != "addr/unknown/3600" {
+	if got := addressKey(addressPrefix, netip.Addr{}, w); got != "addr/unknown/3600" {
 		t.Errorf("unknown address key = %s", got)
 	}
 }

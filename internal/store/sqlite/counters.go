@@ -72,10 +72,125 @@ func (d *DB) ResetThrottle(ctx context.Context, key string) error {
 // ExpireThrottles implements auth.Store. It refuses with ErrInvalid a prefix that could reach
 // a precinct's PIN budget, the empty prefix included.
 func (d *DB) ExpireThrottles(ctx context.Context, prefix string, before time.Time) (int, error) {
-	if strings.HasPrefix(auth.PrecinctKeyPrefix, prefix) || strings.HasPrefix(prefix, auth.PrecinctKeyPrefix) {
-		return 0, fmt.Errorf("expire throttles %q: %w: would expire precinct PIN budgets, which only a staff reset may clear",
-			prefix, store.ErrInvalid)
+	for _, budget := range auth.BudgetKeyPrefixes {
+		if strings.HasPrefix(budget, prefix) || strings.HasPrefix(prefix, budget) {
+			return 0, fmt.Errorf("expire throttles %q: %w: would expire precinct PIN budgets, which only a staff reset may clear",
+				prefix, store.ErrInvalid)
+		}
 	}
 	n, err := d.execCount(ctx, "expire throttles", expireCounters, prefix, ms(before))
 	return int(n), err
+}
+
+// UpdateThrottles implements auth.Store: the counters of keys are read, decided on and
+// written in one write transaction (BEGIN IMMEDIATE), so no other connection or process can
+// read or change them in between.
+func (d *DB) UpdateThrottles(ctx context.Context, keys []string, decide func([]auth.ThrottleCounter) ([]auth.ThrottleCounter, error)) ([]auth.ThrottleCounter, error) {
+	for _, k := range keys {
+		if k == "" {
+			return nil, fmt.Errorf("update throttles: %w: empty key", store.ErrInvalid)
+		}
+	}
+	var out []auth.ThrottleCounter
+	err := d.write(ctx, "update throttles", func(tx *txStmts) error {
+		cur := make([]auth.ThrottleCounter, len(keys))
+		for i, k := range keys {
+			var last int64
+			err := tx.QueryRowContext(ctx, selectCounter, k).Scan(&cur[i].Count, &last)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			cur[i].Last = fromMS(last)
+		}
+		next, err := decide(cur)
+		if err != nil {
+			return err
+		}
+		if len(next) != len(keys) {
+			return fmt.Errorf("%w: %d counters decided for %d keys", store.ErrInvalid, len(next), len(keys))
+		}
+		for i, k := range keys {
+			if next[i] == cur[i] {
+				continue
+			}
+			if next[i].Count <= 0 {
+				if _, err := tx.ExecContext(ctx, deleteCounter, k); err != nil {
+					return err
+				}
+				continue
+			}
+			if next[i].Last.IsZero() {
+				return fmt.Errorf("%w: counter %q without a time", store.ErrInvalid, k)
+			}
+			if _, err := tx.ExecContext(ctx, putCounter, k, next[i].Count, ms(next[i].Last)); err != nil {
+				return err
+			}
+		}
+		out = next
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+const putCounter = `INSERT INTO counters (key, count, last_at) VALUES (?, ?, ?)
+	ON CONFLICT (key) DO UPDATE SET count = excluded.count, last_at = excluded.last_at`
+
+const addLoginFailure = `INSERT INTO login_failures (minute, precinct_id, client, reason, count)
+	VALUES (?, ?, ?, ?, ?) ON CONFLICT (minute, precinct_id, client, reason)
+	DO UPDATE SET count = count + excluded.count`
+
+const selectLoginFailures = `SELECT minute, precinct_id, client, reason, count FROM login_failures
+	WHERE minute >= ? ORDER BY minute, precinct_id, client, reason`
+
+// AddLoginFailures implements auth.Store: every count in one transaction, each added to its
+// row (minute, precinct, client, reason).
+func (d *DB) AddLoginFailures(ctx context.Context, counts []auth.FailureCount) error {
+	for _, c := range counts {
+		if c.Count <= 0 || c.Client == "" || c.Reason == "" || c.Minute.IsZero() {
+			return fmt.Errorf("add login failures: %w: %+v", store.ErrInvalid, c)
+		}
+	}
+	if len(counts) == 0 {
+		return nil
+	}
+	return d.write(ctx, "add login failures", func(tx *txStmts) error {
+		for _, c := range counts {
+			if _, err := tx.ExecContext(ctx, addLoginFailure, ms(c.Minute), c.PrecinctID, c.Client,
+				c.Reason, c.Count); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// LoginFailures implements auth.Store: the aggregated rows from minute since on, in order.
+func (d *DB) LoginFailures(ctx context.Context, since time.Time) ([]auth.FailureCount, error) {
+	if err := d.checkOpen("read login failures"); err != nil {
+		return nil, err
+	}
+	rows, err := d.rs.QueryContext(ctx, selectLoginFailures, ms(since))
+	if err != nil {
+		return nil, d.wrap("read login failures", err)
+	}
+	defer rows.Close()
+	var out []auth.FailureCount
+	for rows.Next() {
+		var c auth.FailureCount
+		var minute int64
+		if err := rows.Scan(&minute, &c.PrecinctID, &c.Client, &c.Reason, &c.Count); err != nil {
+			return nil, d.wrap("read login failures", err)
+		}
+		c.Minute = fromMS(minute)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, d.wrap("read login failures", err)
+	}
+	return out, nil
 }

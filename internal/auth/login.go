@@ -1,0 +1,306 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// How a login is checked, whatever the credential:
+//  1. the cheap refusals, which write nothing and hash nothing: a name longer than MaxNameLen,
+//     a PIN typo, a malformed token, a PIN outside the live window;
+//  2. a place in the credential's hashing lane, or ErrBusy at once (lanes.go);
+//  3. the attempt reserved in the store, in one transaction with the checks it must pass (the
+//     precinct's budget and back-off, the address's count): Store.UpdateThrottles. Two
+//     attempts, in one process or in several, never both see the same counts, so a burst of
+//     concurrent guesses gets exactly the free attempts, then the back-off;
+//  4. the hash verified;
+//  5. a right credential gives its reservation back (budget and address count, and clears the
+//     back-off), again in one transaction: a chair's own logins spend nothing.
+//
+// Every failure and refusal is counted in memory and written aggregated (failures.go): one
+// row per minute, precinct, address group and reason, never one row per attempt.
+
+// LoginPIN logs a chair in to the election with a typed PIN from the client address client.
+// Errors: ErrTooLong, ErrTypo and ErrNotOpen (nothing counted), ErrBusy with RetryAfter,
+// ErrThrottled with RetryAfter, ErrPINClosed, ErrBadCredentials (unknown precinct or wrong
+// PIN: the same answer), or an internal error.
+func (a *Authenticator) LoginPIN(ctx context.Context, precinctID, pinText string, client netip.Addr) (Session, SessionToken, error) {
+	return a.loginPIN(ctx, precinctID, pinText, client, false)
+}
+
+// LoginPracticePIN is LoginPIN for the practice election: the same PINs, at any time (no live
+// window), counted against PracticeBudget and a back-off of their own, so that practice never
+// spends the night's budget.
+func (a *Authenticator) LoginPracticePIN(ctx context.Context, precinctID, pinText string, client netip.Addr) (Session, SessionToken, error) {
+	return a.loginPIN(ctx, precinctID, pinText, client, true)
+}
+
+func (a *Authenticator) loginPIN(ctx context.Context, precinctID, pinText string, client netip.Addr, practice bool) (Session, SessionToken, error) {
+	now := a.now()
+	known, err := a.checkPIN(ctx, precinctID, pinText, client, practice, now)
+	if err != nil {
+		a.recordFailure(ctx, now, precinctID, known, client, err)
+		return Session{}, SessionToken{}, err
+	}
+	return a.startSession(ctx, Session{Role: RoleChair, PrecinctID: precinctID}, ChairSessionTTL, now, "pin")
+}
+
+// checkPIN is steps 1–5 for a PIN; known reports whether the precinct exists.
+func (a *Authenticator) checkPIN(ctx context.Context, precinctID, pinText string, client netip.Addr, practice bool, now time.Time) (known bool, err error) {
+	if len(precinctID) > MaxNameLen {
+		return false, ErrTooLong
+	}
+	pin, err := ParsePIN(pinText)
+	if err != nil {
+		return false, err
+	}
+	if !practice {
+		if err := a.checkWindow(now); err != nil {
+			return false, err
+		}
+	}
+	cred, err := a.store.PrecinctCredential(ctx, precinctID)
+	known = err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, fmt.Errorf("login: %w", err)
+	}
+	if err := a.pinLane.enter(); err != nil {
+		return known, err
+	}
+	defer a.pinLane.leave()
+	window := now.Truncate(AddressWindow)
+	addr := addressKey(addressPrefix, client, window)
+	if !known {
+		return false, a.unknown(ctx, a.pinLane, a.dummyPIN, pin.Reveal(), addr, AddressMaxFailures, window, now)
+	}
+	budgetKey, failKey, budget := pinKeys(precinctID, practice)
+	keys := []string{budgetKey, failKey, addr}
+	if _, err := a.store.UpdateThrottles(ctx, keys, func(cur []ThrottleCounter) ([]ThrottleCounter, error) {
+		if cur[0].Count >= budget {
+			return nil, ErrPINClosed
+		}
+		// The back-off follows wrong PINs only (since the last right one): a right PIN gives
+		// its reservation back below, so a chair who logs in again and again is never made
+		// to wait.
+		if d := waitFor(cur[1], now, PrecinctFreeAttempts, PrecinctBaseDelay, PrecinctMaxDelay); d > 0 {
+			return nil, throttled(d)
+		}
+		return []ThrottleCounter{inc(cur[0], now), inc(cur[1], now), inc(cur[2], now)}, nil
+	}); err != nil {
+		return true, decided(err)
+	}
+	err = a.pinLane.run(ctx, func() error { return cred.PINHash.verify(pin.Reveal()) })
+	if errors.Is(err, errMismatch) {
+		return true, ErrBadCredentials
+	} else if err != nil {
+		return true, fmt.Errorf("login precinct %q: %w", precinctID, err)
+	}
+	a.giveBack(ctx, keys, func(cur []ThrottleCounter) []ThrottleCounter {
+		return []ThrottleCounter{dec(cur[0]), {}, dec(cur[2])}
+	})
+	return true, nil
+}
+
+// LoginToken logs a chair in with the QR token of the precinct's login link, at any time. A
+// 160-bit token cannot be guessed, so no precinct counter applies and PIN failures never
+// touch it; wrong tokens count per address (AddressMaxTokenFailures), under the same rule as
+// PINs: past the limit an address is refused tokens for unknown precincts only. Errors:
+// ErrTooLong, ErrBadLink (malformed, not counted), ErrBusy, ErrThrottled,
+// ErrBadCredentials, or an internal error.
+func (a *Authenticator) LoginToken(ctx context.Context, precinctID, tokenText string, client netip.Addr) (Session, SessionToken, error) {
+	now := a.now()
+	known, err := a.checkToken(ctx, precinctID, tokenText, client, now)
+	if err != nil {
+		a.recordFailure(ctx, now, precinctID, known, client, err)
+		return Session{}, SessionToken{}, err
+	}
+	return a.startSession(ctx, Session{Role: RoleChair, PrecinctID: precinctID}, ChairSessionTTL, now, "token")
+}
+
+func (a *Authenticator) checkToken(ctx context.Context, precinctID, tokenText string, client netip.Addr, now time.Time) (known bool, err error) {
+	if len(precinctID) > MaxNameLen {
+		return false, ErrTooLong
+	}
+	tok, err := ParseToken(tokenText)
+	if err != nil {
+		return false, err
+	}
+	cred, err := a.store.PrecinctCredential(ctx, precinctID)
+	known = err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, fmt.Errorf("login: %w", err)
+	}
+	if err := a.tokenLane.enter(); err != nil {
+		return known, err
+	}
+	defer a.tokenLane.leave()
+	window := now.Truncate(AddressWindow)
+	addr := addressKey(tokenAddressPrefix, client, window)
+	if !known {
+		return false, a.unknown(ctx, a.tokenLane, a.dummyToken, tok.Reveal(), addr, AddressMaxTokenFailures, window, now)
+	}
+	keys := []string{addr}
+	if _, err := a.store.UpdateThrottles(ctx, keys, func(cur []ThrottleCounter) ([]ThrottleCounter, error) {
+		return []ThrottleCounter{inc(cur[0], now)}, nil
+	}); err != nil {
+		return true, decided(err)
+	}
+	err = a.tokenLane.run(ctx, func() error { return cred.TokenHash.verify(tok.Reveal()) })
+	if errors.Is(err, errMismatch) {
+		return true, ErrBadCredentials
+	} else if err != nil {
+		return true, fmt.Errorf("login precinct %q: %w", precinctID, err)
+	}
+	a.giveBack(ctx, keys, func(cur []ThrottleCounter) []ThrottleCounter { return []ThrottleCounter{dec(cur[0])} })
+	return true, nil
+}
+
+// LoginStaff logs a staff member in. Failures back off per account (never a lock) and count
+// per address, under the rule of PINs. Errors: ErrTooLong, ErrBusy, ErrThrottled,
+// ErrBadCredentials (worded for staff), or an internal error.
+func (a *Authenticator) LoginStaff(ctx context.Context, username string, password Password, client netip.Addr) (Session, SessionToken, error) {
+	now := a.now()
+	acct, err := a.checkStaff(ctx, username, password, client, now)
+	if err != nil {
+		a.recordFailure(ctx, now, "", false, client, err)
+		return Session{}, SessionToken{}, staffFailure(err)
+	}
+	return a.startSession(ctx, Session{Role: acct.Role, Username: username}, StaffSessionTTL, now, "password")
+}
+
+func (a *Authenticator) checkStaff(ctx context.Context, username string, password Password, client netip.Addr, now time.Time) (StaffAccount, error) {
+	if len(username) > MaxNameLen {
+		return StaffAccount{}, ErrTooLong
+	}
+	acct, err := a.store.StaffAccount(ctx, username)
+	known := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return StaffAccount{}, fmt.Errorf("staff login: %w", err)
+	}
+	if err := a.staffLane.enter(); err != nil {
+		return StaffAccount{}, err
+	}
+	defer a.staffLane.leave()
+	window := now.Truncate(AddressWindow)
+	addr := addressKey(addressPrefix, client, window)
+	if !known {
+		return StaffAccount{}, a.unknown(ctx, a.staffLane, a.dummyPIN, password.Reveal(), addr, AddressMaxFailures, window, now)
+	}
+	keys := []string{staffKey(username), addr}
+	if _, err := a.store.UpdateThrottles(ctx, keys, func(cur []ThrottleCounter) ([]ThrottleCounter, error) {
+		if d := waitFor(cur[0], now, StaffFreeAttempts, StaffBaseDelay, StaffMaxDelay); d > 0 {
+			return nil, throttled(d)
+		}
+		return []ThrottleCounter{inc(cur[0], now), inc(cur[1], now)}, nil
+	}); err != nil {
+		return StaffAccount{}, decided(err)
+	}
+	err = a.staffLane.run(ctx, func() error { return acct.PasswordHash.verify(password.Reveal()) })
+	if errors.Is(err, errMismatch) {
+		return StaffAccount{}, ErrBadCredentials
+	} else if err != nil {
+		return StaffAccount{}, fmt.Errorf("staff login %q: %w", username, err)
+	}
+	a.giveBack(ctx, keys, func(cur []ThrottleCounter) []ThrottleCounter { return []ThrottleCounter{{}, dec(cur[1])} })
+	return acct, nil
+}
+
+// unknown answers an attempt at an unknown precinct or user: refused while the address is
+// at its limit, else counted against the address and verified against dummy (so that it
+// takes as long as a known one), and ErrBadCredentials. The caller holds a place in l.
+func (a *Authenticator) unknown(ctx context.Context, l *lane, dummy Hash, plaintext, addr string, limit int, window, now time.Time) error {
+	if _, err := a.store.UpdateThrottles(ctx, []string{addr}, func(cur []ThrottleCounter) ([]ThrottleCounter, error) {
+		if cur[0].Count >= limit {
+			return nil, throttled(window.Add(AddressWindow).Sub(now))
+		}
+		return []ThrottleCounter{inc(cur[0], now)}, nil
+	}); err != nil {
+		return decided(err)
+	}
+	if err := l.run(ctx, func() error { return dummy.verify(plaintext) }); err != nil && !errors.Is(err, errMismatch) {
+		return fmt.Errorf("login: %w", err)
+	}
+	return ErrBadCredentials
+}
+
+// giveBack returns a right credential's reservation. It does not fail the login: the
+// credential was right, and a reservation not given back only costs one attempt of budget.
+func (a *Authenticator) giveBack(ctx context.Context, keys []string, f func(cur []ThrottleCounter) []ThrottleCounter) {
+	if _, err := a.store.UpdateThrottles(context.WithoutCancel(ctx), keys, func(cur []ThrottleCounter) ([]ThrottleCounter, error) {
+		return f(cur), nil
+	}); err != nil {
+		a.log.ErrorContext(ctx, "login reservation not given back", "err", err)
+	}
+}
+
+// checkWindow refuses a live PIN outside [LiveOpens, LiveCloses), saying when it opens.
+func (a *Authenticator) checkWindow(now time.Time) error {
+	if a.opens.IsZero() {
+		return nil
+	}
+	const layout = "Mon 2 Jan 2006 15:04 MST"
+	switch {
+	case now.Before(a.opens):
+		return &Error{Code: CodeNotOpen, Message: fmt.Sprintf("Reporting opens at %s. Until then, log in to the practice, or scan the QR code on your card.",
+			a.opens.Format(layout))}
+	case !now.Before(a.closes):
+		return &Error{Code: CodeNotOpen, Message: fmt.Sprintf("PIN login closed at %s. Scan the QR code on your card, or call the hotline.",
+			a.closes.Format(layout))}
+	}
+	return nil
+}
+
+// ExpireAddressCounters drops the per-address counters of past windows (their keys name the
+// window, so they are never read again). Call it every AddressWindow or so, to keep their
+// rows bounded under a flood from many addresses.
+func (a *Authenticator) ExpireAddressCounters(ctx context.Context) (int, error) {
+	before := a.now().Truncate(AddressWindow)
+	total := 0
+	for _, prefix := range []string{addressPrefix, tokenAddressPrefix} {
+		n, err := a.store.ExpireThrottles(ctx, prefix, before)
+		if err != nil {
+			return total, fmt.Errorf("expire address counters: %w", err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// recordFailure counts a refused or failed login for the audit trail: the precinct only if it
+// exists (a made-up ID is never stored), the address group, the error's code. Internal
+// errors are the server's to log.
+func (a *Authenticator) recordFailure(ctx context.Context, now time.Time, precinctID string, known bool, client netip.Addr, err error) {
+	var ae *Error
+	if !errors.As(err, &ae) {
+		return
+	}
+	if !known {
+		precinctID = ""
+	}
+	a.failures.add(ctx, now, precinctID, client, ae.Code)
+}
+
+// decided returns the auth Error a decide function refused with, unwrapped from the store's
+// wrapping; any other error is internal.
+func decided(err error) error {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return fmt.Errorf("login: %w", err)
+}
+
+func inc(c ThrottleCounter, now time.Time) ThrottleCounter {
+	return ThrottleCounter{Count: c.Count + 1, Last: now}
+}
+
+// dec takes one off c, keeping its time; at zero the counter goes.
+func dec(c ThrottleCounter) ThrottleCounter {
+	if c.Count <= 1 {
+		return ThrottleCounter{}
+	}
+	return ThrottleCounter{Count: c.Count - 1, Last: c.Last}
+}
