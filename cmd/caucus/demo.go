@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"caucus/internal/client"
 	"caucus/internal/election"
@@ -27,6 +28,8 @@ The first run writes, under DIR (default ./caucus-demo):
 	caucus.db, caucus-practice.db   the databases
 	credentials/pins.csv      precinct_id,pin for every precinct (and logins.csv, sheets/)
 Run again on the same DIR, it resumes that election.
+PIN login to the election is open from an hour before the start for a day (as caucus serve
+--live-window would set it); the practice election and the QR login links work at any time.
 
 Flags:
 	--addr HOST:PORT  where to listen (default 127.0.0.1:8080)
@@ -53,7 +56,11 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return serve(ctx, ln, def, practice, dbURL, log, func(url string) {
+	// The demo's night is now: PIN login is open from an hour ago for a day, so the live
+	// window is exercised as on a real night.
+	now := time.Now()
+	opts := serveOptions{liveOpens: now.Add(-time.Hour), liveCloses: now.Add(24 * time.Hour)}
+	return serve(ctx, ln, def, practice, dbURL, log, opts, func(url string) {
 		e := def.Election()
 		fmt.Fprintf(stdout, "\ncaucus demo: %s (%d precincts), rules %s\n", e.Name, len(def.Precincts()), e.Rules)
 		fmt.Fprintf(stdout, "  chair app     %s   (practice: %spractice/)\n", url, url)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 )
 
 const serveHelp = `Usage: caucus serve --election DIR [--practice DIR] [--db URL] [--addr HOST:PORT]
+	[--live-window START,END] [--trusted-proxy CIDR]...
 
 Runs the reporting server for an election: chairs log in and report, headquarters and the
 public read live results. Issue the chairs' credentials first with "caucus credentials".
@@ -30,6 +32,17 @@ Flags:
 	--db URL         sqlite:PATH (default sqlite:caucus.db); the practice election uses PATH with
 	                 "-practice" before the extension
 	--addr HOST:PORT where to listen (default 127.0.0.1:8080)
+	--live-window START,END
+	                 when chairs may log in to the election with their typed PIN: two RFC 3339
+	                 times, e.g. 2020-02-03T12:00:00-06:00,2020-02-04T04:00:00-06:00. Outside it
+	                 a PIN is refused without counting against the precinct ("reporting opens at
+	                 …"), so nobody can spend a chair's guessing budget before the night. The QR
+	                 login link, the practice election and staff logins work at any time. Without
+	                 it, PINs are accepted at any time.
+	--trusted-proxy CIDR
+	                 a reverse proxy in front of this server (repeatable): from these peers only,
+	                 X-Forwarded-For is read, right to left, to find the client's address for the
+	                 login throttles; from any other peer the header is ignored
 `
 
 // HTTP server budgets (STYLE.md §6, reliability.md I3).
@@ -52,8 +65,24 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	practiceDir := fs.String("practice", "", "")
 	dbURL := fs.String("db", "sqlite:caucus.db", "")
 	addr := fs.String("addr", "127.0.0.1:8080", "")
+	window := fs.String("live-window", "", "")
+	var opts serveOptions
+	fs.Func("trusted-proxy", "", func(v string) error {
+		p, err := parseProxy(v)
+		if err != nil {
+			return err
+		}
+		opts.trustedProxies = append(opts.trustedProxies, p)
+		return nil
+	})
 	if err := parseFlags(fs, args, serveHelp, stdout); err != nil {
 		return err
+	}
+	if *window != "" {
+		var err error
+		if opts.liveOpens, opts.liveCloses, err = parseWindow(*window); err != nil {
+			return &usageError{err: err, hint: "give --live-window START,END as two RFC 3339 times, START before END"}
+		}
 	}
 	if *dir == "" || fs.NArg() > 0 {
 		return &usageError{err: errors.New("caucus serve needs --election DIR"), hint: `run "caucus serve --help"`}
@@ -73,7 +102,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return &hintError{err: err, hint: "choose another --addr"}
 	}
-	return serve(ctx, ln, def, practice, *dbURL, log, func(url string) {
+	return serve(ctx, ln, def, practice, *dbURL, log, opts, func(url string) {
 		log.InfoContext(ctx, "serving", slog.String("url", url), slog.String("election", def.Election().ID))
 	})
 }
@@ -99,22 +128,61 @@ func practiceURL(url string) string {
 	return "sqlite:" + strings.TrimSuffix(path, ext) + "-practice" + ext
 }
 
+// serveOptions are serve's settings beyond the election and database.
+type serveOptions struct {
+	liveOpens, liveCloses time.Time      // --live-window; both zero: PINs at any time
+	trustedProxies        []netip.Prefix // --trusted-proxy
+}
+
+// parseWindow reads --live-window START,END.
+func parseWindow(v string) (opens, closes time.Time, err error) {
+	a, b, ok := strings.Cut(v, ",")
+	if !ok {
+		return opens, closes, fmt.Errorf("--live-window %q: want START,END", v)
+	}
+	if opens, err = time.Parse(time.RFC3339, strings.TrimSpace(a)); err != nil {
+		return opens, closes, fmt.Errorf("--live-window start: %w", err)
+	}
+	if closes, err = time.Parse(time.RFC3339, strings.TrimSpace(b)); err != nil {
+		return opens, closes, fmt.Errorf("--live-window end: %w", err)
+	}
+	if !closes.After(opens) {
+		return opens, closes, fmt.Errorf("--live-window %q ends before it starts", v)
+	}
+	return opens, closes, nil
+}
+
+// parseProxy reads one --trusted-proxy: a CIDR prefix, or a single address.
+func parseProxy(v string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(v); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("--trusted-proxy %q: not a CIDR prefix or an address", v)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
 // serve runs the server on ln until ctx is done, then shuts down gracefully.
-func serve(ctx context.Context, ln net.Listener, def, practice *election.Definition, dbURL string, log *slog.Logger, ready func(url string)) error {
+func serve(ctx context.Context, ln net.Listener, def, practice *election.Definition, dbURL string, log *slog.Logger, opts serveOptions, ready func(url string)) error {
 	main, err := openDB(ctx, dbURL)
 	if err != nil {
 		return err
 	}
 	defer main.Close()
-	authn, err := auth.New(auth.Config{Store: main, Now: time.Now, Log: log, SessionCache: sessionCache})
+	authn, err := auth.New(auth.Config{Store: main, Now: time.Now, Log: log, SessionCache: sessionCache,
+		LiveOpens: opts.liveOpens, LiveCloses: opts.liveCloses})
 	if err != nil {
 		return err
 	}
+	defer authn.FlushFailures(context.WithoutCancel(ctx)) // before the store closes (deferred earlier)
 	mainSite, err := server.NewSite(ctx, server.SiteConfig{Def: def, Store: main, Log: log, Now: time.Now})
 	if err != nil {
 		return err
 	}
-	cfg := server.Config{Main: mainSite, Auth: authn, Log: log, Now: time.Now}
+	cfg := server.Config{Main: mainSite, Auth: authn, Log: log, Now: time.Now, TrustedProxies: opts.trustedProxies}
 	if practice != nil {
 		pdb, err := openDB(ctx, practiceURL(dbURL))
 		if err != nil {

@@ -162,45 +162,56 @@ type loginRequest struct {
 }
 
 // handleLogin logs a chair in with precinct ID and PIN (or the QR code's token), or a staff
-// member with username and password, and returns a session token.
-func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	var req loginRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLoginBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_login", "send {\"precinct_id\", \"pin\"} as JSON"))
-		return
-	}
-	addr := clientAddr(r)
-	var sess auth.Session
-	var tok auth.SessionToken
-	var err error
-	switch {
-	case req.Username != "":
-		sess, tok, err = s.auth.LoginStaff(r.Context(), req.Username, auth.NewPassword(req.Password), addr)
-	case req.Token != "":
-		sess, tok, err = s.auth.LoginToken(r.Context(), req.PrecinctID, req.Token, addr)
-	default:
-		sess, tok, err = s.auth.LoginPIN(r.Context(), req.PrecinctID, req.PIN, addr)
-	}
-	actor := req.PrecinctID
-	if req.Username != "" {
-		actor = req.Username
-	}
-	if err != nil {
-		kind, result := store.AuditLoginFailed, "failed"
-		if errors.Is(err, auth.ErrThrottled) || errors.Is(err, auth.ErrPINClosed) {
-			kind, result = store.AuditLoginThrottled, "throttled"
+// member with username and password, and returns a session token. practice is true on the
+// practice site's route: a PIN then counts against the practice budget, at any time.
+//
+// Failed and refused logins are not audited here one row each: auth counts them and writes
+// them aggregated (per minute, precinct, address group and reason), so that unauthenticated
+// junk costs bounded disk. A login that succeeds is one audit row.
+func (s *Server) handleLogin(practice bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req loginRequest
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLoginBytes))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			s.writeError(w, r, errorf(http.StatusBadRequest, "bad_login", "send {\"precinct_id\", \"pin\"} as JSON"))
+			return
 		}
-		s.metrics.logins.WithLabelValues(result).Inc()
-		s.audit(r.Context(), s.main, actor, kind, req.PrecinctID, map[string]any{"addr": addr.String(), "reason": errorCode(err)})
-		s.writeError(w, r, err)
-		return
+		addr := s.clientAddr(r)
+		var sess auth.Session
+		var tok auth.SessionToken
+		var err error
+		switch {
+		case req.Username != "":
+			sess, tok, err = s.auth.LoginStaff(r.Context(), req.Username, auth.NewPassword(req.Password), addr)
+		case req.Token != "":
+			sess, tok, err = s.auth.LoginToken(r.Context(), req.PrecinctID, req.Token, addr)
+		case practice:
+			sess, tok, err = s.auth.LoginPracticePIN(r.Context(), req.PrecinctID, req.PIN, addr)
+		default:
+			sess, tok, err = s.auth.LoginPIN(r.Context(), req.PrecinctID, req.PIN, addr)
+		}
+		if err != nil {
+			result := "failed"
+			switch {
+			case errors.Is(err, auth.ErrThrottled) || errors.Is(err, auth.ErrPINClosed):
+				result = "throttled"
+			case errors.Is(err, auth.ErrBusy):
+				result = "shed"
+			}
+			s.metrics.logins.WithLabelValues(result).Inc()
+			s.writeError(w, r, err)
+			return
+		}
+		actor := sess.PrecinctID
+		if sess.Username != "" {
+			actor = sess.Username
+		}
+		s.metrics.logins.WithLabelValues("ok").Inc()
+		s.audit(r.Context(), s.main, actor, store.AuditLoginOK, sess.PrecinctID, map[string]any{"addr": addr.String(), "role": string(sess.Role)})
+		writeJSON(w, http.StatusOK, map[string]any{"token": tok.Reveal(), "role": sess.Role, "precinct_id": sess.PrecinctID,
+			"expires_at": sess.Expires.UTC().Format(time.RFC3339)})
 	}
-	s.metrics.logins.WithLabelValues("ok").Inc()
-	s.audit(r.Context(), s.main, actor, store.AuditLoginOK, sess.PrecinctID, map[string]any{"addr": addr.String(), "role": string(sess.Role)})
-	writeJSON(w, http.StatusOK, map[string]any{"token": tok.Reveal(), "role": sess.Role, "precinct_id": sess.PrecinctID,
-		"expires_at": sess.Expires.UTC().Format(time.RFC3339)})
 }
 
 func errorCode(err error) string {

@@ -45,6 +45,8 @@ var authStatus = map[string]int{
 	auth.CodeNotOpen:         http.StatusForbidden,
 	auth.CodeUnauthenticated: http.StatusUnauthorized,
 	auth.CodeInvalidArgument: http.StatusBadRequest,
+	auth.CodeTooLong:         http.StatusBadRequest,
+	auth.CodeBusy:            http.StatusServiceUnavailable, // with auth's jittered Retry-After
 }
 
 // writeError writes err as JSON {error, code, request_id}. Anything that is not an apiError or

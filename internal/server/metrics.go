@@ -15,7 +15,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	reports  *prometheus.CounterVec // by outcome: accepted, flagged, conflict, duplicate, reused, rejected, busy
-	logins   *prometheus.CounterVec // by result: ok, failed, throttled
+	logins   *prometheus.CounterVec // by result: ok, failed, throttled, shed
 	batch    prometheus.Histogram   // commit batch sizes
 	routes   sync.Map               // route pattern → *routeMetrics
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -142,12 +143,50 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 	})
 }
 
-// clientAddr is the client's address for throttling: the connection's peer. Proxy headers are
-// not trusted (reliability.md O3: only from trusted proxies, and none is configured).
-func clientAddr(r *http.Request) netip.Addr {
+// clientAddr is the client's address for throttling (ASVS 15.3.4, reliability.md O3): the
+// connection's peer, unless the peer is one of the configured trusted proxies. Then
+// X-Forwarded-For is read from the right (the hop nearest this server, which the trusted proxy
+// appended), skipping hops that are themselves trusted proxies; the first untrusted hop is the
+// client. Everything left of it was written by the client (or a proxy it chose) and is never
+// believed. A malformed hop ends the walk at the last trusted one, whose own address is used:
+// the client cannot make itself look like someone else, only like its proxy.
+func (s *Server) clientAddr(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return netip.IPv4Unspecified()
 	}
-	return ap.Addr().Unmap()
+	addr := ap.Addr().Unmap()
+	if !trusted(s.trusted, addr) {
+		return addr
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		list := hops[i]
+		for list != "" {
+			var hop string
+			if j := strings.LastIndexByte(list, ','); j >= 0 {
+				list, hop = list[:j], list[j+1:]
+			} else {
+				list, hop = "", list
+			}
+			a, err := netip.ParseAddr(strings.TrimSpace(hop))
+			if err != nil {
+				return addr
+			}
+			addr = a.Unmap()
+			if !trusted(s.trusted, addr) {
+				return addr
+			}
+		}
+	}
+	return addr
+}
+
+func trusted(proxies []netip.Prefix, a netip.Addr) bool {
+	for _, p := range proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -9,7 +9,12 @@ import (
 // Handler is every route of the server, wrapped in the common middleware.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/login", s.handleLogin)
+	mux.HandleFunc("POST /api/v1/login", s.handleLogin(false))
+	if s.practice != nil {
+		mux.HandleFunc("POST /practice/api/v1/login", s.onSite(s.practice, func(_ *Site, w http.ResponseWriter, r *http.Request) {
+			s.handleLogin(true)(w, r)
+		}))
+	}
 	mux.HandleFunc("POST /api/v1/logout", s.handleLogout)
 	for _, site := range s.sites() {
 		p := site.prefix()

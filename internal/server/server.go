@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -31,6 +32,9 @@ type Config struct {
 	Auth     *auth.Authenticator
 	Log      *slog.Logger
 	Now      func() time.Time
+	// TrustedProxies are the peers whose X-Forwarded-For is believed (clientAddr); none: the
+	// client address is always the connection's peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP handler set. Create it with New, serve Handler, and run Run beside it.
@@ -40,6 +44,7 @@ type Server struct {
 	log            *slog.Logger
 	now            func() time.Time
 	metrics        *metrics
+	trusted        []netip.Prefix
 }
 
 // New makes a Server.
@@ -50,7 +55,8 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{main: cfg.Main, practice: cfg.Practice, auth: cfg.Auth, log: cfg.Log, now: cfg.Now, metrics: newMetrics()}
+	s := &Server{main: cfg.Main, practice: cfg.Practice, auth: cfg.Auth, log: cfg.Log, now: cfg.Now, metrics: newMetrics(),
+		trusted: cfg.TrustedProxies}
 	for _, site := range s.sites() {
 		site.metrics = s.metrics
 	}

@@ -42,7 +42,7 @@
     if (window.caucusApp || boot.login) return; // app.js answers it, or a double tap
     $("login-button").disabled = true;
     const body = { precinct_id: $("precinct").value.trim(), pin: $("pin").value.replace(/[\s-]/g, "") };
-    boot.login = fetch("/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+    boot.login = fetch((practice ? "/practice" : "") + "/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
       .then(async (r) => [r, await r.json().catch(() => ({}))], () => [null, {}]);
   });
   root.dataset.ready = "1";

@@ -617,7 +617,7 @@ async function login(precinct, secret, isToken, sent) {
   $("login-button").disabled = true;
   let r, body;
   try {
-    [r, body] = await (sent || fetch("/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" },
+    [r, body] = await (sent || fetch(base + "/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify(isToken ? { precinct_id: precinct, token: secret } : { precinct_id: precinct, pin: secret }) })
       .then(async (r) => [r, await r.json().catch(() => ({}))], () => [null, {}]));
     await Promise.all([loadWords("en"), loadWords(lang)]).catch(() => {});
