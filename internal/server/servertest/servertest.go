@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -77,6 +78,10 @@ type Options struct {
 	// NoCredentials skips issuing PINs (benchmarks with thousands of precincts log chairs in
 	// with ChairSessions instead).
 	NoCredentials bool
+	// Now, when set, is the login clock (auth's), so a test can step past a back-off.
+	Now func() time.Time
+	// TrustedProxies are the server's (server.Config.TrustedProxies).
+	TrustedProxies []netip.Prefix
 }
 
 // Env is a running server.
@@ -87,6 +92,7 @@ type Env struct {
 	Path   string
 	DB     *sqlite.DB
 	Server *server.Server
+	Auth   *auth.Authenticator
 	HTTP   *httptest.Server
 	URL    string
 	PINs   map[string]string // precinct → PIN
@@ -191,7 +197,11 @@ func (env *Env) open() {
 		st = env.opts.Wrap(db)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	authn, err := auth.New(auth.Config{Store: db, Now: time.Now, Log: log, SessionCache: SessionCache})
+	now := env.opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	authn, err := auth.New(auth.Config{Store: db, Now: now, Log: log, SessionCache: SessionCache})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +209,8 @@ func (env *Env) open() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.Server = server.New(server.Config{Main: site, Auth: authn, Log: log})
+	env.Auth = authn
+	env.Server = server.New(server.Config{Main: site, Auth: authn, Log: log, TrustedProxies: env.opts.TrustedProxies})
 	env.HTTP = httptest.NewServer(env.Server.Handler())
 	env.URL = env.HTTP.URL
 	runCtx, cancel := context.WithCancel(context.Background())
