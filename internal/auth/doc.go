@@ -5,8 +5,9 @@
 //
 // It is not the HTTP layer (routes, cookies, CSRF and status codes are internal/server's;
 // Error.Code is what the server maps), not the authorization table (the server's, beyond
-// Session.MaySubmit), not the audit log (the server writes one entry per attempt), and not
-// storage: it defines the one interface it needs, Store (credentials, counters, sessions),
+// Session.MaySubmit), not the audit log beyond failed logins (the server writes a successful
+// login's entry; auth counts failures, aggregated, through its Store), and not storage: it
+// defines the one interface it needs, Store (credentials, counters, failures, sessions),
 // which the election's database implements directly (internal/store/sqlite) and
 // storetest.RunAuth checks.
 //
@@ -29,24 +30,30 @@
 // precincts gives P(any precinct) ≤ P·B/N (the tests' GuessBound).
 //
 //	N = 10^11 · (1 − 0.01)  11 random digits; weak patterns, under 0.9% of them, excluded
-//	B = PrecinctBudget = 40  verified attempts per precinct until a staff reset
+//	B = 40 + 8 = 48          wrong attempts verified per precinct until a staff reset:
+//	                         PrecinctBudget live, PracticeBudget in the practice election
+//	                         (the same PIN)
 //	P = MaxPrecincts = 2,000 (Iowa 2020: 1,765)
 //
-//	P(any) ≤ 2,000 · 40 / 9.9·10^10 = 8.1·10^-7    (Iowa: 1,765 · 40 / 9.9·10^10 = 7.1·10^-7)
+//	P(any) ≤ 2,000 · 48 / 9.9·10^10 = 9.7·10^-7    (Iowa: 1,765 · 48 / 9.9·10^10 = 8.6·10^-7)
 //
-// B is a hard count, taken atomically in the store before the hash is checked, so it holds
-// however many servers, addresses and concurrent requests there are and however long the
-// night is. A staff reset adds at most B/N = 4·10^-10; the bound stays under 10^-6 for the
-// first 470 resets statewide. To meet 10^-6 a 6-digit PIN would need B ≤ 0.0005, an 8-digit
-// one B ≤ 0.05, a 10-digit one B ≤ 4 (fewer than a chair's own slips); 11 random digits is
-// the shortest that leaves a usable budget. The QR token (2^160) cannot be guessed at all.
+// B is a hard count: each attempt is reserved in the store before the hash is checked, in
+// one transaction with the back-off and the address count (Store.UpdateThrottles), so it
+// holds however many servers, addresses and concurrent requests there are and however long
+// the night is; a reservation that turns out to be the right PIN is given back, so a chair's
+// own logins spend none of it. A staff reset of the live budget adds at most 40/N = 4·10^-10;
+// the bound stays under 10^-6 for the first 70 resets statewide. To meet 10^-6 a 6-digit PIN
+// would need B ≤ 0.0005, an 8-digit one B ≤ 0.05, a 10-digit one B ≤ 4 (fewer than a chair's
+// own slips); 11 random digits is the shortest that leaves a usable budget. The QR token
+// (2^160) cannot be guessed at all.
 //
 // # Why an attacker cannot lock a chair out
 //
 // PIN attempts at a precinct are slowed, never locked: after PrecinctFreeAttempts wrong PINs
 // (since the last right one) a wait of PrecinctBaseDelay doubling to PrecinctMaxDelay (5 min)
 // between attempts; a right PIN clears the wait, so a chair's own repeated logins never cause
-// it. At that pace the budget B lasts about 2 h 43 min of continuous guessing (the tests'
+// it. The wait is reserved with the attempt, so a burst of concurrent guesses gets the free
+// attempts and then waits, like guesses one at a time. At that pace the budget B lasts about 2 h 43 min of continuous guessing (the tests'
 // MaxAttemptsIn); after it the precinct's PIN path answers ErrPINClosed until staff reset its
 // counters after calling the chair back (headquarters' step; until it is built, the QR token
 // is the way in). None of this touches the other ways in:
@@ -54,13 +61,25 @@
 //     of bogus tokens costs no CPU either);
 //   - a session, once made, lasts ChairSessionTTL from login and is never cut by failures,
 //     so a chair who logs in during the afternoon set-up is in for the night;
-//   - PINs are refused before the live window (Config.LiveOpens) without counting, so the
-//     budget cannot be spent before the caucus;
+//   - live PINs are refused outside the live window (Config.LiveOpens) without counting, so
+//     the budget cannot be spent before the caucus; practice PINs have a budget of their own;
 //   - typos (a failed check digit, wrong length) never count.
 //
-// Per address (IPv4 address, IPv6 /64), AddressMaxFailures wrong PINs or passwords per
-// AddressWindow: that slows one attacker and bounds the cost of a single source; it plays
-// no part in the bound. Token logins ignore it.
+// Per address (IPv4 address, IPv6 /48), AddressMaxFailures wrong PINs or passwords and
+// AddressMaxTokenFailures wrong tokens per AddressWindow: past them an address is refused
+// attempts at unknown precincts and users, which cost nothing to refuse; attempts at real
+// ones go on to their own back-off, so a chair behind an attacker's NAT, or behind the
+// party's proxy, is never refused for the address's sake. It plays no part in the bound.
+//
+// # Load
+//
+// PIN, token and staff logins each hash in a lane of their own: a few running, a few waiting,
+// and the next one shed at once with ErrBusy (the server's 503 with a jittered Retry-After),
+// never queued without bound and never answered "wrong PIN". A flood of bogus PINs therefore
+// costs the server a bounded amount of memory and CPU, and never delays a chair with the QR
+// link. Failed and refused logins are counted in memory and written aggregated, one row per
+// minute, precinct (a real one, or none), address group and reason (FailureCount), so that
+// junk logins cost bounded disk and no attacker-chosen text is ever stored.
 //
 // # Sessions
 //
@@ -70,7 +89,8 @@
 // BUG(auth): staff sessions have no idle timeout yet (reliability.md A4 asks 30 min), and
 // there is no way to end all of an account's sessions at once (account disable, admin kill).
 //
-// BUG(auth): a flood of bogus PIN logins at precincts in their free attempts, or at unknown
-// precincts, costs one DefaultParams argon2id each (~23 ms): MaxConcurrentHashes bounds the
-// memory, but the CPU must be protected by the server's per-address request limit.
+// BUG(auth): a flood of bogus PIN logins from many addresses fills the PIN lane, so chairs
+// typing PINs during it are often told "busy, try again" (each bogus PIN costs one
+// DefaultParams argon2id, ~23 ms, and cannot be told from a chair's before it is hashed). The
+// QR lane is unaffected; the PIN path recovers as soon as the flood stops.
 package auth

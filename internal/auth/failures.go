@@ -23,10 +23,12 @@ type FailureCount struct {
 
 // Aggregation bounds: the memory of failures not yet written, whatever the flood.
 const (
-	// maxFailureGroups is how many distinct (minute, precinct, client, reason) rows are held
-	// between flushes; past it new groups are counted under OverflowClient. About 200 bytes
-	// each: under 1 MiB in all.
-	maxFailureGroups = 4096
+	// maxFailureGroups is how many distinct (precinct, client, reason) rows one minute may
+	// have; past it new groups are counted under OverflowClient with no precinct. It bounds
+	// both the memory held (the groups of the current minute, about 100 bytes each) and the
+	// rows written: at most maxFailureGroups + one per reason each minute, under 100 KiB a
+	// minute however many addresses a flood comes from.
+	maxFailureGroups = 1024
 
 	// failureFlushEvery is how often held counts are written (in one transaction): at most
 	// this much of the record is lost if the process dies, and the store sees one write per
@@ -52,7 +54,9 @@ type failureLog struct {
 
 	mu       sync.Mutex
 	held     map[failureKey]int
-	last     time.Time // of the latest flush
+	minute   int64                   // the minute of seen
+	seen     map[failureKey]struct{} // the groups of that minute, written or held
+	last     time.Time               // of the latest flush
 	flushing bool
 }
 
@@ -65,8 +69,14 @@ func (l *failureLog) add(ctx context.Context, now time.Time, precinct string, cl
 		l.held = make(map[failureKey]int)
 		l.last = now
 	}
-	if _, ok := l.held[k]; !ok && len(l.held) >= maxFailureGroups {
-		k.client, k.precinct = OverflowClient, ""
+	if k.minute != l.minute {
+		l.minute, l.seen = k.minute, make(map[failureKey]struct{})
+	}
+	if _, ok := l.seen[k]; !ok {
+		if len(l.seen) >= maxFailureGroups {
+			k.client, k.precinct = OverflowClient, ""
+		}
+		l.seen[k] = struct{}{}
 	}
 	l.held[k]++
 	due := !l.flushing && now.Sub(l.last) >= failureFlushEvery
@@ -102,10 +112,8 @@ func (l *failureLog) flush(ctx context.Context, now time.Time) {
 	defer l.mu.Unlock()
 	l.flushing, l.last = false, now
 	if err != nil {
-		for k, n := range held {
-			if _, ok := l.held[k]; ok || len(l.held) < maxFailureGroups {
-				l.held[k] += n
-			}
+		for k, n := range held { // the groups are already in seen: no more than before
+			l.held[k] += n
 		}
 		l.log.LogAttrs(ctx, slog.LevelError, "login failures not written", slog.Any("err", err))
 		return

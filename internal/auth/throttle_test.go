@@ -13,7 +13,7 @@ func TestGuessBound(t *testing.T) {
 		t.Fatalf("P(any of %d precincts) ≤ %.3g, not below 1e-6", MaxPrecincts, p)
 	}
 	t.Logf("P(any of %d) ≤ %.3g; P(any of Iowa's 1,765) ≤ %.3g; each reset adds %.3g",
-		MaxPrecincts, GuessBound(MaxPrecincts), GuessBound(1765), GuessBound(1))
+		MaxPrecincts, GuessBound(MaxPrecincts), GuessBound(1765), float64(PrecinctBudget)/PINSpace())
 	// The budget must outlast the back-off for a good part of the night: spending it takes
 	// the attacker more than two hours, during which the chair's QR code still works.
 	if n := MaxAttemptsIn(2 * time.Hour); n >= PrecinctBudget {
