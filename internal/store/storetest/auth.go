@@ -45,6 +45,9 @@ func RunAuth(t *testing.T, open AuthOpener, addStaff AddStaff) {
 		{"AddThrottleIsAtomic", testAddThrottleIsAtomic},
 		{"AddThrottleIsAtomicAcrossHandles", testAddThrottleAcrossHandles},
 		{"ExpireThrottles", testExpireThrottles},
+		{"UpdateThrottles", testUpdateThrottles},
+		{"UpdateThrottlesIsAtomicAcrossHandles", testUpdateThrottlesAcrossHandles},
+		{"LoginFailures", testLoginFailures},
 		{"Sessions", testSessions},
 		{"Reopen", testAuthReopen},
 		{"Closed", testAuthClosed},
@@ -263,7 +266,7 @@ func testExpireThrottles(t *testing.T, h *authHarness) {
 			t.Fatal(err)
 		}
 	}
-	for _, prefix := range []string{"", "p", "precinct", "precinct/", "precinct/p1"} {
+	for _, prefix := range []string{"", "p", "precinct", "precinct/", "precinct/p1", "practice", "practice/", "pr"} {
 		if n, err := h.s.ExpireThrottles(h.ctx, prefix, recent.Add(24*time.Hour)); !errors.Is(err, store.ErrInvalid) || n != 0 {
 			t.Errorf("ExpireThrottles(%q) = %d, %v; want 0, ErrInvalid", prefix, n, err)
 		}
