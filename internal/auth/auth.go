@@ -27,7 +27,9 @@ type Config struct {
 	// a PIN login that finds both full is shed at once with ErrBusy (503 + Retry-After).
 	// 0 means GOMAXPROCS running and 2×GOMAXPROCS waiting: at ~23 ms a hash, a wait of
 	// about 50 ms at most. Token and staff logins have lanes of their own of the same size,
-	// so a flood of PINs never delays a chair with the QR link.
+	// so a flood of PINs never delays a chair with the QR link, and so do attempts at unknown
+	// precincts and users (their dummy hashes), so a flood of made-up names never delays a
+	// real one.
 	MaxConcurrentHashes, MaxWaitingHashes int
 
 	// SessionCache, if positive, keeps each session Authenticate has read from the store for
@@ -40,18 +42,19 @@ type Config struct {
 
 // Authenticator logs chairs and staff in, and checks sessions. It is safe for concurrent use.
 type Authenticator struct {
-	store      Store
-	now        func() time.Time
-	log        *slog.Logger
-	opens      time.Time
-	closes     time.Time
-	pinLane    *lane
-	tokenLane  *lane
-	staffLane  *lane
-	dummyPIN   Hash // verified for unknown precincts and users, so they take as long as known ones
-	dummyToken Hash
-	sessions   sessionCache
-	failures   failureLog
+	store       Store
+	now         func() time.Time
+	log         *slog.Logger
+	opens       time.Time
+	closes      time.Time
+	pinLane     *lane // PINs for real precincts
+	tokenLane   *lane // QR tokens for real precincts
+	staffLane   *lane // passwords of real accounts
+	unknownLane *lane // anything for an unknown precinct or user: the dummy hashes
+	dummyPIN    Hash  // verified for unknown precincts and users, so they take as long as known ones
+	dummyToken  Hash
+	sessions    sessionCache
+	failures    failureLog
 }
 
 // New returns an Authenticator.
@@ -72,7 +75,8 @@ func New(cfg Config) (*Authenticator, error) {
 	a := &Authenticator{store: cfg.Store, now: cfg.Now, log: cfg.Log,
 		opens: cfg.LiveOpens, closes: cfg.LiveCloses,
 		pinLane: newLane("PIN", n, q), tokenLane: newLane("token", n, q), staffLane: newLane("staff", n, q),
-		sessions: sessionCache{ttl: cfg.SessionCache}, failures: failureLog{store: cfg.Store, log: cfg.Log}}
+		unknownLane: newLane("unknown", n, q),
+		sessions:    sessionCache{ttl: cfg.SessionCache}, failures: failureLog{store: cfg.Store, log: cfg.Log}}
 	var err error
 	if a.dummyPIN, err = HashSecret(DefaultParams(), GenerateToken().Reveal()); err != nil {
 		return nil, fmt.Errorf("new authenticator: %w", err)

@@ -73,7 +73,8 @@
 //
 // # Load
 //
-// PIN, token and staff logins each hash in a lane of their own: a few running, a few waiting,
+// PIN, token and staff logins each hash in a lane of their own, and attempts at unknown
+// precincts and users in a fourth: a few running, a few waiting,
 // and the next one shed at once with ErrBusy (the server's 503 with a jittered Retry-After),
 // never queued without bound and never answered "wrong PIN". A flood of bogus PINs therefore
 // costs the server a bounded amount of memory and CPU, and never delays a chair with the QR

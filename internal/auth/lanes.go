@@ -13,7 +13,10 @@ import (
 // a refusal, not a minute of queueing, and a chair is told "busy, try again", never "wrong PIN".
 //
 // PIN, QR-token and staff logins each have their own lane, so a flood of one kind never
-// starves another: chairs with the QR link get in however many bogus PINs arrive.
+// starves another: chairs with the QR link get in however many bogus PINs arrive. Attempts
+// at unknown precincts and users share a fourth, so made-up names, which nothing else slows
+// (an attacker has addresses enough), never take a real chair's place; junk at real precincts
+// is slowed by each precinct's own back-off.
 type lane struct {
 	name  string
 	admit chan struct{} // places: running + waiting

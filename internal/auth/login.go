@@ -11,7 +11,8 @@ import (
 // How a login is checked, whatever the credential:
 //  1. the cheap refusals, which write nothing and hash nothing: a name longer than MaxNameLen,
 //     a PIN typo, a malformed token, a PIN outside the live window;
-//  2. a place in the credential's hashing lane, or ErrBusy at once (lanes.go);
+//  2. a place in the credential's hashing lane (or the unknown lane, for a precinct or user
+//     that does not exist), or ErrBusy at once (lanes.go);
 //  3. the attempt reserved in the store, in one transaction with the checks it must pass (the
 //     precinct's budget and back-off, the address's count): Store.UpdateThrottles. Two
 //     attempts, in one process or in several, never both see the same counts, so a burst of
@@ -67,15 +68,15 @@ func (a *Authenticator) checkPIN(ctx context.Context, precinctID, pinText string
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return false, fmt.Errorf("login: %w", err)
 	}
+	window := now.Truncate(AddressWindow)
+	addr := addressKey(addressPrefix, client, window)
+	if !known {
+		return false, a.unknown(ctx, a.dummyPIN, pin.Reveal(), addr, AddressMaxFailures, window, now)
+	}
 	if err := a.pinLane.enter(); err != nil {
 		return known, err
 	}
 	defer a.pinLane.leave()
-	window := now.Truncate(AddressWindow)
-	addr := addressKey(addressPrefix, client, window)
-	if !known {
-		return false, a.unknown(ctx, a.pinLane, a.dummyPIN, pin.Reveal(), addr, AddressMaxFailures, window, now)
-	}
 	budgetKey, failKey, budget := pinKeys(precinctID, practice)
 	keys := []string{budgetKey, failKey, addr}
 	if _, err := a.store.UpdateThrottles(ctx, keys, func(cur []ThrottleCounter) ([]ThrottleCounter, error) {
@@ -133,15 +134,15 @@ func (a *Authenticator) checkToken(ctx context.Context, precinctID, tokenText st
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return false, fmt.Errorf("login: %w", err)
 	}
+	window := now.Truncate(AddressWindow)
+	addr := addressKey(tokenAddressPrefix, client, window)
+	if !known {
+		return false, a.unknown(ctx, a.dummyToken, tok.Reveal(), addr, AddressMaxTokenFailures, window, now)
+	}
 	if err := a.tokenLane.enter(); err != nil {
 		return known, err
 	}
 	defer a.tokenLane.leave()
-	window := now.Truncate(AddressWindow)
-	addr := addressKey(tokenAddressPrefix, client, window)
-	if !known {
-		return false, a.unknown(ctx, a.tokenLane, a.dummyToken, tok.Reveal(), addr, AddressMaxTokenFailures, window, now)
-	}
 	keys := []string{addr}
 	if _, err := a.store.UpdateThrottles(ctx, keys, func(cur []ThrottleCounter) ([]ThrottleCounter, error) {
 		return []ThrottleCounter{inc(cur[0], now)}, nil
@@ -180,15 +181,15 @@ func (a *Authenticator) checkStaff(ctx context.Context, username string, passwor
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return StaffAccount{}, fmt.Errorf("staff login: %w", err)
 	}
+	window := now.Truncate(AddressWindow)
+	addr := addressKey(addressPrefix, client, window)
+	if !known {
+		return StaffAccount{}, a.unknown(ctx, a.dummyPIN, password.Reveal(), addr, AddressMaxFailures, window, now)
+	}
 	if err := a.staffLane.enter(); err != nil {
 		return StaffAccount{}, err
 	}
 	defer a.staffLane.leave()
-	window := now.Truncate(AddressWindow)
-	addr := addressKey(addressPrefix, client, window)
-	if !known {
-		return StaffAccount{}, a.unknown(ctx, a.staffLane, a.dummyPIN, password.Reveal(), addr, AddressMaxFailures, window, now)
-	}
 	keys := []string{staffKey(username), addr}
 	if _, err := a.store.UpdateThrottles(ctx, keys, func(cur []ThrottleCounter) ([]ThrottleCounter, error) {
 		if d := waitFor(cur[0], now, StaffFreeAttempts, StaffBaseDelay, StaffMaxDelay); d > 0 {
@@ -208,10 +209,16 @@ func (a *Authenticator) checkStaff(ctx context.Context, username string, passwor
 	return acct, nil
 }
 
-// unknown answers an attempt at an unknown precinct or user: refused while the address is
-// at its limit, else counted against the address and verified against dummy (so that it
-// takes as long as a known one), and ErrBadCredentials. The caller holds a place in l.
-func (a *Authenticator) unknown(ctx context.Context, l *lane, dummy Hash, plaintext, addr string, limit int, window, now time.Time) error {
+// unknown answers an attempt at an unknown precinct or user in the unknown lane: refused
+// while the address is at its limit, else counted against the address and verified against
+// dummy (so that, unloaded, it takes as long as a known one; precinct IDs are public, so the
+// lanes' different loads tell an attacker nothing), and ErrBadCredentials.
+func (a *Authenticator) unknown(ctx context.Context, dummy Hash, plaintext, addr string, limit int, window, now time.Time) error {
+	l := a.unknownLane
+	if err := l.enter(); err != nil {
+		return err
+	}
+	defer l.leave()
 	if _, err := a.store.UpdateThrottles(ctx, []string{addr}, func(cur []ThrottleCounter) ([]ThrottleCounter, error) {
 		if cur[0].Count >= limit {
 			return nil, throttled(window.Add(AddressWindow).Sub(now))

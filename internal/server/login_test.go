@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -226,5 +227,50 @@ func TestTrustedProxy(t *testing.T) {
 				t.Fatalf("address limit reached: %v, want %v", limited, tc.wantLimit)
 			}
 		})
+	}
+}
+
+// gatedAuth is the real store under auth whose PIN reservations at real precincts wait at a
+// gate: the PIN lane stays full for as long as the test needs, as slow hashes would keep it.
+type gatedAuth struct {
+	auth.Store
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedAuth) UpdateThrottles(ctx context.Context, keys []string, decide func([]auth.ThrottleCounter) ([]auth.ThrottleCounter, error)) ([]auth.ThrottleCounter, error) {
+	if strings.HasPrefix(keys[0], auth.PrecinctKeyPrefix) {
+		g.entered <- struct{}{}
+		<-g.gate
+	}
+	return g.Store.UpdateThrottles(ctx, keys, decide)
+}
+
+// TestLoginShed: with the PIN lane full, a PIN login is answered 503 with a Retry-After of
+// 2–10 s at once (never 401 "wrong PIN"), and a QR-token login, in its own lane, gets in.
+func TestLoginShed(t *testing.T) {
+	g := &gatedAuth{entered: make(chan struct{}, 2), gate: make(chan struct{})}
+	env := servertest.Start(t, servertest.Options{Precincts: 3, MaxConcurrentHashes: 1, MaxWaitingHashes: 1,
+		WrapAuth: func(s auth.Store) auth.Store { g.Store = s; return g }})
+	held := make(chan int, 2)
+	for _, p := range []string{"p0000", "p0001"} {
+		go func() {
+			status, _ := login(t, env, map[string]string{"precinct_id": p, "pin": env.PINs[p]}, "")
+			held <- status
+		}()
+		<-g.entered
+	}
+	status, retry := login(t, env, map[string]string{"precinct_id": "p0002", "pin": env.PINs["p0002"]}, "")
+	if secs, err := strconv.Atoi(retry); status != http.StatusServiceUnavailable || err != nil || secs < 2 || secs > 10 {
+		t.Fatalf("PIN login with the lane full: %d, Retry-After %q; want 503 with 2–10 s", status, retry)
+	}
+	if status, _ := login(t, env, map[string]string{"precinct_id": "p0002", "token": env.Tokens["p0002"]}, ""); status != http.StatusOK {
+		t.Fatalf("QR login with the PIN lane full: %d", status)
+	}
+	close(g.gate)
+	for range 2 {
+		if status := <-held; status != http.StatusOK {
+			t.Fatalf("held PIN login: %d", status)
+		}
 	}
 }

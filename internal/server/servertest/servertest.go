@@ -82,6 +82,10 @@ type Options struct {
 	Now func() time.Time
 	// TrustedProxies are the server's (server.Config.TrustedProxies).
 	TrustedProxies []netip.Prefix
+	// WrapAuth, when set, wraps the store the Authenticator uses (fault injection).
+	WrapAuth func(auth.Store) auth.Store
+	// MaxConcurrentHashes and MaxWaitingHashes size auth's hashing lanes; 0: auth's defaults.
+	MaxConcurrentHashes, MaxWaitingHashes int
 }
 
 // Env is a running server.
@@ -96,6 +100,7 @@ type Env struct {
 	HTTP   *httptest.Server
 	URL    string
 	PINs   map[string]string // precinct → PIN
+	Tokens map[string]string // precinct → QR token
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -112,7 +117,7 @@ func Start(t testing.TB, opts Options) *Env {
 	if def == nil {
 		def = Definition(t, opts.Precincts)
 	}
-	env := &Env{t: t, opts: opts, Def: def, Path: filepath.Join(t.TempDir(), "caucus.db"), PINs: map[string]string{}}
+	env := &Env{t: t, opts: opts, Def: def, Path: filepath.Join(t.TempDir(), "caucus.db"), PINs: map[string]string{}, Tokens: map[string]string{}}
 	env.open()
 	t.Cleanup(env.Stop)
 	if opts.NoCredentials {
@@ -135,6 +140,7 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	for _, s := range secrets {
 		env.PINs[s.PrecinctID] = s.PIN.Reveal()
+		env.Tokens[s.PrecinctID] = s.Token.Reveal()
 	}
 	return env
 }
@@ -201,7 +207,12 @@ func (env *Env) open() {
 	if now == nil {
 		now = time.Now
 	}
-	authn, err := auth.New(auth.Config{Store: db, Now: now, Log: log, SessionCache: SessionCache})
+	var as auth.Store = db
+	if env.opts.WrapAuth != nil {
+		as = env.opts.WrapAuth(db)
+	}
+	authn, err := auth.New(auth.Config{Store: as, Now: now, Log: log, SessionCache: SessionCache,
+		MaxConcurrentHashes: env.opts.MaxConcurrentHashes, MaxWaitingHashes: env.opts.MaxWaitingHashes})
 	if err != nil {
 		t.Fatal(err)
 	}
