@@ -25,8 +25,10 @@ type Config struct {
 	// MaxConcurrentHashes bounds the PIN lane's argon2id runs at once (each takes
 	// DefaultParams.MemoryKiB: 19 MiB), and MaxWaitingHashes the PIN logins waiting for one;
 	// a PIN login that finds both full is shed at once with ErrBusy (503 + Retry-After).
-	// 0 means GOMAXPROCS running and 2×GOMAXPROCS waiting: at ~23 ms a hash, a wait of
-	// about 50 ms at most. Token and staff logins have lanes of their own of the same size,
+	// 0 means GOMAXPROCS running and 4×GOMAXPROCS waiting: at ~23 ms a hash, a wait of
+	// about 0.1 s at most. Deeper queues were measured (the troll-flood test) to make chairs
+	// wait behind junk rather than be told at once to come back. Only running hashes hold
+	// argon2id memory. Token and staff logins have lanes of their own of the same size,
 	// so a flood of PINs never delays a chair with the QR link, and so do attempts at unknown
 	// precincts and users (their dummy hashes), so a flood of made-up names never delays a
 	// real one.
@@ -70,7 +72,7 @@ func New(cfg Config) (*Authenticator, error) {
 		n = runtime.GOMAXPROCS(0)
 	}
 	if q <= 0 {
-		q = 2 * runtime.GOMAXPROCS(0)
+		q = 4 * runtime.GOMAXPROCS(0)
 	}
 	a := &Authenticator{store: cfg.Store, now: cfg.Now, log: cfg.Log,
 		opens: cfg.LiveOpens, closes: cfg.LiveCloses,

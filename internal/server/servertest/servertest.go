@@ -272,11 +272,17 @@ func (env *Env) Do(method, path, token string, body []byte) (int, []byte) {
 	return resp.StatusCode, b
 }
 
-// Login logs a precinct's chair in and returns the session token.
+// Login logs a precinct's chair in and returns the session token. A 503 (auth's hashing
+// lanes full, when many chairs log in at once) is retried, as the app does after Retry-After,
+// only sooner.
 func (env *Env) Login(precinct string) string {
 	env.t.Helper()
 	body, _ := json.Marshal(map[string]string{"precinct_id": precinct, "pin": env.PINs[precinct]})
 	status, b := env.Do("POST", "/api/v1/login", "", body)
+	for tries := 0; status == http.StatusServiceUnavailable && tries < 100; tries++ {
+		time.Sleep(50 * time.Millisecond)
+		status, b = env.Do("POST", "/api/v1/login", "", body)
+	}
 	if status != http.StatusOK {
 		env.t.Fatalf("login %s: %d %s", precinct, status, b)
 	}
