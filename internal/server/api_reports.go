@@ -73,7 +73,7 @@ func (s *Server) handleReport(site *Site, w http.ResponseWriter, r *http.Request
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
 	defer cancel()
-	out, err := site.intake.Submit(ctx, rep, intake.Submitter{ID: submitterOf(sess)})
+	out, err := site.night.Submit(ctx, rep, intake.Submitter{ID: submitterOf(sess)})
 	switch {
 	case errors.Is(err, intake.ErrBusy), errors.Is(err, intake.ErrClosed), errors.Is(err, context.DeadlineExceeded):
 		site.count("busy")
@@ -225,7 +225,7 @@ func (s *Server) audit(ctx context.Context, site *Site, actor string, kind store
 	if actor == "" {
 		actor = "anonymous"
 	}
-	if _, err := site.store.AddAudit(ctx, store.NewAudit{Actor: actor, Kind: kind, PrecinctID: precinct, Detail: b}); err != nil {
+	if err := site.night.Audit(ctx, store.NewAudit{Actor: actor, Kind: kind, PrecinctID: precinct, Detail: b}); err != nil {
 		s.log.ErrorContext(ctx, "audit row not written", slog.String("kind", string(kind)), slog.Any("err", err))
 	}
 }

@@ -30,7 +30,7 @@ func (s *Server) routeLog(mux *http.ServeMux, site *Site) {
 }
 
 func (s *Server) handleCheckpoint(site *Site, w http.ResponseWriter, r *http.Request) {
-	signed, _ := site.tlog.Checkpoint()
+	signed, _ := site.night.Checkpoint()
 	if signed == nil {
 		s.writeError(w, r, busy("no checkpoint is signed yet"))
 		return
@@ -49,13 +49,13 @@ func (s *Server) handleTile(site *Site, w http.ResponseWriter, r *http.Request) 
 	var data []byte
 	ok := false
 	if t.L == caucustlog.EntriesLevel {
-		data, ok, err = site.tlog.EntryBundle(r.Context(), t)
+		data, ok, err = site.night.EntryBundle(r.Context(), t)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 	} else {
-		data, ok = site.tlog.HashTile(t)
+		data, ok = site.night.HashTile(t)
 	}
 	if !ok {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "the log has no tile %s yet", caucustlog.TilePath(t)))
@@ -81,12 +81,12 @@ type proofJSON struct {
 
 func (s *Server) handleProof(site *Site, w http.ResponseWriter, r *http.Request) {
 	index, err := strconv.ParseInt(r.URL.Query().Get("index"), 10, 64)
-	_, head := site.tlog.Checkpoint()
+	_, head := site.night.Checkpoint()
 	if err != nil || index < 0 || index >= head.N {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "index must be an entry of the latest checkpoint (size %d)", head.N))
 		return
 	}
-	proof, leaf, err := site.tlog.Prove(index, head.N)
+	proof, leaf, err := site.night.Prove(index, head.N)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -169,7 +169,7 @@ func (s *Server) handlePhoto(site *Site, w http.ResponseWriter, r *http.Request)
 	}
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
-	created, err := site.store.PutPhoto(r.Context(), store.NewPhoto{SHA256: sha, ContentType: ct, Data: data,
+	created, err := site.night.PutPhoto(r.Context(), store.NewPhoto{SHA256: sha, ContentType: ct, Data: data,
 		PrecinctID: sess.PrecinctID, Actor: submitterOf(sess)})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -220,7 +220,7 @@ func (s *Server) handleCallback(site *Site, w http.ResponseWriter, r *http.Reque
 		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_note", "the note is longer than 500 characters"))
 		return
 	}
-	cb, err := site.store.AddCallback(r.Context(), store.NewCallback{PrecinctID: req.PrecinctID, Phone: req.Phone,
+	cb, err := site.night.AddCallback(r.Context(), store.NewCallback{PrecinctID: req.PrecinctID, Phone: req.Phone,
 		Note: req.Note, Actor: submitterOf(sess)})
 	if err != nil {
 		s.writeError(w, r, err)
