@@ -1,6 +1,7 @@
 package night
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,9 +63,17 @@ func refused(format string, args ...any) *RefusedError {
 // returns a *RefusedError; any other error is the store's, and the decision may or may not be
 // stored (a correction with a report_id is then safe to retry).
 func (n *Night) Decide(ctx context.Context, d Decision) (store.Entry, error) {
-	ne, err := n.decisionEntry(d)
+	ne, leaf, err := n.decisionEntry(d)
 	if err != nil {
 		return store.Entry{}, err
+	}
+	// A correction's report_id already stored: the same correction again, or a refusal.
+	if ne.ReportID != "" {
+		if e, err := n.store.EntryByReportID(ctx, ne.ReportID); err == nil {
+			return sameCorrection(e, leaf)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return store.Entry{}, fmt.Errorf("look up report_id: %w", err)
+		}
 	}
 	res, err := n.store.Append(ctx, []store.NewEntry{ne})
 	if err != nil {
@@ -75,8 +84,10 @@ func (n *Night) Decide(ctx context.Context, d Decision) (store.Entry, error) {
 	}
 	r := res[0]
 	switch r.Outcome {
-	case store.Appended, store.Duplicate:
-	case store.Invalid, store.ReportIDReused:
+	case store.Appended:
+	case store.Duplicate, store.ReportIDReused: // another call stored this report_id first
+		return sameCorrection(r.Entry, leaf)
+	case store.Invalid:
 		return store.Entry{}, &RefusedError{Message: r.Err.Error(), Err: r.Err}
 	default:
 		return store.Entry{}, fmt.Errorf("append decision: outcome %s: %w", r.Outcome, r.Err)
@@ -89,17 +100,32 @@ func (n *Night) Decide(ctx context.Context, d Decision) (store.Entry, error) {
 	return r.Entry, nil
 }
 
-// decisionEntry builds the log entry of a decision, or refuses it.
-func (n *Night) decisionEntry(d Decision) (store.NewEntry, error) {
+// sameCorrection answers a correction whose report_id is already stored in e: e itself when it
+// is the same correction (the same report, reason and author, at another time), else a refusal.
+func sameCorrection(e store.Entry, want report.Entry) (store.Entry, error) {
+	stored, err := report.ParseEntry(e.Body)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("stored entry %d does not parse: %w", e.Index, err)
+	}
+	if stored.Kind != want.Kind || stored.PrecinctID != want.PrecinctID || stored.Reason != want.Reason ||
+		stored.Submitter != want.Submitter || stored.Report == nil ||
+		!bytes.Equal(stored.Report.Canonical(), want.Report.Canonical()) {
+		return store.Entry{}, refused("report_id %q is already used by log entry %d, a different entry", want.ReportID, e.Index)
+	}
+	return e, nil
+}
+
+// decisionEntry builds the log entry of a decision and its leaf, or refuses it.
+func (n *Night) decisionEntry(d Decision) (store.NewEntry, report.Entry, error) {
 	el := n.def.Election()
 	facts, ok := n.facts[d.PrecinctID]
 	switch {
 	case !ok:
-		return store.NewEntry{}, refused("precinct %q is not in this election", d.PrecinctID)
+		return store.NewEntry{}, report.Entry{}, refused("precinct %q is not in this election", d.PrecinctID)
 	case strings.TrimSpace(d.Author) == "":
-		return store.NewEntry{}, refused("a decision needs its author")
+		return store.NewEntry{}, report.Entry{}, refused("a decision needs its author")
 	case strings.TrimSpace(d.Reason) == "":
-		return store.NewEntry{}, refused("a decision needs its reason")
+		return store.NewEntry{}, report.Entry{}, refused("a decision needs its reason")
 	}
 	now := n.now().UTC().Truncate(time.Millisecond)
 	leaf := report.Entry{ElectionID: el.ID, PrecinctID: d.PrecinctID, ReceivedAt: report.FormatTime(now),
@@ -107,10 +133,10 @@ func (n *Night) decisionEntry(d Decision) (store.NewEntry, error) {
 	ne := store.NewEntry{PrecinctID: d.PrecinctID, Submitter: d.Author, Channel: store.ChannelStaff, ReceivedAt: now}
 	if r := d.Correction; r != nil {
 		if d.Status != "" || d.Counts != nil {
-			return store.NewEntry{}, refused("a correction counts its own report: give no status nor counts")
+			return store.NewEntry{}, report.Entry{}, refused("a correction counts its own report: give no status nor counts")
 		}
 		if r.PrecinctID != d.PrecinctID {
-			return store.NewEntry{}, refused("the correction's report is for precinct %q, not %q", r.PrecinctID, d.PrecinctID)
+			return store.NewEntry{}, report.Entry{}, refused("the correction's report is for precinct %q, not %q", r.PrecinctID, d.PrecinctID)
 		}
 		if res := rules.Calc(report.CalcInput(*r, facts)); res.HasErrors() {
 			e := refused("the corrected report has errors")
@@ -119,12 +145,12 @@ func (n *Night) decisionEntry(d Decision) (store.NewEntry, error) {
 					e.Checks = append(e.Checks, c)
 				}
 			}
-			return store.NewEntry{}, e
+			return store.NewEntry{}, report.Entry{}, e
 		}
 		// The report as decoding its canonical form gives it: the leaf must parse back to it.
 		rep, err := report.Decode(r.Canonical())
 		if err != nil {
-			return store.NewEntry{}, &RefusedError{Message: "the corrected report is not valid: " + err.Error(), Err: err}
+			return store.NewEntry{}, report.Entry{}, &RefusedError{Message: "the corrected report is not valid: " + err.Error(), Err: err}
 		}
 		leaf.Kind, leaf.ReportID, leaf.Report = report.KindCorrection, rep.ReportID, &rep
 		ne.Kind, ne.ReportID, ne.Status = store.KindCorrection, rep.ReportID, store.StatusCorrected
@@ -132,14 +158,14 @@ func (n *Night) decisionEntry(d Decision) (store.NewEntry, error) {
 		switch d.Status {
 		case store.StatusAccepted, store.StatusUnderReview, store.StatusCertified:
 		default:
-			return store.NewEntry{}, refused("a review decides accepted, under_review or certified, not %q", d.Status)
+			return store.NewEntry{}, report.Entry{}, refused("a review decides accepted, under_review or certified, not %q", d.Status)
 		}
 		leaf.Kind, leaf.Decision, leaf.Counts = report.KindReview, string(d.Status), d.Counts
 		ne.Kind, ne.Status, ne.Counts = store.KindReview, d.Status, d.Counts
 	}
 	ne.Body = leaf.Marshal()
 	if err := ne.Validate(); err != nil {
-		return store.NewEntry{}, &RefusedError{Message: err.Error(), Err: err}
+		return store.NewEntry{}, report.Entry{}, &RefusedError{Message: err.Error(), Err: err}
 	}
-	return ne, nil
+	return ne, leaf, nil
 }
