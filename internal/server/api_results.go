@@ -121,10 +121,10 @@ func (s *Server) handleCSV(site *Site, w http.ResponseWriter, r *http.Request) {
 	serveBytes(w, r, hdrCSV, b, etag, snap.LogSize(), &site.hdr.csv)
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHealth(_ *Site, _ http.Header, _ *http.Request) (any, int, error) {
 	out := map[string]any{"status": "ok"}
 	for _, site := range s.sites() {
 		out[site.def.Election().ID] = map[string]any{"log_size": site.night.Snapshot().LogSize()}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, http.StatusOK, nil
 }
