@@ -342,3 +342,39 @@ func TestOpenRefusesAnotherElection(t *testing.T) {
 		t.Fatal("a store of election test-2020 opened for other-2020")
 	}
 }
+
+// TestSubscribeBounded: subscriptions are bounded (each is an open event stream); ending one
+// makes room for another.
+func TestSubscribeBounded(t *testing.T) {
+	tn := startNight(t)
+	var ends []func()
+	for {
+		_, end, err := tn.night.Subscribe()
+		if errors.Is(err, night.ErrTooManySubscribers) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, end)
+		if len(ends) > 1_000_000 {
+			t.Fatal("subscriptions are not bounded")
+		}
+	}
+	if len(ends) == 0 {
+		t.Fatal("no subscription at all")
+	}
+	ends[0]()
+	ch, end, err := tn.night.Subscribe()
+	if err != nil {
+		t.Fatalf("after one ended: %v", err)
+	}
+	defer end()
+	tn.submit(tn.validReport("p0000", "a", 0), intake.Stored)
+	if snap := <-ch; snap.LogSize() != 1 {
+		t.Errorf("the subscriber's results are of log size %d, want 1", snap.LogSize())
+	}
+	for _, end := range ends[1:] {
+		end()
+	}
+}
