@@ -23,6 +23,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/night"
 	"caucus/internal/server"
 	"caucus/internal/server/servertest"
 	"caucus/internal/store"
@@ -62,19 +63,19 @@ func startEnv(t testing.TB) *env {
 	dir := t.TempDir()
 	e := &env{t: t, PINs: map[string]string{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	open := func(name string, d *election.Definition) (*sqlite.DB, *server.Site) {
+	open := func(name string, d *election.Definition) (*sqlite.DB, *night.Night) {
 		db, err := sqlite.Open(ctx, filepath.Join(dir, name), sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		site, err := server.NewSite(ctx, server.SiteConfig{Def: d, Store: db, Log: log})
+		site, err := night.Open(ctx, night.Config{Def: d, Store: db, Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return db, site
 	}
-	var mainSite, practiceSite *server.Site
+	var mainSite, practiceSite *night.Night
 	e.main, mainSite = open("caucus.db", def)
 	e.practice, practiceSite = open("caucus-practice.db", practice)
 	var ids []string
@@ -120,7 +121,13 @@ func startEnv(t testing.TB) *env {
 	e.URL = hs.URL
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { srv.Run(runCtx); close(done) }()
+	go func() {
+		var wg sync.WaitGroup
+		wg.Go(func() { mainSite.Run(runCtx) })
+		wg.Go(func() { practiceSite.Run(runCtx) })
+		wg.Wait()
+		close(done)
+	}()
 	t.Cleanup(func() { hs.Close(); cancel(); <-done })
 	return e
 }

@@ -51,7 +51,7 @@ func (pg *pages) base(site *Site, snap *tally.Snapshot, title, path string) page
 	if b, _ := snap.Results(); json.Unmarshal(b, &doc) == nil {
 		h.RootHash, h.PublicKey = doc.LogRootHash, doc.LogPublicKey
 	}
-	if _, c := site.tlog.Checkpoint(); c.N > 0 {
+	if _, c := site.night.Checkpoint(); c.N > 0 {
 		h.Checkpoint, h.CheckRoot = c.N, base64.StdEncoding.EncodeToString(c.Hash[:])
 	}
 	return h
@@ -504,7 +504,7 @@ func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, 
 	if len(doc.Entries) == 0 {
 		return nil
 	}
-	es, err := site.store.PrecinctEntries(ctx, doc.PrecinctID)
+	es, err := site.night.PrecinctEntries(ctx, doc.PrecinctID)
 	if err != nil {
 		return fmt.Errorf("read entries of precinct %s: %w", doc.PrecinctID, err)
 	}
@@ -521,12 +521,12 @@ func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, 
 		return nil
 	}
 	idx := *doc.CountedEntry
-	_, c := site.tlog.Checkpoint()
+	_, c := site.night.Checkpoint()
 	if idx >= c.N {
 		v.Inclusion = &inclusion{Index: idx, Pending: true}
 		return nil
 	}
-	proof, leaf, err := site.tlog.Prove(idx, c.N)
+	proof, leaf, err := site.night.Prove(idx, c.N)
 	if err != nil {
 		return fmt.Errorf("prove entry %d in checkpoint %d: %w", idx, c.N, err)
 	}
