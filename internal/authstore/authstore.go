@@ -1,8 +1,8 @@
 // Package authstore makes the election's durable store (store.Store, the SQLite file that
 // also holds the entries) serve as package auth's Store: precinct credentials, staff
 // accounts, attempt counters and sessions. Every server process that opens the same database
-// then shares one PIN budget per precinct and one set of sessions (spec/reliability.md §B4;
-// issue 4, "Chair credentials").
+// then shares one PIN budget per precinct and one set of sessions (spec/reliability.md §B4):
+// adding a process must not multiply the guesses an attacker gets.
 //
 // It is an adapter and nothing else: no SQL, no clock, no policy. Package store knows
 // nothing of auth and auth nothing of store; this package is the one place that knows both.
