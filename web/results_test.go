@@ -35,7 +35,7 @@ import (
 	"caucus/web"
 )
 
-// The public results site (issue 7) in Chromium, on the real Iowa 2020 election (its 99
+// The public results site in Chromium, on the real Iowa 2020 election (its 99
 // counties on the map and its 5 satellite pseudo-counties beside it) and its practice twin.
 
 // seeded are the precincts the results tests report, across three counties and a satellite.

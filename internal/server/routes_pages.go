@@ -12,7 +12,7 @@ import (
 	"caucus/web"
 )
 
-// The public results site (issue 7): server-rendered pages over the same snapshots as the
+// The public results site: server-rendered pages over the same snapshots as the
 // results feeds, so they work with JavaScript off; web/static/results.js keeps an open page live
 // from the SSE stream. Pages are cached rendered (and gzipped) per snapshot and checkpoint, and
 // served with an ETag and the feeds' short Cache-Control, so a CDN can stand in front of a crowd.

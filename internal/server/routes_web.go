@@ -28,7 +28,7 @@ func appCSP(a *web.Assets) string {
 // maxCallbackBytes bounds a call-back request: a phone number and a short note.
 const maxCallbackBytes = 4 << 10
 
-// webRoutes adds the chair app (issue 5) and the API it needs beyond the contract's.
+// webRoutes adds the chair app and the API it needs beyond the contract's.
 func (s *Server) webRoutes(mux *http.ServeMux) {
 	assets, err := web.Load()
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"caucus/internal/tally"
 )
 
-const iowaCSV = "../../../shared/data/iowa-2020/precincts.csv"
+const iowaCSV = "../shareddata/testdata/data/iowa-2020/precincts.csv"
 
 // iowaNight is the 2020 Iowa structure and one report per precinct built from the published
 // results: attendees = max(Σ first, Σ final), as caucus check reads them (R22). Reports that
