@@ -22,7 +22,8 @@
 // received_at of an entry, never the clock), so rebuilding from the stored log after a restart
 // gives byte-identical results.
 //
-// The documents are the results endpoints of spec/interfaces.md:
+// The documents are the results endpoints of spec/interfaces.md, the types of internal/results
+// (the one declaration every reader decodes into) encoded with encoding/json:
 //
 //	/api/v1/results                   Snapshot.Results
 //	/api/v1/results/counties          Snapshot.Counties

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sync"
+
+	"caucus/internal/results"
 )
 
 // Snapshot is the published results as of one log size: /results rendered with its ETag, every
@@ -49,8 +51,8 @@ func (s *Snapshot) Counties() (body []byte, etag string) {
 		for i, c := range s.counties {
 			entries[i] = c.entry
 		}
-		s.countiesDoc = newDoc(splice(countiesHead{ElectionID: s.ix.elec.ID, UpdatedAt: strp(s.updatedAt),
-			LogSize: s.size, Practice: s.ix.elec.Practice}, "counties", entries))
+		s.countiesDoc = newDoc(splice(results.Counties{ElectionID: s.ix.elec.ID, UpdatedAt: strp(s.updatedAt),
+			LogSize: s.size, Practice: s.ix.elec.Practice, Counties: []results.CountySummary{}}, "counties", entries))
 	})
 	return s.countiesDoc.body, s.countiesDoc.etag
 }
