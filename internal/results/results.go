@@ -140,16 +140,18 @@ type Precinct struct {
 }
 
 // Group is one group of a Precinct: every candidate of the election in ballot order, then any
-// other group the report names (C02). Viable is viability at the final alignment, as
-// rules.Calc decides it; a group the report does not name is not viable. Viable and Delegates
-// are null in a straw poll; SDE is null when the county has no ratio, a game of chance is open
-// or an error check fired.
+// other group the report names (C02). Viable is viability at the final alignment and
+// ViableFirst viability at the first (its first-alignment count reaches the viability
+// threshold), both as rules.Calc decides them; a group the report does not name is neither.
+// Viable, ViableFirst and Delegates are null in a straw poll; SDE is null when the county has
+// no ratio, a game of chance is open or an error check fired.
 type Group struct {
 	CandidateID string  `json:"candidate_id"`
 	Name        string  `json:"name"`
 	First       int64   `json:"first"`
 	Final       int64   `json:"final"`
 	Viable      *bool   `json:"viable"`
+	ViableFirst *bool   `json:"viable_first"`
 	Delegates   *int64  `json:"delegates"`
 	SDE         *string `json:"sde"`
 }

@@ -187,7 +187,8 @@ func (ix *index) groups(l loc, o *outcome) []results.Group {
 		}
 		if !ix.straw {
 			viable := g != nil && g.Viable != nil && *g.Viable
-			out.Viable, out.Delegates = &viable, &d
+			first := g != nil && g.ViableFirst != nil && *g.ViableFirst
+			out.Viable, out.ViableFirst, out.Delegates = &viable, &first, &d
 		}
 		if o.sde {
 			s := rules.SDE(d, ratio)

@@ -73,9 +73,10 @@ func (s *Snapshot) County(id string) (body []byte, etag string, ok bool) {
 
 // Precinct is GET /api/v1/results/precincts/{id}: {election_id, practice, precinct_id, name,
 // county_id, satellite, status, updated_at, counted_entry, entries, reports, attendees,
-// delegates_to_elect, threshold, groups: [{candidate_id, name, first, final, viable, delegates,
-// sde}], chair_delegates, flags, checks: [{id, severity, message}]}, and its ETag; false when
-// the election has no such precinct.
+// delegates_to_elect, threshold, groups: [{candidate_id, name, first, final, viable,
+// viable_first, delegates, sde}], chair_delegates, flags, checks: [{id, severity, message}]}
+// (results.Precinct), and its ETag; false when the election has no such precinct. viable_first
+// is viability at the first alignment, viable at the final one.
 func (s *Snapshot) Precinct(id string) (body []byte, etag string, ok bool) {
 	l, ok := s.ix.where[id]
 	if !ok {
