@@ -57,14 +57,19 @@ func BenchmarkNational(b *testing.B) {
 }
 
 // BenchmarkApplyNational is BenchmarkApply at the national size: one correction at a time on a
-// tally of 175,000 precincts in 3,000 counties holding 17,500 reports.
+// tally of 175,000 precincts in 3,000 counties holding 17,500 reports, the leaf read by Apply
+// or already parsed.
 func BenchmarkApplyNational(b *testing.B) {
 	def, entries := national(b)
-	ta := tally.New(def)
-	if err := ta.Apply(entries...); err != nil {
-		b.Fatal(err)
+	for _, parsed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "leaf", true: "parsed"}[parsed], func(b *testing.B) {
+			ta := tally.New(def)
+			if err := ta.Apply(entries...); err != nil {
+				b.Fatal(err)
+			}
+			benchCorrections(b, ta, def.Election().ID, entries, parsed)
+		})
 	}
-	benchCorrections(b, ta, def.Election().ID, entries)
 }
 
 // national is simulate's national election (175,000 precincts in 3,000 counties) and one
