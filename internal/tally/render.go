@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"math/big"
 	"strings"
 	"sync"
 
@@ -66,12 +65,10 @@ func (ix *index) candidates(t *totals) []results.Candidate {
 	for i, id := range ix.ids {
 		c := results.Candidate{CandidateID: id, Name: ix.names[id], First: t.first[i], Final: t.final[i]}
 		if !ix.straw {
-			d := t.delegates[i] // a copy: a county document may be rendered after t changes
-			c.CountyDelegates = &d
+			c.CountyDelegates = &t.delegates[i]
 		}
 		if t.sde != nil {
-			s := rules.FormatSDE(rules.RoundSDE(t.sde[i]))
-			c.SDE = &s
+			c.SDE = &t.sde[i]
 		}
 		out[i] = c
 	}
@@ -239,62 +236,86 @@ func (ix *index) csvRows(l loc, o *outcome) []byte {
 	return b
 }
 
-// countyView is one county's rendered parts, shared by every snapshot until it changes. Its
-// document is rendered on its first read.
+// countyView is one county as of one snapshot, shared by every later snapshot until one of its
+// precincts changes: its totals, and its documents rendered on their first read.
 type countyView struct {
-	entry     []byte // its object in /results/counties
-	precincts []*precinctView
-	head      results.County // self-contained: candidates holds copies
+	ix        *index
+	ci        int
+	t         totals // t.sde is set by sdeOnce when sdeDelegates is not nil
+	updatedAt string
+	precincts pvec[*precinctView] // the snapshot's precincts, this county's among them
+	// sdeDelegates are the county's delegates that count toward SDEs, when its SDEs are to be
+	// worked out on first read: every precinct of a county has the county's ratio, so its exact
+	// SDEs are Σ (d × ρ) = (Σ d) × ρ.
+	sdeDelegates []int64
+	sdeOnce      sync.Once
 
+	entryOnce  sync.Once
+	entry      []byte // its object in /results/counties
 	detailOnce sync.Once
 	detail     doc // /results/counties/{id}
+}
+
+func (ix *index) renderCounty(ci int, t totals, updatedAt string, precincts pvec[*precinctView]) *countyView {
+	return &countyView{ix: ix, ci: ci, t: t, updatedAt: updatedAt, precincts: precincts}
+}
+
+// totals are the county's totals, its SDEs worked out on the first call.
+func (v *countyView) totals() *totals {
+	v.sdeOnce.Do(func() {
+		if v.sdeDelegates == nil {
+			return
+		}
+		ratio := v.ix.ratios[v.ci]
+		v.t.sde = make([]string, len(v.sdeDelegates))
+		for i, d := range v.sdeDelegates {
+			v.t.sde[i] = rules.SDE(d, ratio)
+		}
+	})
+	return &v.t
+}
+
+// precinct is the view of the county's precinct pi.
+func (v *countyView) precinct(pi int) *precinctView {
+	return v.precincts.Get(v.ix.ordinal(loc{v.ci, pi}))
+}
+
+// Entry is the county's object in /results/counties.
+func (v *countyView) Entry() []byte {
+	v.entryOnce.Do(func() {
+		c := v.ix.counties[v.ci]
+		v.entry = marshal(results.CountySummary{CountyID: c.ID, Name: c.Name,
+			PrecinctsTotal: len(v.ix.precincts[v.ci]), PrecinctsReporting: v.t.reporting,
+			Candidates: v.ix.candidates(v.totals())})
+	})
+	return v.entry
 }
 
 // Detail is /results/counties/{id}.
 func (v *countyView) Detail() doc {
 	v.detailOnce.Do(func() {
-		rows := make([][]byte, len(v.precincts))
-		for i, p := range v.precincts {
-			rows[i] = p.Row()
+		ix, c := v.ix, v.ix.counties[v.ci]
+		rows := make([][]byte, len(ix.precincts[v.ci]))
+		for pi := range rows {
+			rows[pi] = v.precinct(pi).Row()
 		}
-		v.detail = newDoc(splice(v.head, "precincts", rows))
+		head := results.County{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, CountyID: c.ID,
+			Name: c.Name, UpdatedAt: strp(v.updatedAt), PrecinctsTotal: len(rows),
+			PrecinctsReporting: v.t.reporting, Candidates: ix.candidates(v.totals()), Precincts: []results.PrecinctRow{}}
+		v.detail = newDoc(splice(head, "precincts", rows))
 	})
 	return v.detail
 }
 
-func (ix *index) renderCounty(ci int, t *totals, updatedAt string, views []*precinctView) *countyView {
-	c := ix.counties[ci]
-	cands := ix.candidates(t)
-	entry := marshal(results.CountySummary{CountyID: c.ID, Name: c.Name, PrecinctsTotal: len(views),
-		PrecinctsReporting: t.reporting, Candidates: cands})
-	head := results.County{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, CountyID: c.ID,
-		Name: c.Name, UpdatedAt: strp(updatedAt), PrecinctsTotal: len(views),
-		PrecinctsReporting: t.reporting, Candidates: cands, Precincts: []results.PrecinctRow{}}
-	return &countyView{entry: entry, precincts: views, head: head}
-}
-
-// snapshot renders the state's documents around the counties' views.
-func (ix *index) snapshot(size int64, updatedAt string, state *totals, counties []*countyView) *Snapshot {
-	s := &Snapshot{ix: ix, size: size, updatedAt: updatedAt, counties: counties}
+// snapshot makes the snapshot of the given views and renders the state's results.
+func (ix *index) snapshot(size int64, updatedAt string, state totals, counties pvec[*countyView], precincts pvec[*precinctView]) *Snapshot {
+	s := &Snapshot{ix: ix, size: size, updatedAt: updatedAt, counties: counties, precincts: precincts}
 	r := results.Results{ElectionID: ix.elec.ID, UpdatedAt: strp(updatedAt),
 		LogSize: size, PrecinctsTotal: ix.total, PrecinctsReporting: state.reporting,
-		Practice: ix.elec.Practice, Candidates: ix.candidates(state)}
+		Practice: ix.elec.Practice, Candidates: ix.candidates(&state)}
 	if ix.log.RootHash != nil {
 		r.LogRootHash, r.LogPublicKey = ix.log.RootHash(size), ix.log.PublicKey
 	}
 	s.results = newDoc(marshal(r))
 	return s
-}
-
-// countySDE is a county's exact SDE totals from its delegates that count toward SDEs: every
-// precinct of a county has the county's ratio, so Σ (d × ρ) = (Σ d) × ρ.
-func countySDE(ratio *big.Rat, sdeDelegates []int64) []*big.Rat {
-	if ratio == nil {
-		return nil
-	}
-	out := make([]*big.Rat, len(sdeDelegates))
-	for i, d := range sdeDelegates {
-		out[i] = new(big.Rat).Mul(new(big.Rat).SetInt64(d), ratio)
-	}
-	return out
 }
