@@ -60,6 +60,8 @@ func splice(doc any, key string, parts [][]byte) []byte {
 	return append(b, "]}"...)
 }
 
+// candidates are an area's lines of /results or of a county: every candidate in ballot order,
+// county_delegates null in a straw poll, sde null when t has none.
 func (ix *index) candidates(t *totals) []results.Candidate {
 	out := make([]results.Candidate, len(ix.ids))
 	for i, id := range ix.ids {

@@ -25,7 +25,7 @@ type Tally struct {
 	updatedAt string     // received_at of the last entry applied
 	precincts [][]pstate // per county, per precinct, as in index.precincts
 	counties  []countyState
-	state     stateState
+	state     stateSums
 	product   big.Int // scratch for contribute
 }
 
@@ -37,11 +37,11 @@ type countyState struct {
 	updatedAt                             string
 }
 
-// stateState is the state's running totals. sdeNum are its exact SDEs as numerators over the
+// stateSums is the state's running totals. sdeNum are its exact SDEs as numerators over the
 // common denominator index.sdeDen (Σ delegates × ratio, each ratio index.sdeMul/sdeDen), so
 // that an entry adds an integer product, never a fraction to reduce; sde holds them as written,
 // worked out again only for the candidates whose numerator changed (stale).
-type stateState struct {
+type stateSums struct {
 	first, final, delegates []int64
 	sdeNum                  []*big.Int // nil in a straw poll
 	sde                     []string
@@ -59,7 +59,7 @@ func NewWithLog(def *election.Definition, lg Log) *Tally {
 	n := len(ix.ids)
 	t := &Tally{ix: ix, precincts: make([][]pstate, len(ix.counties)),
 		counties: make([]countyState, len(ix.counties)),
-		state:    stateState{first: make([]int64, n), final: make([]int64, n), delegates: make([]int64, n)}}
+		state:    stateSums{first: make([]int64, n), final: make([]int64, n), delegates: make([]int64, n)}}
 	if !ix.straw {
 		t.state.sdeNum, t.state.sde, t.state.stale = make([]*big.Int, n), make([]string, n), make([]bool, n)
 		for i := range t.state.sdeNum {
