@@ -35,9 +35,6 @@ func (s *Snapshot) LogSize() int64 { return s.size }
 // before the first.
 func (s *Snapshot) UpdatedAt() string { return s.updatedAt }
 
-// ElectionID is the election the results are for.
-func (s *Snapshot) ElectionID() string { return s.ix.elec.ID }
-
 // Results is GET /api/v1/results: {election_id, updated_at, log_size, precincts_total,
 // precincts_reporting, practice, candidates: [{candidate_id, name, first, final,
 // county_delegates, sde}]}, candidates in ballot order, and its ETag.
