@@ -789,6 +789,25 @@ async function sendCallbacks() {
   }
 }
 
+// A newer version of the app took this page over when the worker in charge does not keep the
+// files this page may still load (the math, the words): that worker deleted this version's
+// files, and the server has only the new ones. The page reloads into the new version; the
+// session, the draft and the outbox are kept on the phone, so nothing typed is lost. It reloads
+// once for a given missing file, so a phone whose storage is short never loops.
+async function followNewVersion() {
+  const sw = navigator.serviceWorker.controller;
+  if (!sw) return;
+  // A worker takes a page over as it starts activating, and deletes the older caches before it is
+  // activated: only then does the check below see what it keeps.
+  if (sw.state === "activating") await new Promise((ok) => sw.addEventListener("statechange", ok, { once: true }));
+  const urls = [root.dataset.wasm, root.dataset.wasmExec, root.dataset.localeEn, root.dataset.localeEs];
+  const kept = await Promise.all(urls.map((u) => caches.match(u)));
+  const missing = urls.find((u, i) => !kept[i]);
+  if (!missing || sessionStorage.getItem("caucus.reloaded") === missing) return;
+  sessionStorage.setItem("caucus.reloaded", missing);
+  location.reload();
+}
+
 async function main() {
   // The login form already works (app.boot.js, in the page); the math and the rest load behind.
   wire();
@@ -796,7 +815,11 @@ async function main() {
   window.caucusAppAt = performance.now();
   root.dataset.ready = "1";
   loadMath();
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(() => {});
+    navigator.serviceWorker.addEventListener("controllerchange", () => followNewVersion().catch(() => {}));
+    followNewVersion().catch(() => {});
+  }
   if (boot.login) { // the chair tapped Log in before this script arrived
     setLang(lang).catch(() => {});
     return login($("precinct").value.trim(), "", false, boot.login);
