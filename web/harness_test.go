@@ -67,7 +67,6 @@ func startEnv(t testing.TB) *env {
 	}
 	e := &env{t: t, PINs: map[string]string{}, def: def, practiceDef: practice, dir: t.TempDir(), addr: "127.0.0.1:0"}
 	e.start()
-	t.Cleanup(func() { e.stop() })
 	var ids []string
 	for _, p := range def.Precincts() {
 		ids = append(ids, p.ID)
@@ -90,19 +89,25 @@ func startEnv(t testing.TB) *env {
 }
 
 // start opens the databases in e.dir and serves them on e.addr (the same address again after a
-// restart), with the app that web.Load gives at that moment.
+// restart), with the app that web.Load gives at that moment; e.stop, or the test's end, stops it.
 func (e *env) start() {
 	t := e.t
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var dbs []*sqlite.DB
+	var closers []func() // undone last first
+	e.stop = sync.OnceFunc(func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	})
+	t.Cleanup(e.stop)
 	open := func(name string, d *election.Definition) (*sqlite.DB, *server.Site) {
 		db, err := sqlite.Open(ctx, filepath.Join(e.dir, name), sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		dbs = append(dbs, db)
+		closers = append(closers, func() { db.Close() })
 		site, err := server.NewSite(ctx, server.SiteConfig{Def: d, Store: db, Log: log})
 		if err != nil {
 			t.Fatal(err)
@@ -147,14 +152,7 @@ func (e *env) start() {
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Run(runCtx); close(done) }()
-	e.stop = func() {
-		hs.Close()
-		cancel()
-		<-done
-		for _, db := range dbs {
-			db.Close()
-		}
-	}
+	closers = append(closers, func() { hs.Close(); cancel(); <-done })
 }
 
 // restart stops the server and starts it again on the same address over the same databases, as

@@ -120,8 +120,11 @@ func TestUpgrade(t *testing.T) {
 	p.submit()
 	p.wait(`document.getElementById("status").textContent.includes("saved on this phone")`)
 
-	// The next release: the same databases and address, version B of the app.
-	t.Cleanup(func() { web.Load = func() (*web.Assets, error) { return a, nil } })
+	// The next release: the same databases and address, version B of the app. web.Load is where
+	// the server takes the app from, the embedded files in a real binary; no other test runs
+	// meanwhile (none is parallel).
+	embedded := web.Load
+	t.Cleanup(func() { web.Load = embedded })
 	web.Load = func() (*web.Assets, error) { return b, nil }
 	e.restart()
 	// Whatever the browser's HTTP cache holds goes: a file of B's that reaches the phone
