@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
+	"maps"
 	"regexp"
 	"slices"
 	"testing"
@@ -20,9 +21,10 @@ import (
 // pages are the paths the service worker keeps the app page under (as internal/server serves it).
 var pages = []string{"/", "/practice/"}
 
-// versionB is the embedded app with two files changed, as the next release would have them: a
-// line added to app.js, which marks the page as version B, and a Spanish word changed, a file the
-// page loads only when asked.
+// versionB is the embedded app with three files changed, as the next release would have them:
+// a line added to app.js, which marks the page as version B; a Spanish word, a file the page
+// loads only when asked; and rules.wasm, which gets a custom section (name "B", no payload),
+// which the WebAssembly runtime ignores.
 func versionB(t *testing.T) *web.Assets {
 	t.Helper()
 	tree := fstest.MapFS{}
@@ -43,6 +45,8 @@ func versionB(t *testing.T) *web.Assets {
 		t.Fatal(`locales/es.json has no "Informe del caucus" to change`)
 	}
 	es.Data = bytes.Replace(es.Data, []byte(`"Informe del caucus"`), []byte(`"Informe del caucus (B)"`), 1)
+	// Section id 0 (custom), 2 bytes long: the name's length, 1, and the name.
+	tree["static/rules.wasm"].Data = append(tree["static/rules.wasm"].Data, 0, 2, 1, 'B')
 	b, err := web.LoadFS(tree)
 	if err != nil {
 		t.Fatal(err)
@@ -84,11 +88,24 @@ func (p *page) cacheKeys() []string {
 	return keys
 }
 
+// cachedBytes is the size of every file the origin's caches hold.
+func (p *page) cachedBytes() int {
+	p.t.Helper()
+	return eval[int](p, `(async () => {
+		let n = 0;
+		for (const k of await caches.keys()) {
+			const c = await caches.open(k);
+			for (const req of await c.keys()) n += (await (await c.match(req)).arrayBuffer()).byteLength;
+		}
+		return n })()`)
+}
+
 // TestUpgrade: a phone has version A of the app, with a report waiting in its outbox for a busy
 // server; the server is restarted with version B. On the next load the phone installs B into a
-// cache of its own, copies the files that did not change from A's cache rather than download
-// them again, deletes A's cache (and a cache of the worker before versioned names, but no other
-// app's), reloads into B, works offline from B's cache, and sends the report A queued.
+// cache of its own, downloading only the files that changed (the others are copied from A's
+// cache), deletes A's cache (and a cache of the worker before versioned names, but no other
+// app's), so A's rules.wasm is gone, reloads into B, works offline from B's cache, and sends the
+// report A queued.
 func TestUpgrade(t *testing.T) {
 	a, err := web.Load()
 	if err != nil {
@@ -96,11 +113,17 @@ func TestUpgrade(t *testing.T) {
 	}
 	b := versionB(t)
 	nameA, nameB := cacheName(t, a), cacheName(t, b)
-	if nameA == nameB || a.URL("app.js") == b.URL("app.js") || a.URL("es.json") == b.URL("es.json") {
-		t.Fatalf("versions A and B are not told apart: caches %s, %s; app.js %s, %s", nameA, nameB, a.URL("app.js"), b.URL("app.js"))
+	if nameA == nameB {
+		t.Fatalf("versions A and B have the same cache, %s", nameA)
 	}
-	if a.URL("rules.wasm") != b.URL("rules.wasm") {
-		t.Fatal("version B should keep A's rules.wasm")
+	changed := map[string]bool{}
+	for _, asset := range b.All() {
+		if _, ok := a.ByURL(asset.URL); !ok {
+			changed[asset.Name] = true
+		}
+	}
+	if want := map[string]bool{"app.js": true, "es.json": true, "rules.wasm": true}; !maps.Equal(changed, want) {
+		t.Fatalf("version B changes %v, want %v", changed, want)
 	}
 
 	e := startEnv(t)
@@ -114,6 +137,7 @@ func TestUpgrade(t *testing.T) {
 	// file, and another app's cache on the same origin, which is not the worker's to delete.
 	const legacy, other = "caucus-4211-/static/wasm_exec.0badf00d.js", "another-app"
 	eval[bool](p, `Promise.all([caches.open("`+legacy+`"), caches.open("`+other+`")]).then(() => true)`)
+	sizeA := p.cachedBytes()
 
 	p.toReview(precinct4)
 	e.busy.Store(true)
@@ -142,11 +166,29 @@ func TestUpgrade(t *testing.T) {
 	if got := eval[string](p, `document.querySelector('script[src^="/static/app."]').getAttribute("src")`); got != b.URL("app.js") {
 		t.Errorf("page loads %s, want B's %s", got, b.URL("app.js"))
 	}
-	if n := e.served(b.URL("rules.wasm")); n != 0 {
-		t.Errorf("rules.wasm, unchanged, was downloaded %d times after the upgrade; want it copied from A's cache", n)
+	// B's install downloaded the pages and the changed files, each once, and nothing else; the
+	// pages the phone showed came from the caches.
+	for _, path := range pages {
+		if n := e.served(path); n != 1 {
+			t.Errorf("%s was downloaded %d times after the upgrade, want once", path, n)
+		}
 	}
-	if n := e.served(b.URL("app.js")); n != 1 {
-		t.Errorf("B's app.js was downloaded %d times, want once", n)
+	for _, asset := range b.All() {
+		want := int64(0)
+		if changed[asset.Name] {
+			want = 1
+		}
+		if n := e.served(asset.URL); n != want {
+			t.Errorf("%s was downloaded %d times after the upgrade, want %d", asset.URL, n, want)
+		}
+	}
+	if eval[bool](p, `caches.match("`+a.URL("rules.wasm")+`").then((r) => r !== undefined)`) {
+		t.Errorf("A's rules.wasm is still on the phone")
+	}
+	sizeB := p.cachedBytes()
+	t.Logf("the phone's caches hold %d bytes under A, %d bytes after the upgrade to B", sizeA, sizeB)
+	if sizeB > sizeA+sizeA/10 {
+		t.Errorf("the caches grew from %d to %d bytes: an old version is still kept", sizeA, sizeB)
 	}
 
 	// A's report, still on the phone, goes to the server once it answers.
@@ -171,6 +213,10 @@ func TestUpgrade(t *testing.T) {
 	p.wait(`document.title === "Informe del caucus (B)"`)
 	if v := eval[string](p, `String(window.caucusTestVersion)`); v != "B" {
 		t.Errorf("offline page is version %s, want B", v)
+	}
+	p.open("/practice/")
+	if v := eval[string](p, `String(window.caucusTestVersion)`); v != "B" {
+		t.Errorf("offline practice page is version %s, want B", v)
 	}
 	e.down.Store(false)
 }
