@@ -47,7 +47,10 @@ type env struct {
 	// down: every request's connection is dropped without an answer (server unreachable).
 	// busy: every API request gets 503 with Retry-After (overloaded, reliability.md O1).
 	down, busy atomic.Bool
-	reports    atomic.Int64 // POST …/reports that reached the server
+	// quota: every photo upload and call-back request gets the server's answer to a precinct
+	// past its quota of them: 429 with the code "quota" and a sentence, no Retry-After.
+	quota   atomic.Bool
+	reports atomic.Int64 // POST …/reports that reached the server
 	// requests counts every request by path, for the tests that ask what reached the server.
 	requests sync.Map // path → *atomic.Int64
 
@@ -138,6 +141,13 @@ func (e *env) start() {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			io.WriteString(w, `{"error":"the server is busy","code":"busy","request_id":"test"}`)
+			return
+		}
+		if e.quota.Load() && r.Method == "POST" &&
+			(strings.HasSuffix(r.URL.Path, "/api/v1/photos") || strings.HasSuffix(r.URL.Path, "/api/v1/callbacks")) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"error":"this precinct is past its quota","code":"quota","request_id":"test"}`)
 			return
 		}
 		if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/api/v1/reports") {

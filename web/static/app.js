@@ -522,10 +522,13 @@ async function send(rec) {
   try {
     if (rec.photo && !rec.body.photo_sha256) {
       const r = await fetch(rec.base + "/api/v1/photos", { method: "POST", headers: { ...auth, "Content-Type": rec.photo.type }, body: rec.photo });
-      if (r.ok) rec.body.photo_sha256 = (await r.json()).sha256;
+      const pb = await r.json().catch(() => ({}));
+      if (r.ok) rec.body.photo_sha256 = pb.sha256;
       else if (r.status === 401) { rec.state = "login"; return outbox.put(rec); }
-      else if (r.status >= 500 || r.status === 429) { backoff(rec, "busy", +r.headers.get("Retry-After")); return outbox.put(rec); }
-      else rec.photo_error = r.status; // a photo the server will not take never holds the report back
+      else if (r.status >= 500 || (r.status === 429 && pb.code !== "quota")) { backoff(rec, "busy", +r.headers.get("Retry-After")); return outbox.put(rec); }
+      // A photo the server will not take (not an image, too large, past the precinct's quota of
+      // photos) never holds the report back: it goes without, and the receipt says why.
+      else rec.photo_error = pb.error || String(r.status);
       rec.photo = null;
       await outbox.put(rec);
     }
@@ -599,6 +602,7 @@ function renderReceipt() {
       add("leaf_hash", rec.receipt.leaf_hash);
     }
     if (rec.message) add("server_says", rec.message);
+    if (rec.photo_error) add("photo_not_sent", rec.photo_error);
     for (const c of rec.checks || []) add(c.id, checkText(c));
     const link = $("receipt-link");
     link.hidden = !rec.receipt;
@@ -748,7 +752,7 @@ let cbState = ""; // the last word shown under the form
 function showCallback() {
   const out = $("cb-result");
   out.textContent = cbState ? t(cbState) : "";
-  out.className = cbState === "callback_ok" ? "ok" : /offline|unreachable|busy/.test(cbState) ? "warning" : cbState ? "error" : "";
+  out.className = cbState === "callback_ok" ? "ok" : /offline|unreachable|busy|quota/.test(cbState) ? "warning" : cbState ? "error" : "";
 }
 function callbackQueue() { return store.get("callbacks" + base) || []; }
 async function callMeBack(e) {
@@ -772,7 +776,10 @@ async function sendCallbacks() {
         r = await fetch(base + "/api/v1/callbacks", { method: "POST",
           headers: { Authorization: "Bearer " + cb.token, "Content-Type": "application/json" }, body: JSON.stringify(cb.body) });
       } catch (err) { /* no answer: kept, and sent again below */ }
-      if (!r || r.status >= 500 || r.status === 429 || r.status === 408) {
+      // Past the precinct's hourly quota headquarters already has its requests: answered, not
+      // retried (the quota would refuse every retry).
+      const quota = r && r.status === 429 && (await r.clone().json().catch(() => ({}))).code === "quota";
+      if (!r || r.status >= 500 || (r.status === 429 && !quota) || r.status === 408) {
         cbState = !r ? (navigator.onLine === false ? "callback_offline" : "callback_unreachable") : "callback_busy";
         cbTries++;
         break;
@@ -780,7 +787,7 @@ async function sendCallbacks() {
       // Answered: done with it, whatever the answer.
       cbTries = 0;
       store.set("callbacks" + base, callbackQueue().filter((x) => x.id !== cb.id));
-      cbState = r.ok ? "callback_ok" : r.status === 400 ? "callback_bad_phone" : r.status === 401 ? "callback_login" : "callback_failed";
+      cbState = r.ok ? "callback_ok" : quota ? "callback_quota" : r.status === 400 ? "callback_bad_phone" : r.status === 401 ? "callback_login" : "callback_failed";
     }
   } finally {
     cbSending = false;
