@@ -1,4 +1,4 @@
-// Package web is the chair's reporting app (issue 5): plain HTML, CSS and JavaScript with no
+// Package web is the chair's reporting app: plain HTML, CSS and JavaScript with no
 // framework and no build step, the caucus math as WebAssembly (static/rules.wasm, built from
 // cmd/caucus-wasm and committed), a service worker that keeps the app on the phone for offline
 // use, and the English and Spanish words (locales/).

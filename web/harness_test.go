@@ -24,6 +24,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/night"
 	"caucus/internal/server"
 	"caucus/internal/server/servertest"
 	"caucus/internal/store"
@@ -105,19 +106,19 @@ func (e *env) start() {
 		}
 	})
 	t.Cleanup(e.stop)
-	open := func(name string, d *election.Definition) (*sqlite.DB, *server.Site) {
+	open := func(name string, d *election.Definition) (*sqlite.DB, *night.Night) {
 		db, err := sqlite.Open(ctx, filepath.Join(e.dir, name), sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		closers = append(closers, func() { db.Close() })
-		site, err := server.NewSite(ctx, server.SiteConfig{Def: d, Store: db, Log: log})
+		site, err := night.Open(ctx, night.Config{Def: d, Store: db, Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return db, site
 	}
-	var mainSite, practiceSite *server.Site
+	var mainSite, practiceSite *night.Night
 	e.main, mainSite = open("caucus.db", e.def)
 	e.practice, practiceSite = open("caucus-practice.db", e.practiceDef)
 	authn, err := auth.New(auth.Config{Store: e.main, Now: time.Now, Log: log})
@@ -161,7 +162,13 @@ func (e *env) start() {
 	e.URL, e.addr = hs.URL, ln.Addr().String()
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { srv.Run(runCtx); close(done) }()
+	go func() {
+		var wg sync.WaitGroup
+		wg.Go(func() { mainSite.Run(runCtx) })
+		wg.Go(func() { practiceSite.Run(runCtx) })
+		wg.Wait()
+		close(done)
+	}()
 	closers = append(closers, func() { hs.Close(); cancel(); <-done })
 }
 

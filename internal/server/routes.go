@@ -4,16 +4,19 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"caucus/internal/report"
 )
 
 // Handler is every route of the server, wrapped in the common middleware.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/login", s.handleLogin)
-	mux.HandleFunc("POST /api/v1/logout", s.handleLogout)
+	// Logins are the election's: the practice twin takes the same credentials.
+	mux.HandleFunc("POST /api/v1/login", s.onMain(s.serveJSON(maxLoginBytes, s.handleLogin)))
+	mux.HandleFunc("POST /api/v1/logout", s.onMain(s.serveJSON(0, s.handleLogout)))
 	for _, site := range s.sites() {
 		p := site.prefix()
-		mux.HandleFunc("POST "+p+"/api/v1/reports", s.onSite(site, s.handleReport))
+		mux.HandleFunc("POST "+p+"/api/v1/reports", s.onSite(site, s.serveJSON(report.MaxBytes, s.handleReport)))
 		mux.HandleFunc("GET "+p+"/api/v1/results", s.onSite(site, s.handleResults))
 		mux.HandleFunc("GET "+p+"/api/v1/results/counties", s.onSite(site, s.handleCounties))
 		mux.HandleFunc("GET "+p+"/api/v1/results/counties/{county_id}", s.onSite(site, s.handleCounty))
@@ -24,7 +27,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.webRoutes(mux)
 	s.pageRoutes(mux)
-	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /healthz", s.onMain(s.serveJSON(0, s.handleHealth)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such page: %s %s", r.Method, r.URL.Path))
@@ -48,4 +51,9 @@ func (s *Server) onSite(site *Site, h func(*Site, http.ResponseWriter, *http.Req
 		}
 		h(site, w, r)
 	}
+}
+
+// onMain binds a handler that is not one site's (logins, health) to the election's site.
+func (s *Server) onMain(h func(*Site, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { h(s.main, w, r) }
 }

@@ -1,4 +1,4 @@
-// The chair's reporting app (issue 5). Plain JavaScript, no framework, no build step.
+// The chair's reporting app. Plain JavaScript, no framework, no build step.
 //
 // The math is internal/rules compiled to WebAssembly (rules.wasm, caucusCalc): the page never
 // computes a delegate itself. A report is put in the outbox (IndexedDB) the moment the chair
