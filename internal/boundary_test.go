@@ -49,11 +49,15 @@ var boundaries = []boundary{
 		why: "auth owns the storage interface it needs; the implementation imports auth's types to implement it, never the other way round"},
 	{pkg: "caucus/internal/store/sqlite", not: []string{"caucus/internal/server/...", "caucus/internal/night/...", "caucus/internal/intake/..."},
 		why: "an implementation of the consumers' interfaces knows their types, not the code that calls it"},
-	// Rules for packages that other branches create; the lead adds them when they merge:
-	// {pkg: "caucus/internal/results", not: []string{"caucus/internal/store/...", "caucus/internal/server/..."},
-	// 	why: "the results documents are read by the client and the verifier, which run without a store or server"},
-	// {pkg: "caucus/internal/night", not: []string{"caucus/internal/server/..."},
-	// 	why: "the running night is called by the HTTP layer, never the other way round"},
+	{pkg: "caucus/internal/night", not: append([]string{"caucus/internal/server/...", "caucus/internal/store/sqlite/..."}, sqlDrivers...),
+		why: "the running night is called by the HTTP layer, never the other way round, and takes its storage as an interface"},
+	{pkg: "caucus/internal/intake", not: append([]string{"caucus/internal/server/...", "caucus/internal/night/...", "caucus/internal/store/sqlite/..."}, sqlDrivers...),
+		why: "the intake is one step of the night and knows its store only through its own interface"},
+	{pkg: "caucus/internal/results", only: []string{"caucus/internal/rules"},
+		why: "the results documents are read by the client, the verifier and outsiders' tools, which run without a store, a server or the tally"},
+	{pkg: "caucus/internal/client", not: []string{"caucus/internal/store/...", "caucus/internal/server/...", "caucus/internal/intake/...",
+		"caucus/internal/tally/...", "caucus/internal/night/...", "caucus/internal/tlog"},
+		why: "the client speaks the public HTTP contract only, as campaigns' and newsrooms' tools do"},
 }
 
 // TestBoundaries checks every rule of the import graph against what the go command lists: the

@@ -1,4 +1,4 @@
-// Package web is the chair's reporting app (issue 5): plain HTML, CSS and JavaScript with no
+// Package web is the chair's reporting app: plain HTML, CSS and JavaScript with no
 // framework and no build step, the caucus math as WebAssembly (static/rules.wasm, built from
 // cmd/caucus-wasm and committed), a service worker that keeps the app on the phone for offline
 // use, and the English and Spanish words (locales/).
@@ -49,6 +49,7 @@ type Assets struct {
 	byURL  map[string]*Asset
 	inline map[string]Inline
 	tmpl   *template.Template
+	fsys   fs.FS // the files they were built from
 }
 
 // Inline is a file put into the page itself (the login screen's style and script, the results
@@ -66,12 +67,14 @@ var inlined = map[string]bool{"app.css": true, "app.boot.js": true, "results.css
 
 // Load returns the embedded assets, hashed and compressed once per process (the files never
 // change while it runs).
-var Load = sync.OnceValues(load)
+var Load = sync.OnceValues(func() (*Assets, error) { return load(files) })
 
-func load() (*Assets, error) {
-	a := &Assets{byName: map[string]*Asset{}, byURL: map[string]*Asset{}, inline: map[string]Inline{}}
+// load builds the assets from a file tree laid out like the embedded one (static, templates,
+// locales).
+func load(fsys fs.FS) (*Assets, error) {
+	a := &Assets{byName: map[string]*Asset{}, byURL: map[string]*Asset{}, inline: map[string]Inline{}, fsys: fsys}
 	for _, dir := range []string{"static", "locales"} {
-		entries, err := fs.ReadDir(files, dir)
+		entries, err := fs.ReadDir(fsys, dir)
 		if err != nil {
 			return nil, fmt.Errorf("read embedded %s: %w", dir, err)
 		}
@@ -85,12 +88,12 @@ func load() (*Assets, error) {
 			}
 			var data []byte
 			if dir == "locales" {
-				words, err := locale(e.Name())
+				words, err := locale(fsys, e.Name())
 				if err != nil {
 					return nil, err
 				}
 				data, _ = json.Marshal(words)
-			} else if data, err = files.ReadFile(dir + "/" + e.Name()); err != nil {
+			} else if data, err = fs.ReadFile(fsys, dir+"/"+e.Name()); err != nil {
 				return nil, fmt.Errorf("read embedded %s: %w", e.Name(), err)
 			}
 			if inlined[e.Name()] {
@@ -116,8 +119,8 @@ func load() (*Assets, error) {
 	funcs := template.FuncMap{"asset": a.URL,
 		"style":  func(name string) template.CSS { return template.CSS(a.inline[name].Data) },
 		"script": func(name string) template.JS { return template.JS(a.inline[name].Data) },
-		"words":  words}
-	tmpl, err := template.New("").Funcs(funcs).ParseFS(files, "templates/*.html")
+		"words":  func(keys ...string) (map[string]map[string]string, error) { return words(fsys, keys...) }}
+	tmpl, err := template.New("").Funcs(funcs).ParseFS(fsys, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
@@ -155,14 +158,14 @@ func compress(data []byte) []byte {
 
 // words returns the given keys of every locale's words ({"en": {…}, "es": {…}}), for the page
 // to carry what the login screen says in each language.
-func words(keys ...string) (map[string]map[string]string, error) {
-	entries, err := fs.ReadDir(files, "locales")
+func words(fsys fs.FS, keys ...string) (map[string]map[string]string, error) {
+	entries, err := fs.ReadDir(fsys, "locales")
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]map[string]string{}
 	for _, e := range entries {
-		all, err := locale(e.Name())
+		all, err := locale(fsys, e.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -183,8 +186,8 @@ func words(keys ...string) (map[string]map[string]string, error) {
 // internal/rules in that language (rules.Words), so the app writes each check in the page's
 // language from its ID and args, exactly as the server does. The table is the only place a check
 // is described: a file that has one of its keys is refused.
-func locale(file string) (map[string]string, error) {
-	b, err := files.ReadFile("locales/" + file)
+func locale(fsys fs.FS, file string) (map[string]string, error) {
+	b, err := fs.ReadFile(fsys, "locales/"+file)
 	if err != nil {
 		return nil, fmt.Errorf("read embedded locales/%s: %w", file, err)
 	}
@@ -248,22 +251,38 @@ func (a *Assets) All() []*Asset {
 	return out
 }
 
-// ServiceWorker is the service worker's script, served at /sw.js (its scope is the whole site):
-// the list of every asset's URL to keep on the phone, then templates/sw.js. Its bytes change
-// whenever an asset or a page's inline block does, which is what makes the browser install the new app.
+// ServiceWorker is the service worker's script, served at /sw.js (its scope is the whole site,
+// so the practice app under /practice/ is kept by the same worker, in the same cache): the
+// app's version, the list of every file to keep on the phone (the pages, which serve app.html,
+// and every asset's URL), then templates/sw.js.
+//
+// The version names the worker's cache. It is a hash of every file the worker keeps: the
+// assets by their URLs, which carry their content hashes, the page as rendered (its inline
+// blocks and the words it carries included) and the worker's own code. Any change to one of
+// them is a new version: the script's bytes change, so the browser installs it, into a cache of
+// its own, and the old version's cache is deleted when it activates. It panics when app.html
+// does not render, which the tests catch (the server renders the same page at start-up).
 func (a *Assets) ServiceWorker(pages []string) []byte {
 	urls := append([]string(nil), pages...)
 	for _, asset := range a.All() {
 		urls = append(urls, asset.URL)
 	}
 	list, _ := json.Marshal(urls)
-	src, _ := files.ReadFile("templates/sw.js")
-	// The pages' inline blocks are named too: a change to them alone is a new app as well.
-	names := make([]string, 0, len(a.inline))
-	for name := range a.inline {
-		names = append(names, name)
+	src, err := fs.ReadFile(a.fsys, "templates/sw.js")
+	if err != nil {
+		panic(fmt.Sprintf("web: %v", err))
 	}
-	head := "// page: " + a.CSP(names...) + "\nconst PRECACHE = " + string(list) + ";\n"
+	page, err := a.Render("app.html", nil)
+	if err != nil {
+		panic(fmt.Sprintf("web: %v", err))
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{list, page, src} {
+		sum := sha256.Sum256(part)
+		h.Write(sum[:])
+	}
+	version := hex.EncodeToString(h.Sum(nil)[:8])
+	head := "const VERSION = \"" + version + "\";\nconst PRECACHE = " + string(list) + ";\n"
 	return append([]byte(head), src...)
 }
 

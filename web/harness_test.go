@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +24,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/night"
 	"caucus/internal/server"
 	"caucus/internal/server/servertest"
 	"caucus/internal/store"
@@ -46,12 +48,20 @@ type env struct {
 	// down: every request's connection is dropped without an answer (server unreachable).
 	// busy: every API request gets 503 with Retry-After (overloaded, reliability.md O1).
 	down, busy atomic.Bool
-	reports    atomic.Int64 // POST …/reports that reached the server
+	// quota: every photo upload and call-back request gets the server's answer to a precinct
+	// past its quota of them: 429 with the code "quota" and a sentence, no Retry-After.
+	quota   atomic.Bool
+	reports atomic.Int64 // POST …/reports that reached the server
+	// requests counts every request by path, for the tests that ask what reached the server.
+	requests sync.Map // path → *atomic.Int64
+
+	def, practiceDef *election.Definition
+	dir, addr        string
+	stop             func() // stops the server and closes its databases
 }
 
 func startEnv(t testing.TB) *env {
 	t.Helper()
-	ctx := context.Background()
 	def := servertest.Definition(t, 6)
 	pe := def.Election()
 	pe.ID, pe.Name, pe.Practice = "test-2020-practice", "Practice caucus", true
@@ -59,24 +69,8 @@ func startEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	e := &env{t: t, PINs: map[string]string{}}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	open := func(name string, d *election.Definition) (*sqlite.DB, *server.Site) {
-		db, err := sqlite.Open(ctx, filepath.Join(dir, name), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		site, err := server.NewSite(ctx, server.SiteConfig{Def: d, Store: db, Log: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db, site
-	}
-	var mainSite, practiceSite *server.Site
-	e.main, mainSite = open("caucus.db", def)
-	e.practice, practiceSite = open("caucus-practice.db", practice)
+	e := &env{t: t, PINs: map[string]string{}, def: def, practiceDef: practice, dir: t.TempDir(), addr: "127.0.0.1:0"}
+	e.start()
 	var ids []string
 	for _, p := range def.Precincts() {
 		ids = append(ids, p.ID)
@@ -85,23 +79,61 @@ func startEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, err := auth.HashPrecinctSecrets(ctx, secrets, servertest.CheapParams)
+	creds, err := auth.HashPrecinctSecrets(t.Context(), secrets, servertest.CheapParams)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.main.PutPrecinctCredentials(ctx, "system", creds); err != nil {
+	if err := e.main.PutPrecinctCredentials(t.Context(), "system", creds); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range secrets {
 		e.PINs[s.PrecinctID] = s.PIN.Reveal()
 	}
+	return e
+}
+
+// start opens the databases in e.dir and serves them on e.addr (the same address again after a
+// restart), with the app that web.Load gives at that moment; e.stop, or the test's end, stops it.
+func (e *env) start() {
+	t := e.t
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var closers []func() // undone last first
+	e.stop = sync.OnceFunc(func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	})
+	t.Cleanup(e.stop)
+	open := func(name string, d *election.Definition) (*sqlite.DB, *night.Night) {
+		db, err := sqlite.Open(ctx, filepath.Join(e.dir, name), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		closers = append(closers, func() { db.Close() })
+		site, err := night.Open(ctx, night.Config{Def: d, Store: db, Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, site
+	}
+	var mainSite, practiceSite *night.Night
+	e.main, mainSite = open("caucus.db", e.def)
+	e.practice, practiceSite = open("caucus-practice.db", e.practiceDef)
 	authn, err := auth.New(auth.Config{Store: e.main, Now: time.Now, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := server.New(server.Config{Main: mainSite, Practice: practiceSite, Auth: authn, Log: log})
 	h := srv.Handler()
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ln, err := net.Listen("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := e.requests.LoadOrStore(r.URL.Path, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 		if e.down.Load() {
 			panic(http.ErrAbortHandler) // the connection drops: what a phone sees of a dead server
 		}
@@ -112,17 +144,50 @@ func startEnv(t testing.TB) *env {
 			io.WriteString(w, `{"error":"the server is busy","code":"busy","request_id":"test"}`)
 			return
 		}
+		if e.quota.Load() && r.Method == "POST" &&
+			(strings.HasSuffix(r.URL.Path, "/api/v1/photos") || strings.HasSuffix(r.URL.Path, "/api/v1/callbacks")) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"error":"this precinct is past its quota","code":"quota","request_id":"test"}`)
+			return
+		}
 		if r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/api/v1/reports") {
 			e.reports.Add(1)
 		}
 		h.ServeHTTP(w, r)
 	}))
-	e.URL = hs.URL
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	e.URL, e.addr = hs.URL, ln.Addr().String()
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { srv.Run(runCtx); close(done) }()
-	t.Cleanup(func() { hs.Close(); cancel(); <-done })
-	return e
+	go func() {
+		var wg sync.WaitGroup
+		wg.Go(func() { mainSite.Run(runCtx) })
+		wg.Go(func() { practiceSite.Run(runCtx) })
+		wg.Wait()
+		close(done)
+	}()
+	closers = append(closers, func() { hs.Close(); cancel(); <-done })
+}
+
+// restart stops the server and starts it again on the same address over the same databases, as
+// a new release of the binary would be, serving the app that web.Load gives now.
+func (e *env) restart() {
+	e.t.Helper()
+	e.stop()
+	e.requests.Clear()
+	e.start()
+}
+
+// served is how many requests for path reached the server since it last started.
+func (e *env) served(path string) int64 {
+	n, ok := e.requests.Load(path)
+	if !ok {
+		return 0
+	}
+	return n.(*atomic.Int64).Load()
 }
 
 // entries returns every stored entry of a precinct in the election (or practice) store.

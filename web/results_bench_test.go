@@ -47,7 +47,8 @@ func gzipBytes(b *testing.B, base, path string) (page, total int) {
 	return page, total
 }
 
-// BenchmarkStatewideSlow3G measures what issue 7 asks to report for the statewide page of the
+// BenchmarkStatewideSlow3G measures whether the public can read results on a phone on a slow
+// network, for the statewide page of the
 // Iowa 2020 election with seven precincts reported: its bytes (gzip; the page alone, which
 // carries its style, and with its JavaScript and map) and, under Chromium's Slow 3G preset with
 // an empty cache, the time to first contentful paint and to the load event. Figures, not

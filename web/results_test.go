@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/night"
 	"caucus/internal/report"
 	"caucus/internal/rules"
 	"caucus/internal/server"
@@ -33,7 +35,7 @@ import (
 	"caucus/web"
 )
 
-// The public results site (issue 7) in Chromium, on the real Iowa 2020 election (its 99
+// The public results site in Chromium, on the real Iowa 2020 election (its 99
 // counties on the map and its 5 satellite pseudo-counties beside it) and its practice twin.
 
 // seeded are the precincts the results tests report, across three counties and a satellite.
@@ -66,13 +68,13 @@ func startResults(t testing.TB) *resultsEnv {
 	e := &resultsEnv{t: t, def: def, pdef: pdef, pins: map[string]string{}, tokens: map[string]string{}}
 	dir := t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	open := func(name string, d *election.Definition) (*sqlite.DB, *server.Site) {
+	open := func(name string, d *election.Definition) (*sqlite.DB, *night.Night) {
 		db, err := sqlite.Open(ctx, filepath.Join(dir, name), sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		site, err := server.NewSite(ctx, server.SiteConfig{Def: d, Store: db, Log: log})
+		site, err := night.Open(ctx, night.Config{Def: d, Store: db, Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +112,13 @@ func startResults(t testing.TB) *resultsEnv {
 	e.URL = hs.URL
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { e.Server.Run(runCtx); close(done) }()
+	go func() {
+		var wg sync.WaitGroup
+		wg.Go(func() { mainSite.Run(runCtx) })
+		wg.Go(func() { practiceSite.Run(runCtx) })
+		wg.Wait()
+		close(done)
+	}()
 	t.Cleanup(func() { hs.Close(); cancel(); <-done })
 	return e
 }

@@ -1,7 +1,8 @@
 //go:build js && wasm
 
 // Command caucus-wasm is internal/rules compiled to WebAssembly for the chair's phone: the math
-// the page shows is the server's math, byte for byte (issue 5: one source of truth).
+// the page shows is the server's math, byte for byte (one source of truth, so a chair never
+// sees numbers the server would compute differently).
 //
 // It exposes one JavaScript function, caucusCalc(inputJSON) → resultJSON, taking the `caucus
 // calc` input (spec/interfaces.md: the report plus delegates_to_elect, sde_ratio, satellite,

@@ -13,8 +13,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// shared is the project's shared folder beside the repository, as in CI.
-const shared = "../../../shared/"
+// shared is the copy of the project's shared folder that tests read (internal/shareddata).
+const shared = "../../internal/shareddata/testdata/"
 
 func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()

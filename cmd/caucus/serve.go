@@ -11,10 +11,12 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/night"
 	"caucus/internal/server"
 	"caucus/internal/store/sqlite"
 )
@@ -178,20 +180,24 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		return err
 	}
 	defer authn.FlushFailures(context.WithoutCancel(ctx)) // before the store closes (deferred earlier)
-	mainSite, err := server.NewSite(ctx, server.SiteConfig{Def: def, Store: main, Log: log, Now: time.Now})
+	// The election's night also keeps the login throttle's tables small: the practice twin
+	// shares its logins.
+	mainNight, err := night.Open(ctx, night.Config{Def: def, Store: main, Log: log, Now: time.Now, Counters: authn})
 	if err != nil {
 		return err
 	}
-	cfg := server.Config{Main: mainSite, Auth: authn, Log: log, Now: time.Now, TrustedProxies: opts.trustedProxies}
+	nights := []*night.Night{mainNight}
+	cfg := server.Config{Main: mainNight, Auth: authn, Log: log, Now: time.Now, TrustedProxies: opts.trustedProxies}
 	if practice != nil {
 		pdb, err := openDB(ctx, practiceURL(dbURL))
 		if err != nil {
 			return err
 		}
 		defer pdb.Close()
-		if cfg.Practice, err = server.NewSite(ctx, server.SiteConfig{Def: practice, Store: pdb, Log: log, Now: time.Now}); err != nil {
+		if cfg.Practice, err = night.Open(ctx, night.Config{Def: practice, Store: pdb, Log: log, Now: time.Now}); err != nil {
 			return err
 		}
+		nights = append(nights, cfg.Practice)
 	}
 	srv := server.New(cfg)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
@@ -199,7 +205,14 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	runCtx, stopRun := context.WithCancel(context.Background())
 	committed := make(chan struct{})
-	go func() { srv.Run(runCtx); close(committed) }()
+	go func() {
+		var wg sync.WaitGroup
+		for _, n := range nights {
+			wg.Go(func() { n.Run(runCtx) })
+		}
+		wg.Wait()
+		close(committed)
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	ready("http://" + ln.Addr().String() + "/")

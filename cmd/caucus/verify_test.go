@@ -156,10 +156,10 @@ func TestVerifyWatch(t *testing.T) {
 	})
 }
 
-// TestLogKeyNeverServed is the log key's rule (issue 6): the private key is in the store and
-// nowhere else. `caucus demo` prints the public key; the private key of the election's log and
-// of its practice twin appears in no response of any route of either site (errors, 404s, the
-// log, results, pages, static files), nor in anything the demo prints or logs.
+// TestLogKeyNeverServed: the log's private key (with it anyone could sign a forged log) is in
+// the store and nowhere else. `caucus demo` prints the public key; the private key of the
+// election's log and of its practice twin appears in no response of any route of either site
+// (errors, 404s, the log, results, pages, static files), nor in anything the demo prints or logs.
 func TestLogKeyNeverServed(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,7 +1,7 @@
 // Package auth is how chairs and staff get into caucus: precinct PINs and QR tokens, staff
-// passwords, the throttles on guessing, and sessions. It follows
-// spec/reliability.md §B4 (A1–A3; A4 in part); the login endpoint itself
-// is spec/interfaces.md's POST /api/v1/login, served by internal/server.
+// passwords, the throttles on guessing, and sessions, so that every chair gets in on the night
+// and nobody guesses their way in. It follows spec/reliability.md §B4 (A1–A3; A4 in part); the
+// login endpoint itself is spec/interfaces.md's POST /api/v1/login, served by internal/server.
 //
 // It is not the HTTP layer (routes, cookies, CSRF and status codes are internal/server's;
 // Error.Code is what the server maps), not the authorization table (the server's, beyond

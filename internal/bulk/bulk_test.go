@@ -15,14 +15,14 @@ import (
 	"caucus/internal/rules"
 )
 
-// The real 2020 published results, beside the repository as in CI (../shared).
-const dataDir = "../../../shared/data/iowa-2020/"
+// The real 2020 published results, copied from the shared folder (internal/shareddata).
+const dataDir = "../shareddata/testdata/data/iowa-2020/"
 
 func read(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(dataDir + name)
 	if err != nil {
-		t.Fatalf("the real 2020 results are needed beside the repository (../shared/data/iowa-2020): %v", err)
+		t.Fatalf("the real 2020 results (internal/shareddata/testdata/data/iowa-2020): %v", err)
 	}
 	return data
 }

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"caucus/internal/rules"
+	"caucus/internal/results"
 )
 
 // MaxBody bounds a response: the largest is results.csv for a national election (tens of MB).
@@ -108,103 +108,6 @@ func (c *Client) Tile(ctx context.Context, path string) ([]byte, error) {
 	return c.Get(ctx, "log/"+path)
 }
 
-// The documents of the public results API, as internal/tally writes them. They are the one
-// reading-side declaration of those shapes: verify, simulate and the server's own pages decode
-// into them.
-
-// Candidate is one candidate's totals in results and counties.
-type Candidate struct {
-	CandidateID     string  `json:"candidate_id"`
-	Name            string  `json:"name"`
-	First           int64   `json:"first"`
-	Final           int64   `json:"final"`
-	CountyDelegates *int64  `json:"county_delegates"`
-	SDE             *string `json:"sde"`
-}
-
-// Results is GET /api/v1/results.
-type Results struct {
-	ElectionID         string      `json:"election_id"`
-	UpdatedAt          *string     `json:"updated_at"`
-	LogSize            int64       `json:"log_size"`
-	LogRootHash        string      `json:"log_root_hash"`
-	LogPublicKey       string      `json:"log_public_key"`
-	PrecinctsTotal     int         `json:"precincts_total"`
-	PrecinctsReporting int         `json:"precincts_reporting"`
-	Practice           bool        `json:"practice"`
-	Candidates         []Candidate `json:"candidates"`
-}
-
-// County is one county of GET /api/v1/results/counties, and GET …/counties/{id} (which adds
-// its precincts).
-type County struct {
-	LogSize            int64         `json:"-"` // from LogSizeHeader; -1 if none
-	ElectionID         string        `json:"election_id"`
-	Practice           bool          `json:"practice"`
-	CountyID           string        `json:"county_id"`
-	Name               string        `json:"name"`
-	UpdatedAt          *string       `json:"updated_at"`
-	PrecinctsTotal     int           `json:"precincts_total"`
-	PrecinctsReporting int           `json:"precincts_reporting"`
-	Candidates         []Candidate   `json:"candidates"`
-	Precincts          []PrecinctRow `json:"precincts"`
-}
-
-// PrecinctRow is one precinct of GET …/counties/{id}. DelegatesToElect is the definition's,
-// nil when it follows attendance.
-type PrecinctRow struct {
-	PrecinctID       string   `json:"precinct_id"`
-	Name             string   `json:"name"`
-	DelegatesToElect *int64   `json:"delegates_to_elect"`
-	Satellite        bool     `json:"satellite"`
-	Status           string   `json:"status"`
-	Flags            []string `json:"flags"`
-	Reports          int64    `json:"reports"`
-}
-
-// Counties is GET /api/v1/results/counties.
-type Counties struct {
-	ElectionID string   `json:"election_id"`
-	UpdatedAt  *string  `json:"updated_at"`
-	LogSize    int64    `json:"log_size"`
-	Practice   bool     `json:"practice"`
-	Counties   []County `json:"counties"`
-}
-
-// Group is one group of a precinct's result.
-type Group struct {
-	CandidateID string  `json:"candidate_id"`
-	Name        string  `json:"name"`
-	First       int64   `json:"first"`
-	Final       int64   `json:"final"`
-	Viable      *bool   `json:"viable"`
-	Delegates   *int64  `json:"delegates"`
-	SDE         *string `json:"sde"`
-}
-
-// Precinct is GET /api/v1/results/precincts/{id}.
-type Precinct struct {
-	LogSize          int64            `json:"-"` // from LogSizeHeader; -1 if none
-	ElectionID       string           `json:"election_id"`
-	Practice         bool             `json:"practice"`
-	PrecinctID       string           `json:"precinct_id"`
-	Name             string           `json:"name"`
-	CountyID         string           `json:"county_id"`
-	Satellite        bool             `json:"satellite"`
-	Status           string           `json:"status"`
-	UpdatedAt        *string          `json:"updated_at"`
-	CountedEntry     *int64           `json:"counted_entry"`
-	Entries          []int64          `json:"entries"`
-	Reports          int64            `json:"reports"`
-	Attendees        *int64           `json:"attendees"`
-	DelegatesToElect *int64           `json:"delegates_to_elect"`
-	Threshold        *int64           `json:"threshold"`
-	Groups           []Group          `json:"groups"`
-	ChairDelegates   map[string]int64 `json:"chair_delegates"`
-	Flags            []string         `json:"flags"`
-	Checks           []rules.Check    `json:"checks"`
-}
-
 // Election is GET /api/v1/election: the definition's files by name.
 type Election struct {
 	ElectionID string            `json:"election_id"`
@@ -229,34 +132,48 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) ([]byte, int64
 	return b, logSize(h), nil
 }
 
+// The results documents are internal/results' types, the one declaration the server writes
+// and every reader decodes.
+
 // Results is GET /api/v1/results.
-func (c *Client) Results(ctx context.Context) (Results, error) {
-	var r Results
+func (c *Client) Results(ctx context.Context) (results.Results, error) {
+	var r results.Results
 	_, err := c.GetJSON(ctx, "api/v1/results", &r)
 	return r, err
 }
 
 // Counties is GET /api/v1/results/counties.
-func (c *Client) Counties(ctx context.Context) (Counties, error) {
-	var r Counties
+func (c *Client) Counties(ctx context.Context) (results.Counties, error) {
+	var r results.Counties
 	_, err := c.GetJSON(ctx, "api/v1/results/counties", &r)
 	return r, err
 }
 
 // County is GET /api/v1/results/counties/{id}.
-func (c *Client) County(ctx context.Context, id string) (County, error) {
-	var r County
-	_, n, err := c.getJSON(ctx, "api/v1/results/counties/"+url.PathEscape(id), &r)
-	r.LogSize = n
+func (c *Client) County(ctx context.Context, id string) (results.County, error) {
+	r, _, err := c.CountyAt(ctx, id)
 	return r, err
 }
 
+// CountyAt is County with the log size it was computed from (LogSizeHeader; -1 if none): the
+// document itself does not say.
+func (c *Client) CountyAt(ctx context.Context, id string) (results.County, int64, error) {
+	var r results.County
+	_, n, err := c.getJSON(ctx, "api/v1/results/counties/"+url.PathEscape(id), &r)
+	return r, n, err
+}
+
 // Precinct is GET /api/v1/results/precincts/{id}.
-func (c *Client) Precinct(ctx context.Context, id string) (Precinct, error) {
-	var r Precinct
-	_, n, err := c.getJSON(ctx, "api/v1/results/precincts/"+url.PathEscape(id), &r)
-	r.LogSize = n
+func (c *Client) Precinct(ctx context.Context, id string) (results.Precinct, error) {
+	r, _, err := c.PrecinctAt(ctx, id)
 	return r, err
+}
+
+// PrecinctAt is Precinct with the log size it was computed from (LogSizeHeader; -1 if none).
+func (c *Client) PrecinctAt(ctx context.Context, id string) (results.Precinct, int64, error) {
+	var r results.Precinct
+	_, n, err := c.getJSON(ctx, "api/v1/results/precincts/"+url.PathEscape(id), &r)
+	return r, n, err
 }
 
 // ResultsCSV is GET /api/v1/results.csv.

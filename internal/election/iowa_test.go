@@ -18,8 +18,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite iowa2020/ from "+sharedIowa)
 
-// sharedIowa is the shared data folder, beside the repository in a checkout and in CI.
-const sharedIowa = "../../../shared/data/iowa-2020"
+// sharedIowa is the copy of the shared data folder that tests read (internal/shareddata).
+const sharedIowa = "../shareddata/testdata/data/iowa-2020"
 
 // The files of iowa2020/, as generated.
 var iowaFiles = []string{"election.json", "counties.csv", "precincts.csv", "practice/election.json"}
@@ -51,7 +51,7 @@ func TestIowa2020Generated(t *testing.T) {
 func generateIowa(t *testing.T) map[string][]byte {
 	t.Helper()
 	if _, err := os.Stat(sharedIowa); err != nil {
-		t.Fatalf("the shared Iowa 2020 data is not at %s (%v): this test needs the shared folder beside the repository, as CI provides it", sharedIowa, err)
+		t.Fatalf("the copy of the shared Iowa 2020 data is not at %s (%v)", sharedIowa, err)
 	}
 	counties := readSharedCSV(t, "counties.csv", []string{"county_id", "name", "county_delegates", "state_delegates"})
 	rows := readSharedCSV(t, "precincts.csv", []string{"county_id", "county", "precinct_id", "precinct",

@@ -21,7 +21,7 @@ const (
 	maxPrecinctsBytes = 16 << 20
 	maxCandidates     = 100
 	maxCounties       = 5000
-	maxPrecincts      = 200000 // a national-size election has 175,000 (issue 8)
+	maxPrecincts      = 200000 // a national-size election (the benchmark suite's) has 175,000
 	maxIDLen          = 128
 	maxNameLen        = 200
 	maxDelegates      = 10000   // delegates_to_elect of one precinct

@@ -44,9 +44,21 @@ var ErrBusy = errors.New("intake: too many reports waiting to be stored")
 // ErrClosed means the intake has stopped: nothing was stored.
 var ErrClosed = errors.New("intake: stopped")
 
+// Store is what the intake reads and appends: the store.Store methods it calls, so that
+// store/sqlite serves it directly and a test or another backend provides only these.
+// Durability, idempotence and sentinels are store.Store's, method by method.
+type Store interface {
+	Append(ctx context.Context, batch []store.NewEntry) ([]store.AppendResult, error)
+	Size(ctx context.Context) (int64, error)
+	Entries(ctx context.Context, from, to int64) ([]store.Entry, error)
+	EntryByReportID(ctx context.Context, reportID string) (store.Entry, error)
+	PrecinctState(ctx context.Context, precinctID string) (store.PrecinctState, error)
+	AddAudit(ctx context.Context, a store.NewAudit) (store.AuditRecord, error)
+}
+
 // Config sets up an Intake.
 type Config struct {
-	Store    store.Store
+	Store    Store
 	Def      *election.Definition
 	Now      func() time.Time // the clock; nil: time.Now
 	Log      *slog.Logger     // nil: discard

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -83,7 +84,7 @@ func ParseEntry(leaf []byte) (Entry, error) {
 		return Entry{}, fmt.Errorf("entry's received_at %q is not %s", e.ReceivedAt, TimeFormat)
 	}
 	if !bytes.Equal(e.Marshal(), leaf) {
-		return Entry{}, fmt.Errorf("entry is not in canonical form")
+		return Entry{}, errors.New("entry is not in canonical form: a leaf is exactly its entry's encoding (fields in order, no spaces, no null, no empty optional field)")
 	}
 	return e, nil
 }

@@ -11,14 +11,14 @@ import (
 	"caucus/internal/resultscsv"
 )
 
-// iowaCSV is the real 2020 file, beside the repository as in CI (../shared).
-const iowaCSV = "../../../shared/data/iowa-2020/precincts.csv"
+// iowaCSV is the real 2020 file, copied from the shared folder (internal/shareddata).
+const iowaCSV = "../shareddata/testdata/data/iowa-2020/precincts.csv"
 
 func readIowa(t testing.TB) []byte {
 	t.Helper()
 	data, err := os.ReadFile(iowaCSV)
 	if err != nil {
-		t.Fatalf("the real 2020 results are needed beside the repository (../shared/data/iowa-2020): %v", err)
+		t.Fatalf("the real 2020 results (internal/shareddata/testdata/data/iowa-2020): %v", err)
 	}
 	return data
 }

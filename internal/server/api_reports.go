@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -27,64 +27,56 @@ const submitTimeout = 10 * time.Second
 // maxLoginBytes bounds a login body: a precinct id and a PIN or token.
 const maxLoginBytes = 4 << 10
 
-func (s *Server) handleReport(site *Site, w http.ResponseWriter, r *http.Request) {
+// handleReport stores a chair's or an operator's report through the night and answers with
+// its receipt (spec/interfaces.md POST /api/v1/reports).
+func (s *Server) handleReport(site *Site, _ http.Header, r *http.Request) (any, int, error) {
 	sess, err := s.session(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, report.MaxBytes))
+	body, err := readBody(r, "report", report.MaxBytes)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.writeError(w, r, errorf(http.StatusRequestEntityTooLarge, "too_large", "the report is larger than %d bytes", report.MaxBytes))
-			return
-		}
-		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_body", "the report could not be read"))
-		return
+		return nil, 0, err
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		s.writeError(w, r, errorf(http.StatusUnsupportedMediaType, "content_type", "send the report as application/json"))
-		return
+		return nil, 0, errorf(http.StatusUnsupportedMediaType, "content_type", "send the report as application/json")
 	}
 	rep, err := report.Decode(body)
 	var se *report.SyntaxError
 	var ie *report.InvalidError
 	switch {
 	case errors.As(err, &se):
-		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_report", "%s", se.Msg))
-		return
+		return nil, 0, errorf(http.StatusBadRequest, "bad_report", "%s", se.Msg)
 	case errors.As(err, &ie):
 		site.count("rejected")
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": ie.Check.Message, "checks": []rules.Check{ie.Check}})
-		return
+		return map[string]any{"error": ie.Check.Message, "checks": []rules.Check{ie.Check}}, http.StatusUnprocessableEntity, nil
 	case err != nil:
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if !sess.MaySubmit(rep.PrecinctID) {
 		s.audit(r.Context(), site, submitterOf(sess), store.AuditForbidden, rep.PrecinctID, map[string]any{"route": "reports"})
-		s.writeError(w, r, errorf(http.StatusForbidden, "forbidden", "this login may not report for precinct %s", rep.PrecinctID))
-		return
+		return nil, 0, errorf(http.StatusForbidden, "forbidden", "this login may not report for precinct %s", rep.PrecinctID)
 	}
 	if sess.Role == auth.RoleChair && rep.Channel != report.ChannelApp {
-		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_report", "a chair reports through the app (channel \"app\")"))
-		return
+		return nil, 0, errorf(http.StatusBadRequest, "bad_report", "a chair reports through the app (channel \"app\")")
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), submitTimeout)
 	defer cancel()
-	out, err := site.intake.Submit(ctx, rep, intake.Submitter{ID: submitterOf(sess)})
+	out, err := site.night.Submit(ctx, rep, intake.Submitter{ID: submitterOf(sess)})
 	switch {
 	case errors.Is(err, intake.ErrBusy), errors.Is(err, intake.ErrClosed), errors.Is(err, context.DeadlineExceeded):
 		site.count("busy")
-		s.writeError(w, r, busy("the server is busy; your report is not stored yet — retry with the same report_id"))
-		return
+		return nil, 0, busy("the server is busy; your report is not stored yet — retry with the same report_id")
 	case err != nil:
 		site.count("error")
 		s.log.ErrorContext(r.Context(), "submit failed", slog.String("request_id", requestID(r)), slog.Any("err", err))
-		s.writeError(w, r, busy("the report could not be stored; retry with the same report_id"))
-		return
+		return nil, 0, busy("the report could not be stored; retry with the same report_id")
 	}
+	return s.outcome(site, out)
+}
+
+// outcome is the answer to a submission the night took (spec/interfaces.md: 201, 200, 409, 422).
+func (s *Server) outcome(site *Site, out intake.Outcome) (any, int, error) {
 	switch out.Kind {
 	case intake.Stored:
 		if out.Receipt.Status == string(store.StatusAccepted) {
@@ -92,20 +84,20 @@ func (s *Server) handleReport(site *Site, w http.ResponseWriter, r *http.Request
 		} else {
 			site.count("flagged")
 		}
-		writeJSON(w, http.StatusCreated, out.Receipt)
+		return out.Receipt, http.StatusCreated, nil
 	case intake.Same:
 		site.count("duplicate")
-		writeJSON(w, http.StatusOK, out.Receipt)
+		return out.Receipt, http.StatusOK, nil
 	case intake.Conflict:
 		site.count("conflict")
-		writeJSON(w, http.StatusConflict, map[string]any{"error": "this precinct already has a different report; yours is kept and both go to review",
+		return map[string]any{"error": "this precinct already has a different report; yours is kept and both go to review",
 			"receipt": out.Receipt, "report_id": out.Receipt.ReportID, "log_index": out.Receipt.LogIndex,
-			"leaf_hash": out.Receipt.LeafHash, "status": out.Receipt.Status, "checks": out.Checks})
+			"leaf_hash": out.Receipt.LeafHash, "status": out.Receipt.Status, "checks": out.Checks}, http.StatusConflict, nil
 	case intake.Reused:
 		site.count("reused")
-		writeJSON(w, http.StatusConflict, map[string]any{"error": "this report_id was already used for a different report; nothing was stored",
+		return map[string]any{"error": "this report_id was already used for a different report; nothing was stored",
 			"receipt": out.Receipt, "report_id": out.Receipt.ReportID, "log_index": out.Receipt.LogIndex,
-			"leaf_hash": out.Receipt.LeafHash, "status": out.Receipt.Status, "checks": out.Checks})
+			"leaf_hash": out.Receipt.LeafHash, "status": out.Receipt.Status, "checks": out.Checks}, http.StatusConflict, nil
 	case intake.Refused:
 		site.count("rejected")
 		msg := out.Message
@@ -121,8 +113,9 @@ func (s *Server) handleReport(site *Site, w http.ResponseWriter, r *http.Request
 		if checks == nil {
 			checks = []rules.Check{}
 		}
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": msg, "checks": checks})
+		return map[string]any{"error": msg, "checks": checks}, http.StatusUnprocessableEntity, nil
 	}
+	return nil, 0, fmt.Errorf("submission outcome %d has no answer", out.Kind)
 }
 
 func (site *Site) count(outcome string) {
@@ -163,19 +156,19 @@ type loginRequest struct {
 
 // handleLogin logs a chair in with precinct ID and PIN (or the QR code's token), or a staff
 // member with username and password, and returns a session token. practice is true on the
-// practice site's route: a PIN then counts against the practice budget, at any time.
+// practice site's route: a PIN then counts against the practice budget, at any time. Logins
+// are the election's whichever route they come by: a success is audited in its store.
 //
 // Failed and refused logins are not audited here one row each: auth counts them and writes
 // them aggregated (per minute, precinct, address group and reason), so that unauthenticated
 // junk costs bounded disk. A login that succeeds is one audit row.
-func (s *Server) handleLogin(practice bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLogin(practice bool) jsonWork {
+	return func(_ *Site, _ http.Header, r *http.Request) (any, int, error) {
 		var req loginRequest
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLoginBytes))
+		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
-			s.writeError(w, r, errorf(http.StatusBadRequest, "bad_login", "send {\"precinct_id\", \"pin\"} as JSON"))
-			return
+			return nil, 0, errorf(http.StatusBadRequest, "bad_login", "send {\"precinct_id\", \"pin\"} as JSON")
 		}
 		addr := s.clientAddr(r)
 		var sess auth.Session
@@ -200,8 +193,7 @@ func (s *Server) handleLogin(practice bool) http.HandlerFunc {
 				result = "shed"
 			}
 			s.metrics.logins.WithLabelValues(result).Inc()
-			s.writeError(w, r, err)
-			return
+			return nil, 0, err
 		}
 		actor := sess.PrecinctID
 		if sess.Username != "" {
@@ -209,26 +201,17 @@ func (s *Server) handleLogin(practice bool) http.HandlerFunc {
 		}
 		s.metrics.logins.WithLabelValues("ok").Inc()
 		s.audit(r.Context(), s.main, actor, store.AuditLoginOK, sess.PrecinctID, map[string]any{"addr": addr.String(), "role": string(sess.Role)})
-		writeJSON(w, http.StatusOK, map[string]any{"token": tok.Reveal(), "role": sess.Role, "precinct_id": sess.PrecinctID,
-			"expires_at": sess.Expires.UTC().Format(time.RFC3339)})
+		return map[string]any{"token": tok.Reveal(), "role": sess.Role, "precinct_id": sess.PrecinctID,
+			"expires_at": sess.Expires.UTC().Format(time.RFC3339)}, http.StatusOK, nil
 	}
 }
 
-func errorCode(err error) string {
-	var ae *auth.Error
-	if errors.As(err, &ae) {
-		return ae.Code
-	}
-	return "error"
-}
-
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleLogout(_ *Site, _ http.Header, r *http.Request) (any, int, error) {
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if err := s.auth.Logout(r.Context(), token); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"logged_out": true})
+	return map[string]any{"logged_out": true}, http.StatusOK, nil
 }
 
 func (s *Server) audit(ctx context.Context, site *Site, actor string, kind store.AuditKind, precinct string, detail map[string]any) {
@@ -236,7 +219,7 @@ func (s *Server) audit(ctx context.Context, site *Site, actor string, kind store
 	if actor == "" {
 		actor = "anonymous"
 	}
-	if _, err := site.store.AddAudit(ctx, store.NewAudit{Actor: actor, Kind: kind, PrecinctID: precinct, Detail: b}); err != nil {
+	if err := site.night.Audit(ctx, store.NewAudit{Actor: actor, Kind: kind, PrecinctID: precinct, Detail: b}); err != nil {
 		s.log.ErrorContext(ctx, "audit row not written", slog.String("kind", string(kind)), slog.Any("err", err))
 	}
 }

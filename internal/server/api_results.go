@@ -81,20 +81,20 @@ func etagMatches(match, etag string) bool {
 const jsonType = "application/json; charset=utf-8"
 
 func (s *Server) handleResults(site *Site, w http.ResponseWriter, r *http.Request) {
-	snap := site.Snapshot()
+	snap := site.night.Snapshot()
 	b, etag := snap.Results()
 	serveBytes(w, r, hdrJSON, b, etag, snap.LogSize(), &site.hdr.results)
 }
 
 func (s *Server) handleCounties(site *Site, w http.ResponseWriter, r *http.Request) {
-	snap := site.Snapshot()
+	snap := site.night.Snapshot()
 	b, etag := snap.Counties()
 	serveBytes(w, r, hdrJSON, b, etag, snap.LogSize(), &site.hdr.counties)
 }
 
 func (s *Server) handleCounty(site *Site, w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("county_id")
-	snap := site.Snapshot()
+	snap := site.night.Snapshot()
 	b, etag, ok := snap.County(id)
 	if !ok {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "county %q is not in this election", id))
@@ -105,7 +105,7 @@ func (s *Server) handleCounty(site *Site, w http.ResponseWriter, r *http.Request
 
 func (s *Server) handlePrecinct(site *Site, w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("precinct_id")
-	snap := site.Snapshot()
+	snap := site.night.Snapshot()
 	b, etag, ok := snap.Precinct(id)
 	if !ok {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "precinct %q is not in this election", id))
@@ -115,16 +115,16 @@ func (s *Server) handlePrecinct(site *Site, w http.ResponseWriter, r *http.Reque
 }
 
 func (s *Server) handleCSV(site *Site, w http.ResponseWriter, r *http.Request) {
-	snap := site.Snapshot()
+	snap := site.night.Snapshot()
 	b, etag := snap.CSV()
 	w.Header().Set("Content-Disposition", `attachment; filename="results.csv"`)
 	serveBytes(w, r, hdrCSV, b, etag, snap.LogSize(), &site.hdr.csv)
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleHealth(_ *Site, _ http.Header, _ *http.Request) (any, int, error) {
 	out := map[string]any{"status": "ok"}
 	for _, site := range s.sites() {
-		out[site.def.Election().ID] = map[string]any{"log_size": site.Snapshot().LogSize()}
+		out[site.def.Election().ID] = map[string]any{"log_size": site.night.Snapshot().LogSize()}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, http.StatusOK, nil
 }

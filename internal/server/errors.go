@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -82,4 +83,39 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// jsonWork is a JSON handler's work: it reads the request and returns the value to write and
+// its status, or an error for writeError. It may set headers on success; it never writes.
+type jsonWork func(site *Site, h http.Header, r *http.Request) (v any, status int, err error)
+
+// serveJSON is the one place a JSON handler's answer is written (STYLE.md §7): it caps the
+// request body at maxBody bytes (0: the route takes none), runs the work, and writes its value
+// with writeJSON or its error with writeError.
+func (s *Server) serveJSON(maxBody int64, work jsonWork) func(*Site, http.ResponseWriter, *http.Request) {
+	return func(site *Site, w http.ResponseWriter, r *http.Request) {
+		if maxBody > 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		v, status, err := work(site, w.Header(), r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, status, v)
+	}
+}
+
+// readBody reads a request body capped by serveJSON, saying what was too large (what, limit)
+// or unreadable.
+func readBody(r *http.Request, what string, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errorf(http.StatusRequestEntityTooLarge, "too_large", "the %s is larger than %d bytes", what, limit)
+		}
+		return nil, errorf(http.StatusBadRequest, "bad_body", "the %s could not be read", what)
+	}
+	return b, nil
 }

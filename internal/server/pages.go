@@ -14,8 +14,8 @@ import (
 
 	xtlog "golang.org/x/mod/sumdb/tlog"
 
-	"caucus/internal/client"
 	"caucus/internal/election"
+	"caucus/internal/results"
 	"caucus/internal/rules"
 	"caucus/internal/tally"
 	"caucus/web"
@@ -47,11 +47,11 @@ func (pg *pages) base(site *Site, snap *tally.Snapshot, title, path string) page
 	h := pageHead{Title: title, Path: path, Prefix: site.prefix(), Practice: e.Practice, ElectionName: e.Name,
 		LogSize: snap.LogSize(), UpdatedAt: snap.UpdatedAt(), UpdatedHuman: humanTime(snap.UpdatedAt()),
 		NameSaysIt: strings.Contains(strings.ToUpper(e.Name), "PRACTICE")}
-	var doc client.Results
+	var doc results.Results
 	if b, _ := snap.Results(); json.Unmarshal(b, &doc) == nil {
 		h.RootHash, h.PublicKey = doc.LogRootHash, doc.LogPublicKey
 	}
-	if _, c := site.tlog.Checkpoint(); c.N > 0 {
+	if _, c := site.night.Checkpoint(); c.N > 0 {
 		h.Checkpoint, h.CheckRoot = c.N, base64.StdEncoding.EncodeToString(c.Hash[:])
 	}
 	return h
@@ -78,7 +78,7 @@ type candRow struct {
 
 // candidateRows turns totals into table rows, ordered by SDEs, then final alignment, then
 // ballot order: the order the party announces in.
-func candidateRows(site *Site, cs []client.Candidate) (rows []candRow, hasCD, hasSDE bool) {
+func candidateRows(site *Site, cs []results.Candidate) (rows []candRow, hasCD, hasSDE bool) {
 	var sumFirst, sumFinal, sumCD int64
 	sumSDE := new(big.Rat)
 	sdes := make([]*big.Rat, len(cs))
@@ -175,7 +175,7 @@ type leader struct {
 	Name, Class string // Class: c3, "tie" or "none"
 }
 
-func leaders(site *Site, cs []client.Candidate) (bySDE, byFinal leader) {
+func leaders(site *Site, cs []results.Candidate) (bySDE, byFinal leader) {
 	bySDE, byFinal = leader{"No results yet", "none"}, leader{"No results yet", "none"}
 	var best *big.Rat
 	var sdeIDs []int
@@ -258,12 +258,12 @@ type stateView struct {
 }
 
 func (pg *pages) stateView(site *Site, snap *tally.Snapshot, mode string) (*stateView, error) {
-	var doc client.Results
+	var doc results.Results
 	b, _ := snap.Results()
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("read results document: %w", err)
 	}
-	var cdoc client.Counties
+	var cdoc results.Counties
 	b, _ = snap.Counties()
 	if err := json.Unmarshal(b, &cdoc); err != nil {
 		return nil, fmt.Errorf("read counties document: %w", err)
@@ -340,12 +340,12 @@ func loadCountyMap(assets *web.Assets) *countyMap {
 }
 
 // statusText is each precinct status of spec/interfaces.md in words, and what it means.
-var statusText = map[string][2]string{
-	"not_reported": {"Not reported", "No report has reached the party yet."},
-	"accepted":     {"Accepted", "The chair's report was received, its math checked, and it is counted."},
-	"under_review": {"Under review", "A second, different report or a check put this precinct before a reviewer; the first accepted report is counted until they decide."},
-	"corrected":    {"Corrected", "Party staff entered a correction, with a reason, which is now counted."},
-	"certified":    {"Certified", "A reviewer certified the counted report."},
+var statusText = map[results.Status][2]string{
+	results.NotReported: {"Not reported", "No report has reached the party yet."},
+	results.Accepted:    {"Accepted", "The chair's report was received, its math checked, and it is counted."},
+	results.UnderReview: {"Under review", "A second, different report or a check put this precinct before a reviewer; the first accepted report is counted until they decide."},
+	results.Corrected:   {"Corrected", "Party staff entered a correction, with a reason, which is now counted."},
+	results.Certified:   {"Certified", "A reviewer certified the counted report."},
 }
 
 type precinctLine struct {
@@ -365,7 +365,7 @@ type countyPageView struct {
 }
 
 func (pg *pages) countyView(site *Site, snap *tally.Snapshot, body []byte) (*countyPageView, error) {
-	var doc client.County
+	var doc results.County
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("read county document: %w", err)
 	}
@@ -374,7 +374,7 @@ func (pg *pages) countyView(site *Site, snap *tally.Snapshot, body []byte) (*cou
 	v.Candidates, v.HasCD, v.HasSDE = candidateRows(site, doc.Candidates)
 	v.BySDE, v.ByFinal = leaders(site, doc.Candidates)
 	for _, p := range doc.Precincts {
-		l := precinctLine{Name: p.Name, URL: site.prefix() + "/results/precincts/" + p.PrecinctID, Status: p.Status,
+		l := precinctLine{Name: p.Name, URL: site.prefix() + "/results/precincts/" + p.PrecinctID, Status: string(p.Status),
 			StatusLabel: statusText[p.Status][0], Reports: p.Reports, Delegates: "by attendance"}
 		if p.DelegatesToElect != nil {
 			l.Delegates = itoa(*p.DelegatesToElect)
@@ -383,7 +383,7 @@ func (pg *pages) countyView(site *Site, snap *tally.Snapshot, body []byte) (*cou
 			if i > 0 {
 				l.Flags += ", "
 			}
-			l.Flags += f
+			l.Flags += string(f)
 		}
 		v.Precincts = append(v.Precincts, l)
 	}
@@ -434,7 +434,7 @@ type precinctPageView struct {
 }
 
 func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snapshot, body []byte) (*precinctPageView, error) {
-	var doc client.Precinct
+	var doc results.Precinct
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("read precinct document: %w", err)
 	}
@@ -442,12 +442,12 @@ func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snaps
 	st := statusText[doc.Status]
 	v := &precinctPageView{Page: pg.base(site, snap, doc.Name, "/results/precincts/"+doc.PrecinctID), Name: doc.Name,
 		CountyName: county.Name, CountyURL: site.prefix() + "/results/counties/" + doc.CountyID, Satellite: doc.Satellite,
-		Status: doc.Status, StatusLabel: st[0], Help: st[1], Checks: doc.Checks, Straw: site.def.Election().Rules == election.RulesStraw}
+		Status: string(doc.Status), StatusLabel: st[0], Help: st[1], Checks: doc.Checks, Straw: site.def.Election().Rules == election.RulesStraw}
 	for i, f := range doc.Flags {
 		if i > 0 {
 			v.Flags += ", "
 		}
-		v.Flags += f
+		v.Flags += string(f)
 	}
 	if doc.Attendees != nil && doc.DelegatesToElect != nil && doc.Threshold != nil {
 		v.Reported, v.Attendees, v.Delegates, v.Threshold = true, *doc.Attendees, *doc.DelegatesToElect, *doc.Threshold
@@ -500,11 +500,11 @@ func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snaps
 
 // history lists the precinct's log entries (those the snapshot was computed from) and proves the
 // counted one's inclusion in the latest signed checkpoint.
-func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, doc *client.Precinct, v *precinctPageView) error {
+func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, doc *results.Precinct, v *precinctPageView) error {
 	if len(doc.Entries) == 0 {
 		return nil
 	}
-	es, err := site.store.PrecinctEntries(ctx, doc.PrecinctID)
+	es, err := site.night.PrecinctEntries(ctx, doc.PrecinctID)
 	if err != nil {
 		return fmt.Errorf("read entries of precinct %s: %w", doc.PrecinctID, err)
 	}
@@ -514,19 +514,19 @@ func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, 
 		}
 		at := e.ReceivedAt.UTC().Format(time.RFC3339Nano)
 		v.Entries = append(v.Entries, entryRow{Index: e.Index, Kind: string(e.Kind), Received: humanTime(at), ReceivedISO: at,
-			Channel: string(e.Channel), Status: statusText[string(e.Status)][0], LeafHex: hex.EncodeToString(e.LeafHash[:]),
+			Channel: string(e.Channel), Status: statusText[results.Status(e.Status)][0], LeafHex: hex.EncodeToString(e.LeafHash[:]),
 			Counted: doc.CountedEntry != nil && *doc.CountedEntry == e.Index})
 	}
 	if doc.CountedEntry == nil {
 		return nil
 	}
 	idx := *doc.CountedEntry
-	_, c := site.tlog.Checkpoint()
+	_, c := site.night.Checkpoint()
 	if idx >= c.N {
 		v.Inclusion = &inclusion{Index: idx, Pending: true}
 		return nil
 	}
-	proof, leaf, err := site.tlog.Prove(idx, c.N)
+	proof, leaf, err := site.night.Prove(idx, c.N)
 	if err != nil {
 		return fmt.Errorf("prove entry %d in checkpoint %d: %w", idx, c.N, err)
 	}

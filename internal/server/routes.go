@@ -4,21 +4,23 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"caucus/internal/report"
 )
 
 // Handler is every route of the server, wrapped in the common middleware.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/login", s.handleLogin(false))
+	// Logins are the election's: the practice twin takes the same credentials. Its route
+	// counts a PIN against the practice budget (auth.LoginPracticePIN).
+	mux.HandleFunc("POST /api/v1/login", s.onMain(s.serveJSON(maxLoginBytes, s.handleLogin(false))))
 	if s.practice != nil {
-		mux.HandleFunc("POST /practice/api/v1/login", s.onSite(s.practice, func(_ *Site, w http.ResponseWriter, r *http.Request) {
-			s.handleLogin(true)(w, r)
-		}))
+		mux.HandleFunc("POST /practice/api/v1/login", s.onSite(s.practice, s.serveJSON(maxLoginBytes, s.handleLogin(true))))
 	}
-	mux.HandleFunc("POST /api/v1/logout", s.handleLogout)
+	mux.HandleFunc("POST /api/v1/logout", s.onMain(s.serveJSON(0, s.handleLogout)))
 	for _, site := range s.sites() {
 		p := site.prefix()
-		mux.HandleFunc("POST "+p+"/api/v1/reports", s.onSite(site, s.handleReport))
+		mux.HandleFunc("POST "+p+"/api/v1/reports", s.onSite(site, s.serveJSON(report.MaxBytes, s.handleReport)))
 		mux.HandleFunc("GET "+p+"/api/v1/results", s.onSite(site, s.handleResults))
 		mux.HandleFunc("GET "+p+"/api/v1/results/counties", s.onSite(site, s.handleCounties))
 		mux.HandleFunc("GET "+p+"/api/v1/results/counties/{county_id}", s.onSite(site, s.handleCounty))
@@ -29,7 +31,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.webRoutes(mux)
 	s.pageRoutes(mux)
-	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /healthz", s.onMain(s.serveJSON(0, s.handleHealth)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such page: %s %s", r.Method, r.URL.Path))
@@ -53,4 +55,9 @@ func (s *Server) onSite(site *Site, h func(*Site, http.ResponseWriter, *http.Req
 		}
 		h(site, w, r)
 	}
+}
+
+// onMain binds a handler that is not one site's (logins, health) to the election's site.
+func (s *Server) onMain(h func(*Site, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { h(s.main, w, r) }
 }

@@ -25,12 +25,12 @@ func (s *Server) routeLog(mux *http.ServeMux, site *Site) {
 	p := site.prefix()
 	mux.HandleFunc("GET "+p+"/log/checkpoint", s.onSite(site, s.handleCheckpoint))
 	mux.HandleFunc("GET "+p+"/log/tile/{path...}", s.onSite(site, s.handleTile))
-	mux.HandleFunc("GET "+p+"/log/proof", s.onSite(site, s.handleProof))
-	mux.HandleFunc("GET "+p+"/api/v1/election", s.onSite(site, s.handleElection))
+	mux.HandleFunc("GET "+p+"/log/proof", s.onSite(site, s.serveJSON(0, s.handleProof)))
+	mux.HandleFunc("GET "+p+"/api/v1/election", s.onSite(site, s.serveJSON(0, s.handleElection)))
 }
 
 func (s *Server) handleCheckpoint(site *Site, w http.ResponseWriter, r *http.Request) {
-	signed, _ := site.tlog.Checkpoint()
+	signed, _ := site.night.Checkpoint()
 	if signed == nil {
 		s.writeError(w, r, busy("no checkpoint is signed yet"))
 		return
@@ -49,13 +49,13 @@ func (s *Server) handleTile(site *Site, w http.ResponseWriter, r *http.Request) 
 	var data []byte
 	ok := false
 	if t.L == c2sp.EntriesLevel {
-		data, ok, err = site.tlog.EntryBundle(r.Context(), t)
+		data, ok, err = site.night.EntryBundle(r.Context(), t)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 	} else {
-		data, ok = site.tlog.HashTile(t)
+		data, ok = site.night.HashTile(t)
 	}
 	if !ok {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "the log has no tile %s yet", c2sp.TilePath(t)))
@@ -79,24 +79,22 @@ type proofJSON struct {
 	Proof    []string `json:"proof"`
 }
 
-func (s *Server) handleProof(site *Site, w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleProof(site *Site, h http.Header, r *http.Request) (any, int, error) {
 	index, err := strconv.ParseInt(r.URL.Query().Get("index"), 10, 64)
-	_, head := site.tlog.Checkpoint()
+	_, head := site.night.Checkpoint()
 	if err != nil || index < 0 || index >= head.N {
-		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "index must be an entry of the latest checkpoint (size %d)", head.N))
-		return
+		return nil, 0, errorf(http.StatusNotFound, "not_found", "index must be an entry of the latest checkpoint (size %d)", head.N)
 	}
-	proof, leaf, err := site.tlog.Prove(index, head.N)
+	proof, leaf, err := site.night.Prove(index, head.N)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	out := proofJSON{Index: index, TreeSize: head.N, RootHash: b64(head.Hash), LeafHash: b64(leaf), Proof: []string{}}
 	for _, h := range proof {
 		out.Proof = append(out.Proof, b64(h))
 	}
-	w.Header().Set("Cache-Control", checkpointCacheControl)
-	writeJSON(w, http.StatusOK, out)
+	h.Set("Cache-Control", checkpointCacheControl)
+	return out, http.StatusOK, nil
 }
 
 func b64(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
@@ -109,15 +107,14 @@ type electionJSON struct {
 	Files      map[string]string `json:"files"`
 }
 
-func (s *Server) handleElection(site *Site, w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleElection(site *Site, h http.Header, _ *http.Request) (any, int, error) {
 	files := map[string]string{}
 	for name, b := range site.def.Marshal() {
 		files[name] = string(b)
 	}
 	if len(files) == 0 {
-		s.writeError(w, r, errors.New("election definition has no files"))
-		return
+		return nil, 0, errors.New("election definition has no files")
 	}
-	w.Header().Set("Cache-Control", resultsCacheControl)
-	writeJSON(w, http.StatusOK, electionJSON{ElectionID: site.def.Election().ID, Files: files})
+	h.Set("Cache-Control", resultsCacheControl)
+	return electionJSON{ElectionID: site.def.Election().ID, Files: files}, http.StatusOK, nil
 }

@@ -12,7 +12,7 @@ import (
 	"caucus/web"
 )
 
-// The public results site (issue 7): server-rendered pages over the same snapshots as the
+// The public results site: server-rendered pages over the same snapshots as the
 // results feeds, so they work with JavaScript off; web/static/results.js keeps an open page live
 // from the SSE stream. Pages are cached rendered (and gzipped) per snapshot and checkpoint, and
 // served with an ETag and the feeds' short Cache-Control, so a CDN can stand in front of a crowd.
@@ -73,9 +73,9 @@ type pageFunc func(site *Site, snap *tally.Snapshot, r *http.Request) (tmpl stri
 // serve wraps a pageFunc with the cache, ETag, 304, gzip and headers.
 func (pg *pages) serve(build pageFunc) func(*Site, http.ResponseWriter, *http.Request) {
 	return func(site *Site, w http.ResponseWriter, r *http.Request) {
-		snap := site.Snapshot()
+		snap := site.night.Snapshot()
 		var ckpt int64
-		if _, c := site.tlog.Checkpoint(); c.N > 0 {
+		if _, c := site.night.Checkpoint(); c.N > 0 {
 			ckpt = c.N
 		}
 		key := site.prefix() + " " + r.URL.Path + " " + mapMode(r)

@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -30,7 +28,7 @@ func appCSP(a *web.Assets) string {
 // maxCallbackBytes bounds a call-back request: a phone number and a short note.
 const maxCallbackBytes = 4 << 10
 
-// webRoutes adds the chair app (issue 5) and the API it needs beyond the contract's.
+// webRoutes adds the chair app and the API it needs beyond the contract's.
 func (s *Server) webRoutes(mux *http.ServeMux) {
 	assets, err := web.Load()
 	if err != nil {
@@ -94,9 +92,9 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 	})
 	for _, site := range s.sites() {
 		p := site.prefix()
-		mux.HandleFunc("GET "+p+"/api/v1/precinct-info/{precinct_id}", s.onSite(site, s.handlePrecinctInfo))
-		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.handlePhoto))
-		mux.HandleFunc("POST "+p+"/api/v1/callbacks", s.onSite(site, s.handleCallback))
+		mux.HandleFunc("GET "+p+"/api/v1/precinct-info/{precinct_id}", s.onSite(site, s.serveJSON(0, s.handlePrecinctInfo)))
+		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.serveJSON(store.MaxPhotoBytes, s.handlePhoto)))
+		mux.HandleFunc("POST "+p+"/api/v1/callbacks", s.onSite(site, s.serveJSON(maxCallbackBytes, s.handleCallback)))
 	}
 }
 
@@ -108,12 +106,11 @@ type candidateInfo struct {
 // handlePrecinctInfo is what the chair app needs to do a precinct's math: the calc input's
 // fields that come from the election (spec/interfaces.md `caucus calc`). Public: it is all in
 // the published election definition.
-func (s *Server) handlePrecinctInfo(site *Site, w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePrecinctInfo(site *Site, h http.Header, r *http.Request) (any, int, error) {
 	id := r.PathValue("precinct_id")
 	p, ok := site.def.Precinct(id)
 	if !ok {
-		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no precinct %q in this election", id))
-		return
+		return nil, 0, errorf(http.StatusNotFound, "not_found", "no precinct %q in this election", id)
 	}
 	e := site.def.Election()
 	cands := make([]candidateInfo, 0, len(e.Candidates))
@@ -132,54 +129,43 @@ func (s *Server) handlePrecinctInfo(site *Site, w http.ResponseWriter, r *http.R
 			out["sde_ratio"] = ratio.String()
 		}
 	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, out)
+	h.Set("Cache-Control", "public, max-age=300")
+	return out, http.StatusOK, nil
 }
 
 // handlePhoto stores a worksheet photo by the SHA-256 of its bytes; the report names it in
 // photo_sha256. 201 when new, 200 when the same bytes were already stored.
-func (s *Server) handlePhoto(site *Site, w http.ResponseWriter, r *http.Request) {
+func (s *Server) handlePhoto(site *Site, _ http.Header, r *http.Request) (any, int, error) {
 	sess, err := s.session(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	ct := r.Header.Get("Content-Type")
 	if ct != "image/jpeg" && ct != "image/png" {
-		s.writeError(w, r, errorf(http.StatusUnsupportedMediaType, "content_type", "send the photo as image/jpeg or image/png"))
-		return
+		return nil, 0, errorf(http.StatusUnsupportedMediaType, "content_type", "send the photo as image/jpeg or image/png")
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, store.MaxPhotoBytes))
+	data, err := readBody(r, "photo", store.MaxPhotoBytes)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.writeError(w, r, errorf(http.StatusRequestEntityTooLarge, "too_large", "the photo is larger than %d bytes", store.MaxPhotoBytes))
-			return
-		}
-		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_body", "the photo could not be read"))
-		return
+		return nil, 0, err
 	}
 	if len(data) == 0 {
-		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_body", "the photo is empty"))
-		return
+		return nil, 0, errorf(http.StatusBadRequest, "bad_body", "the photo is empty")
 	}
 	if got := http.DetectContentType(data); got != ct {
-		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_photo", "the photo is not a %s image", ct))
-		return
+		return nil, 0, errorf(http.StatusBadRequest, "bad_photo", "the photo is not a %s image", ct)
 	}
 	sum := sha256.Sum256(data)
 	sha := hex.EncodeToString(sum[:])
-	created, err := site.store.PutPhoto(r.Context(), store.NewPhoto{SHA256: sha, ContentType: ct, Data: data,
+	created, err := site.night.PutPhoto(r.Context(), store.NewPhoto{SHA256: sha, ContentType: ct, Data: data,
 		PrecinctID: sess.PrecinctID, Actor: submitterOf(sess)})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, map[string]any{"sha256": sha, "bytes": len(data)})
+	return map[string]any{"sha256": sha, "bytes": len(data)}, status, nil
 }
 
 type callbackRequest struct {
@@ -189,18 +175,16 @@ type callbackRequest struct {
 }
 
 // handleCallback puts a precinct in headquarters' call-back queue with the chair's number.
-func (s *Server) handleCallback(site *Site, w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleCallback(site *Site, _ http.Header, r *http.Request) (any, int, error) {
 	sess, err := s.session(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	var req callbackRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxCallbackBytes))
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_callback", "send {\"precinct_id\", \"phone\", \"note\"} as JSON"))
-		return
+		return nil, 0, errorf(http.StatusBadRequest, "bad_callback", "send {\"precinct_id\", \"phone\", \"note\"} as JSON")
 	}
 	req.Phone, req.Note = strings.TrimSpace(req.Phone), strings.TrimSpace(req.Note)
 	digits := 0
@@ -211,20 +195,16 @@ func (s *Server) handleCallback(site *Site, w http.ResponseWriter, r *http.Reque
 	}
 	switch {
 	case !sess.MaySubmit(req.PrecinctID):
-		s.writeError(w, r, errorf(http.StatusForbidden, "forbidden", "this login may not ask for precinct %s", req.PrecinctID))
-		return
+		return nil, 0, errorf(http.StatusForbidden, "forbidden", "this login may not ask for precinct %s", req.PrecinctID)
 	case digits < 7 || utf8.RuneCountInString(req.Phone) > 40:
-		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_phone", "give a phone number with at least 7 digits"))
-		return
+		return nil, 0, errorf(http.StatusBadRequest, "bad_phone", "give a phone number with at least 7 digits")
 	case utf8.RuneCountInString(req.Note) > 500:
-		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_note", "the note is longer than 500 characters"))
-		return
+		return nil, 0, errorf(http.StatusBadRequest, "bad_note", "the note is longer than 500 characters")
 	}
-	cb, err := site.store.AddCallback(r.Context(), store.NewCallback{PrecinctID: req.PrecinctID, Phone: req.Phone,
+	cb, err := site.night.AddCallback(r.Context(), store.NewCallback{PrecinctID: req.PrecinctID, Phone: req.Phone,
 		Note: req.Note, Actor: submitterOf(sess)})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"callback_id": cb.ID, "at": cb.At.UTC().Format("2006-01-02T15:04:05Z")})
+	return map[string]any{"callback_id": cb.ID, "at": cb.At.UTC().Format("2006-01-02T15:04:05Z")}, http.StatusCreated, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"caucus/internal/client"
+	"caucus/internal/results"
 	"caucus/internal/resultscsv"
 	"caucus/internal/rules"
 )
@@ -40,8 +41,8 @@ func newArea(n int, sde bool) *area {
 // precinctTruth is what a precinct must show.
 type precinctTruth struct {
 	reported bool
-	status   string
-	flags    []string
+	status   results.Status
+	flags    []rules.CheckID
 	reports  int64
 	first    map[string]int64
 	final    map[string]int64
@@ -60,7 +61,7 @@ func expect(t *Truth, sum *Summary) (map[string]*precinctTruth, map[string]*area
 	}
 	precincts := map[string]*precinctTruth{}
 	for _, p := range def.Precincts() {
-		precincts[p.ID] = &precinctTruth{status: "not_reported", flags: []string{}}
+		precincts[p.ID] = &precinctTruth{status: results.NotReported, flags: []rules.CheckID{}}
 	}
 	counties := map[string]*area{}
 	state := newArea(n, !straw)
@@ -79,14 +80,14 @@ func expect(t *Truth, sum *Summary) (map[string]*precinctTruth, map[string]*area
 			}
 			pt.reported, pt.reports = true, 1
 			pt.first, pt.final, pt.sde = map[string]int64{}, map[string]int64{}, map[string]string{}
-			pt.status = "accepted"
+			pt.status = results.Accepted
 			for _, ch := range res.Checks {
-				if !slices.Contains(pt.flags, string(ch.ID)) {
-					pt.flags = append(pt.flags, string(ch.ID))
+				if !slices.Contains(pt.flags, ch.ID) {
+					pt.flags = append(pt.flags, ch.ID)
 				}
 			}
 			if len(res.Checks) > 0 || sum.conflicted[plan.Precinct.ID] {
-				pt.status = "under_review"
+				pt.status = results.UnderReview
 			}
 			if sum.conflicted[plan.Precinct.ID] {
 				pt.reports = 2
@@ -159,7 +160,7 @@ func sdeString(a *area, i int) string {
 	return rules.FormatSDE(rules.RoundSDE(a.sde[i]))
 }
 
-func (d differ) candidates(where string, pub []client.Candidate, a *area, t *Truth) {
+func (d differ) candidates(where string, pub []results.Candidate, a *area, t *Truth) {
 	cands := t.Def.Election().Candidates
 	if len(pub) != len(cands) {
 		d.eq(where+": number of candidates", len(pub), len(cands))
@@ -184,16 +185,6 @@ func (d differ) candidates(where string, pub []client.Candidate, a *area, t *Tru
 		}
 		d.eq(w+": sde", sde, sdeString(a, i))
 	}
-}
-
-// countyDoc is the part of GET /api/v1/results/counties/{id} compared here.
-type countyDoc struct {
-	Precincts []struct {
-		PrecinctID string   `json:"precinct_id"`
-		Status     string   `json:"status"`
-		Flags      []string `json:"flags"`
-		Reports    int64    `json:"reports"`
-	} `json:"precincts"`
 }
 
 // compare reads every published number and compares it with the truth.
@@ -233,8 +224,8 @@ func compare(ctx context.Context, pub *client.Client, t *Truth, sum *Summary) er
 	}
 	// Each precinct's status, flags and reports, from its county's page.
 	for _, c := range t.Def.Counties() {
-		var doc countyDoc
-		if _, err := pub.GetJSON(ctx, "api/v1/results/counties/"+c.ID, &doc); err != nil {
+		doc, err := pub.County(ctx, c.ID)
+		if err != nil {
 			return fmt.Errorf("read county %s: %w", c.ID, err)
 		}
 		for _, p := range doc.Precincts {

@@ -92,9 +92,9 @@ func TestSyntheticReproducible(t *testing.T) {
 // published numbers the rules refuse for each of C04, C07 and C13.
 func iowaSlice(t *testing.T, def *election.Definition) ([]byte, map[string]string) {
 	t.Helper()
-	data, err := os.ReadFile("../../../shared/data/iowa-2020/precincts.csv")
+	data, err := os.ReadFile("../shareddata/testdata/data/iowa-2020/precincts.csv")
 	if err != nil {
-		t.Fatalf("the 2020 file (shared/data/iowa-2020/precincts.csv beside the repository): %v", err)
+		t.Fatalf("the 2020 file (internal/shareddata/testdata/data/iowa-2020/precincts.csv): %v", err)
 	}
 	all, err := simulate.Replay(def, bytes.NewReader(data), "pick")
 	if err != nil {

@@ -8,7 +8,7 @@ import "time"
 const MaxPhotoBytes = 2 << 20
 
 // NewCallback is a chair's "call me back" request: headquarters calls the precinct's chair on
-// Phone instead of the chair dialling a hotline.
+// Phone instead of the chair dialling a hotline, which drowned in 2020.
 type NewCallback struct {
 	PrecinctID string // required
 	Phone      string // required: what the chair typed, at most 40 characters

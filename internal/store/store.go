@@ -101,7 +101,7 @@ type Store interface {
 	// Settings returns the singleton row, or an error wrapping ErrNotFound before InitSettings.
 	Settings(ctx context.Context) (Settings, error)
 
-	// CreateValue stores a named opaque value (e.g. the log's signing key) if the name
+	// CreateValue stores a named opaque value (e.g. the transparency log's signing key) if the name
 	// is new; an existing name returns an error wrapping ErrExists and leaves it unchanged, so
 	// that two processes racing to create a key agree on the first. Values never appear in audit
 	// rows; callers must not log them.

@@ -10,19 +10,31 @@ import (
 )
 
 // BenchmarkApply is one new entry on a full 2020 Iowa tally: a staff correction of a precinct,
-// which replaces its counted entry (subtract, add), re-renders the precinct, its county, the
-// counties list and the state. The corrections' leaves are built before the timer; each
-// iteration gives one the next log index.
+// which replaces its counted entry (subtract, add) and publishes a new snapshot. The
+// corrections' leaves are built before the timer; each iteration gives one the next log index.
+// Apply reads the leaf; "parsed" is ApplyParsed with the leaf already read, as the server calls
+// it (intake parses each leaf on the submitter's goroutine).
 func BenchmarkApply(b *testing.B) {
 	n := mustIowa(b)
-	ta := tally.New(n.def)
-	if err := ta.Apply(n.entries...); err != nil {
-		b.Fatal(err)
+	for _, parsed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "leaf", true: "parsed"}[parsed], func(b *testing.B) {
+			ta := tally.New(n.def)
+			if err := ta.Apply(n.entries...); err != nil {
+				b.Fatal(err)
+			}
+			benchCorrections(b, ta, n.def.Election().ID, n.entries, parsed)
+		})
 	}
-	// One correction per reported precinct: its own report again, as a correction.
-	l := electiontest.NewLog(n.def.Election().ID)
+}
+
+// benchCorrections applies, one per iteration, a correction of each reported precinct in turn
+// (its own report again, as a correction) to ta, which holds entries; with parsed, each with
+// its leaf already read.
+func benchCorrections(b *testing.B, ta *tally.Tally, electionID string, entries []store.Entry, parsed bool) {
+	l := electiontest.NewLog(electionID)
 	var fixes []store.Entry
-	for _, e := range n.entries {
+	var leaves []tally.Leaf
+	for _, e := range entries {
 		le, err := report.ParseEntry(e.Body)
 		if err != nil {
 			b.Fatal(err)
@@ -35,14 +47,27 @@ func BenchmarkApply(b *testing.B) {
 			b.Fatal(err)
 		}
 		fixes = append(fixes, c)
+		lc, err := report.ParseEntry(c.Body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		leaves = append(leaves, tally.Leaf{Body: c.Body, Entry: lc})
 	}
-	size := int64(len(n.entries))
+	size := int64(len(entries))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		e := fixes[i%len(fixes)]
 		e.Index = size
-		if err := ta.Apply(e); err != nil {
+		var err error
+		if parsed {
+			leaf := leaves[i%len(leaves)]
+			leaf.Index = size
+			err = ta.ApplyParsed([]tally.Leaf{leaf}, e)
+		} else {
+			err = ta.Apply(e)
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 		size++

@@ -14,15 +14,21 @@
 // report whose result has an open game of chance or an error check (a worksheet staff recorded
 // flagged) contributes its counts and delegates as computed but no SDE, and is flagged.
 //
-// Apply is incremental: an entry changes only its precinct, its county and the state (the old
-// contribution is subtracted, the new one added), and only those documents are rendered again;
-// everything else is shared with the previous snapshot. Snapshot never locks. Recount is the
-// other path of spec/reliability.md B0.3: totals computed from scratch from a list of entries,
-// to the same bytes. A tally's output depends only on the entries applied (updated_at is the
-// received_at of an entry, never the clock), so rebuilding from the stored log after a restart
-// gives byte-identical results.
+// Apply is incremental, and its cost per entry follows the entry, not the election's size: an
+// entry changes only its precinct, its county and the state, whose totals are running sums (the
+// precinct's old contribution is subtracted, the new one added; the state's exact SDEs are
+// integers over the common denominator of the counties' ratios, so no fraction is reduced per
+// entry). A snapshot holds its precinct and county views in persistent vectors (pvec.go): a new
+// one copies only the paths to the views that changed and shares everything else with the
+// previous one. /results is rendered once per Apply; every other document, and a county's SDEs,
+// when first read. Snapshot never locks. Recount is the other path of spec/reliability.md B0.3:
+// totals computed from scratch from a list of entries, summing exact rationals, to the same
+// bytes. A tally's output depends only on the entries applied (updated_at is the received_at of
+// an entry, never the clock), so rebuilding from the stored log after a restart gives
+// byte-identical results.
 //
-// The documents are the results endpoints of spec/interfaces.md:
+// The documents are the results endpoints of spec/interfaces.md, the types of internal/results
+// (the one declaration every reader decodes into) encoded with encoding/json:
 //
 //	/api/v1/results                   Snapshot.Results
 //	/api/v1/results/counties          Snapshot.Counties

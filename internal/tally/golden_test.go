@@ -2,12 +2,14 @@ package tally_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"caucus/internal/election/electiontest"
+	"caucus/internal/results"
 	"caucus/internal/rules"
 	"caucus/internal/store"
 	"caucus/internal/tally"
@@ -66,5 +68,57 @@ func TestGolden(t *testing.T) {
 				t.Errorf("%s differs from %s:\n got: %s\nwant: %s", name, path, got, want)
 			}
 		})
+	}
+}
+
+// TestDocumentsAreResultsTypes: every JSON document the tally publishes decodes into its
+// internal/results type and encodes back to the same bytes, so the one declaration the
+// readers use is the whole of what is written, in the written order.
+func TestDocumentsAreResultsTypes(t *testing.T) {
+	def := small(t)
+	l := electiontest.NewLog("small")
+	must(t)(l.Report(rep(l, "adair-1", 35, rules.Counts{"a": 6, "b": 29}, rules.Counts{"a": 6, "b": 29}), store.StatusAccepted))
+	r := rep(l, "sat-1", 35, rules.Counts{"a": 20, "b": 3, "c": 12}, rules.Counts{"a": 23, "c": 12})
+	r.Delegates = rules.Counts{"a": 1, "c": 1}
+	must(t)(l.Report(r, store.StatusAccepted))
+	must(t)(l.Report(rep(l, "adair-1", 36, rules.Counts{"a": 7, "b": 29}, rules.Counts{"a": 7, "b": 29}), store.StatusUnderReview))
+	ta := tally.NewWithLog(def, tally.Log{PublicKey: "small+0+key", RootHash: func(int64) string { return "root" }})
+	if err := ta.Apply(l.Entries...); err != nil {
+		t.Fatal(err)
+	}
+	s := ta.Snapshot()
+	body := func(b []byte, _ string, ok ...bool) []byte { return b }
+	roundTrip(t, "results", body(s.Results()), &results.Results{})
+	roundTrip(t, "counties", body(s.Counties()), &results.Counties{})
+	for _, c := range def.Counties() {
+		roundTrip(t, "county "+c.ID, body(s.County(c.ID)), &results.County{})
+	}
+	for _, p := range def.Precincts() {
+		roundTrip(t, "precinct "+p.ID, body(s.Precinct(p.ID)), &results.Precinct{})
+	}
+}
+
+func roundTrip(t *testing.T, name string, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	again, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if string(again)+"\n" != string(b) {
+		t.Errorf("%s does not encode back to its bytes:\n got: %s\nwant: %s", name, again, b)
+	}
+}
+
+// TestStatusSpellings: the store's precinct states publish as the contract's statuses.
+func TestStatusSpellings(t *testing.T) {
+	for st, want := range map[store.Status]results.Status{store.StatusNotReported: results.NotReported,
+		store.StatusAccepted: results.Accepted, store.StatusUnderReview: results.UnderReview,
+		store.StatusCorrected: results.Corrected, store.StatusCertified: results.Certified} {
+		if results.Status(st) != want {
+			t.Errorf("store status %q publishes as %q, want %q", st, results.Status(st), want)
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"caucus/internal/tally"
 )
 
-const iowaCSV = "../../../shared/data/iowa-2020/precincts.csv"
+const iowaCSV = "../shareddata/testdata/data/iowa-2020/precincts.csv"
 
 // iowaNight is the 2020 Iowa structure and one report per precinct built from the published
 // results: attendees = max(Σ first, Σ final), as caucus check reads them (R22). Reports that
@@ -144,5 +144,41 @@ func TestIowa2020(t *testing.T) {
 	}
 	if len(back) != len(n.entries) {
 		t.Errorf("results.csv has %d precincts, want %d", len(back), len(n.entries))
+	}
+}
+
+// TestViableFirst: on the 2020 night, every group of every reporting precinct says whether it
+// was viable at the first alignment, which is its first count reaching the threshold (at least
+// one person), and some group of some precinct was viable at one alignment and not the other.
+func TestViableFirst(t *testing.T) {
+	n := mustIowa(t)
+	ta := tally.New(n.def)
+	if err := ta.Apply(n.entries...); err != nil {
+		t.Fatal(err)
+	}
+	s := ta.Snapshot()
+	var groups, differ int
+	for _, p := range n.def.Precincts() {
+		doc := precinctOf(t, s, p.ID)
+		if doc.CountedEntry == nil {
+			continue
+		}
+		for _, g := range doc.Groups {
+			groups++
+			if g.ViableFirst == nil || g.Viable == nil {
+				t.Fatalf("precinct %s group %s: viable_first %v, viable %v; want both", p.ID, g.CandidateID, g.ViableFirst, g.Viable)
+			}
+			// No threshold (no delegates to elect): no group is viable.
+			if want := doc.Threshold != nil && g.First >= max(*doc.Threshold, 1); *g.ViableFirst != want {
+				t.Errorf("precinct %s group %s: first %d, threshold %v, viable_first %v", p.ID, g.CandidateID, g.First, doc.Threshold, *g.ViableFirst)
+			}
+			if *g.ViableFirst != *g.Viable {
+				differ++
+			}
+		}
+	}
+	t.Logf("%d groups, %d viable at one alignment only", groups, differ)
+	if groups == 0 || differ == 0 {
+		t.Errorf("%d groups, %d viable at one alignment only: the night should have both", groups, differ)
 	}
 }

@@ -25,13 +25,22 @@ type index struct {
 	ratios    []*big.Rat // per county; nil when the county's ratio is not known
 	county    map[string]int
 	precincts [][]election.Precinct // per county, in file order
+	offset    []int                 // per county: the ordinal of its first precinct
 	where     map[string]loc        // precinct id → its place
 	total     int                   // precincts in the election
 	log       Log                   // the log results name; zero: none
+	// sdeDen is the least common multiple of the ratios' denominators, and sdeMul[c] is county
+	// c's ratio times sdeDen (nil when the county has no ratio): the state's exact SDEs are
+	// kept as integers over sdeDen.
+	sdeDen *big.Int
+	sdeMul []*big.Int
 }
 
 // loc is a precinct's place: its county's ordinal and its position among the county's precincts.
 type loc struct{ county, pos int }
+
+// ordinal is a precinct's position among all the election's precincts, county by county.
+func (ix *index) ordinal(l loc) int { return ix.offset[l.county] + l.pos }
 
 func newIndex(def *election.Definition) *index {
 	ix := &index{elec: def.Election(), names: map[string]string{}, cand: map[string]int{},
@@ -46,16 +55,25 @@ func newIndex(def *election.Definition) *index {
 	ix.counties = def.Counties()
 	ix.ratios = make([]*big.Rat, len(ix.counties))
 	ix.precincts = make([][]election.Precinct, len(ix.counties))
+	ix.offset = make([]int, len(ix.counties))
+	ix.sdeDen, ix.sdeMul = big.NewInt(1), make([]*big.Int, len(ix.counties))
 	for ci, c := range ix.counties {
 		if r, ok := c.SDERatio(); ok {
 			ix.ratios[ci] = r
+			ix.sdeDen.Mul(ix.sdeDen, new(big.Int).Quo(r.Denom(), new(big.Int).GCD(nil, nil, ix.sdeDen, r.Denom())))
 		}
 		ix.county[c.ID] = ci
 		ix.precincts[ci] = def.PrecinctsIn(c.ID)
 		for pi, p := range ix.precincts[ci] {
 			ix.where[p.ID] = loc{ci, pi}
 		}
+		ix.offset[ci] = ix.total
 		ix.total += len(ix.precincts[ci])
+	}
+	for ci, r := range ix.ratios {
+		if r != nil { // ratio = num/den = (num · sdeDen/den) / sdeDen
+			ix.sdeMul[ci] = new(big.Int).Mul(r.Num(), new(big.Int).Quo(ix.sdeDen, r.Denom()))
+		}
 	}
 	return ix
 }
@@ -197,21 +215,39 @@ func (ix *index) compute(l loc, c counted) *outcome {
 	return o
 }
 
-// totals are one area's sums per candidate, ballot order. sde is nil when no SDE is known (a
-// county without a ratio, a straw poll).
+// totals are one area's sums per candidate, ballot order, as a document shows them. sde is the
+// exact SDE totals rounded half-up to 4 places as written (R13), nil when no SDE is known (a
+// county without a ratio, a straw poll). A view owns its totals: they never change once made.
 type totals struct {
 	first, final, delegates []int64
-	sde                     []*big.Rat
+	sde                     []string
 	reporting               int
 }
 
-func newTotals(n int, sde bool) totals {
-	t := totals{first: make([]int64, n), final: make([]int64, n), delegates: make([]int64, n)}
-	if sde {
-		t.sde = make([]*big.Rat, n)
-		for i := range t.sde {
-			t.sde[i] = new(big.Rat)
-		}
+func newTotals(n int) totals {
+	return totals{first: make([]int64, n), final: make([]int64, n), delegates: make([]int64, n)}
+}
+
+// roundSDE writes exact SDE totals as published (nil stays nil).
+func roundSDE(exact []*big.Rat) []string {
+	if exact == nil {
+		return nil
 	}
-	return t
+	out := make([]string, len(exact))
+	for i, x := range exact {
+		out[i] = rules.FormatSDE(rules.RoundSDE(x))
+	}
+	return out
+}
+
+// newRats is n zero rationals, or nil when !ok.
+func newRats(n int, ok bool) []*big.Rat {
+	if !ok {
+		return nil
+	}
+	out := make([]*big.Rat, n)
+	for i := range out {
+		out[i] = new(big.Rat)
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"caucus/internal/election"
 	"caucus/internal/election/electiontest"
+	"caucus/internal/results"
 	"caucus/internal/rules"
 	"caucus/internal/tally"
 )
@@ -62,7 +63,7 @@ func checkSums(t tb, s *tally.Snapshot, cs []election.County, total int) {
 		for _, row := range detail.Precincts {
 			p := precinctOf(t, s, row.PrecinctID)
 			if p.CountedEntry == nil {
-				if row.Status != "not_reported" || len(p.Groups) != 0 {
+				if row.Status != results.NotReported || len(p.Groups) != 0 {
 					t.Fatalf("precinct %s: status %s without a counted entry", p.PrecinctID, row.Status)
 				}
 				continue

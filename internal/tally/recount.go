@@ -48,15 +48,15 @@ func RecountWithLog(def *election.Definition, entries []store.Entry, lg Log) (*S
 	}
 
 	n := len(ix.ids)
-	state := newTotals(n, !ix.straw)
-	views := make([]*countyView, len(ix.counties))
+	state, stateSDE := newTotals(n), newRats(n, !ix.straw)
+	pv := make([]*precinctView, 0, ix.total)
+	cts := make([]totals, len(ix.counties))
 	for ci := range ix.counties {
 		ratio := ix.ratios[ci]
-		ct := newTotals(n, ratio != nil && !ix.straw)
-		pv := make([]*precinctView, len(ps[ci]))
+		ct, ctSDE := newTotals(n), newRats(n, ratio != nil && !ix.straw)
 		for pi := range ps[ci] {
 			p := &ps[ci][pi]
-			pv[pi] = ix.renderPrecinct(loc{ci, pi}, p)
+			pv = append(pv, ix.renderPrecinct(loc{ci, pi}, p))
 			o := p.out
 			if o == nil {
 				continue
@@ -73,12 +73,19 @@ func RecountWithLog(def *election.Definition, entries []store.Entry, lg Log) (*S
 				if o.sde {
 					sde := new(big.Rat).SetInt64(o.delegates[i])
 					sde.Mul(sde, ratio)
-					ct.sde[i].Add(ct.sde[i], sde)
-					state.sde[i].Add(state.sde[i], sde)
+					ctSDE[i].Add(ctSDE[i], sde)
+					stateSDE[i].Add(stateSDE[i], sde)
 				}
 			}
 		}
-		views[ci] = ix.renderCounty(ci, &ct, countyUpdated[ci], pv)
+		ct.sde = roundSDE(ctSDE)
+		cts[ci] = ct
 	}
-	return ix.snapshot(int64(len(entries)), updatedAt, &state, views), nil
+	state.sde = roundSDE(stateSDE)
+	precincts := newPvec(pv)
+	views := make([]*countyView, len(ix.counties))
+	for ci := range ix.counties {
+		views[ci] = ix.renderCounty(ci, cts[ci], countyUpdated[ci], precincts)
+	}
+	return ix.snapshot(int64(len(entries)), updatedAt, state, newPvec(views), precincts), nil
 }

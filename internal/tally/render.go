@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"math/big"
 	"strings"
 	"sync"
 
+	"caucus/internal/results"
 	"caucus/internal/resultscsv"
 	"caucus/internal/rules"
 )
@@ -36,22 +36,21 @@ func marshal(v any) []byte {
 	return b
 }
 
-// splice writes head (a JSON object) with one more field, key, holding the JSON array of parts,
-// each already a JSON value.
-func splice(head any, key string, parts [][]byte) []byte {
-	h := marshal(head)
-	n := len(h) + len(key) + 8
+// splice renders doc, a results document whose last field is the list named key, with parts
+// (each already a JSON value) as that list. doc holds the list empty, not nil.
+func splice(doc any, key string, parts [][]byte) []byte {
+	h := marshal(doc)
+	empty := `"` + key + `":[]}`
+	if !bytes.HasSuffix(h, []byte(empty)) {
+		panic("tally: " + key + " is not the last field of its document, or is not empty")
+	}
+	h = h[:len(h)-2] // ends with "key":[
+	n := len(h) + 2
 	for _, p := range parts {
 		n += len(p) + 1
 	}
 	b := make([]byte, 0, n+1) // +1: newDoc's newline
-	b = append(b, h[:len(h)-1]...)
-	if len(h) > 2 {
-		b = append(b, ',')
-	}
-	b = append(b, '"')
-	b = append(b, key...)
-	b = append(b, `":[`...)
+	b = append(b, h...)
 	for i, p := range parts {
 		if i > 0 {
 			b = append(b, ',')
@@ -61,124 +60,21 @@ func splice(head any, key string, parts [][]byte) []byte {
 	return append(b, "]}"...)
 }
 
-// candidateJSON is one candidate's totals in /results and /results/counties. county_delegates
-// and sde are null in a straw poll, and sde is null for a county whose ratio is not known.
-type candidateJSON struct {
-	CandidateID     string  `json:"candidate_id"`
-	Name            string  `json:"name"`
-	First           int64   `json:"first"`
-	Final           int64   `json:"final"`
-	CountyDelegates *int64  `json:"county_delegates"`
-	SDE             *string `json:"sde"`
-}
-
-func (ix *index) candidates(t *totals) []candidateJSON {
-	out := make([]candidateJSON, len(ix.ids))
+// candidates are an area's lines of /results or of a county: every candidate in ballot order,
+// county_delegates null in a straw poll, sde null when t has none.
+func (ix *index) candidates(t *totals) []results.Candidate {
+	out := make([]results.Candidate, len(ix.ids))
 	for i, id := range ix.ids {
-		c := candidateJSON{CandidateID: id, Name: ix.names[id], First: t.first[i], Final: t.final[i]}
+		c := results.Candidate{CandidateID: id, Name: ix.names[id], First: t.first[i], Final: t.final[i]}
 		if !ix.straw {
-			d := t.delegates[i] // a copy: a county document may be rendered after t changes
-			c.CountyDelegates = &d
+			c.CountyDelegates = &t.delegates[i]
 		}
 		if t.sde != nil {
-			s := rules.FormatSDE(rules.RoundSDE(t.sde[i]))
-			c.SDE = &s
+			c.SDE = &t.sde[i]
 		}
 		out[i] = c
 	}
 	return out
-}
-
-// resultsJSON is GET /api/v1/results.
-type resultsJSON struct {
-	ElectionID         string          `json:"election_id"`
-	UpdatedAt          *string         `json:"updated_at"` // null before the first entry
-	LogSize            int64           `json:"log_size"`
-	LogRootHash        string          `json:"log_root_hash,omitempty"`  // of the tree of log_size
-	LogPublicKey       string          `json:"log_public_key,omitempty"` // note verifier key
-	PrecinctsTotal     int             `json:"precincts_total"`
-	PrecinctsReporting int             `json:"precincts_reporting"`
-	Practice           bool            `json:"practice"`
-	Candidates         []candidateJSON `json:"candidates"`
-}
-
-// countiesHead is GET /api/v1/results/counties without its counties.
-type countiesHead struct {
-	ElectionID string  `json:"election_id"`
-	UpdatedAt  *string `json:"updated_at"`
-	LogSize    int64   `json:"log_size"`
-	Practice   bool    `json:"practice"`
-}
-
-// countyJSON is one county of /results/counties.
-type countyJSON struct {
-	CountyID           string          `json:"county_id"`
-	Name               string          `json:"name"`
-	PrecinctsTotal     int             `json:"precincts_total"`
-	PrecinctsReporting int             `json:"precincts_reporting"`
-	Candidates         []candidateJSON `json:"candidates"`
-}
-
-// countyHead is GET /api/v1/results/counties/{id} without its precincts. updated_at is the
-// received_at of the latest entry for one of its precincts: the document does not change, and
-// keeps its ETag, while entries for other counties arrive.
-type countyHead struct {
-	ElectionID         string          `json:"election_id"`
-	Practice           bool            `json:"practice"`
-	CountyID           string          `json:"county_id"`
-	Name               string          `json:"name"`
-	UpdatedAt          *string         `json:"updated_at"`
-	PrecinctsTotal     int             `json:"precincts_total"`
-	PrecinctsReporting int             `json:"precincts_reporting"`
-	Candidates         []candidateJSON `json:"candidates"`
-}
-
-// precinctRow is one precinct of /results/counties/{id}. delegates_to_elect is the
-// definition's, null when it follows attendance.
-type precinctRow struct {
-	PrecinctID       string          `json:"precinct_id"`
-	Name             string          `json:"name"`
-	DelegatesToElect *int64          `json:"delegates_to_elect"`
-	Satellite        bool            `json:"satellite"`
-	Status           string          `json:"status"`
-	Flags            []rules.CheckID `json:"flags"`
-	Reports          int64           `json:"reports"`
-}
-
-// precinctJSON is GET /api/v1/results/precincts/{id}: the counted entry's numbers as computed,
-// the worksheet's delegates when given, and every check.
-type precinctJSON struct {
-	ElectionID       string          `json:"election_id"`
-	Practice         bool            `json:"practice"`
-	PrecinctID       string          `json:"precinct_id"`
-	Name             string          `json:"name"`
-	CountyID         string          `json:"county_id"`
-	Satellite        bool            `json:"satellite"`
-	Status           string          `json:"status"`
-	UpdatedAt        *string         `json:"updated_at"`    // its latest entry's received_at
-	CountedEntry     *int64          `json:"counted_entry"` // log index; null when not reported
-	Entries          []int64         `json:"entries"`       // every log index of the precinct
-	Reports          int64           `json:"reports"`       // reports received, conflicting ones too
-	Attendees        *int64          `json:"attendees"`
-	DelegatesToElect *int64          `json:"delegates_to_elect"` // the one used (R14 for satellites)
-	Threshold        *int64          `json:"threshold"`
-	Groups           []groupJSON     `json:"groups"`
-	ChairDelegates   rules.Counts    `json:"chair_delegates"` // the worksheet's; null when not given
-	Flags            []rules.CheckID `json:"flags"`
-	Checks           []rules.Check   `json:"checks"`
-}
-
-// groupJSON is one group of a precinct: every candidate of the election in ballot order, then
-// any other group the report names (C02). viable, delegates and sde are null in a straw poll;
-// sde is null when the county has no ratio, a game of chance is open or an error check fired.
-type groupJSON struct {
-	CandidateID string  `json:"candidate_id"`
-	Name        string  `json:"name"`
-	First       int64   `json:"first"`
-	Final       int64   `json:"final"`
-	Viable      *bool   `json:"viable"`
-	Delegates   *int64  `json:"delegates"`
-	SDE         *string `json:"sde"`
 }
 
 // precinctView is one precinct's rendered parts, shared by every snapshot until it changes.
@@ -230,8 +126,8 @@ func (v *precinctView) delegatesToElect() *int64 {
 func (v *precinctView) Row() []byte {
 	v.rowOnce.Do(func() {
 		p, ps := v.ix.precinct(v.l), &v.ps
-		v.row = marshal(precinctRow{PrecinctID: p.ID, Name: p.Name, DelegatesToElect: v.delegatesToElect(),
-			Satellite: p.Satellite, Status: string(ps.st.Status), Flags: v.flags(), Reports: ps.st.Reports})
+		v.row = marshal(results.PrecinctRow{PrecinctID: p.ID, Name: p.Name, DelegatesToElect: v.delegatesToElect(),
+			Satellite: p.Satellite, Status: results.Status(ps.st.Status), Flags: v.flags(), Reports: ps.st.Reports})
 	})
 	return v.row
 }
@@ -241,10 +137,10 @@ func (v *precinctView) Detail() doc {
 	v.detailOnce.Do(func() {
 		ix, l, ps := v.ix, v.l, &v.ps
 		p := ix.precinct(l)
-		d := precinctJSON{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, PrecinctID: p.ID,
-			Name: p.Name, CountyID: p.CountyID, Satellite: p.Satellite, Status: string(ps.st.Status),
+		d := results.Precinct{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, PrecinctID: p.ID,
+			Name: p.Name, CountyID: p.CountyID, Satellite: p.Satellite, Status: results.Status(ps.st.Status),
 			UpdatedAt: strp(ps.updatedAt), Entries: append([]int64{}, ps.entries...),
-			Reports: ps.st.Reports, DelegatesToElect: v.delegatesToElect(), Groups: []groupJSON{},
+			Reports: ps.st.Reports, DelegatesToElect: v.delegatesToElect(), Groups: []results.Group{},
 			Flags: v.flags(), Checks: []rules.Check{}}
 		if o := ps.out; o != nil {
 			res := &o.result
@@ -273,14 +169,14 @@ func (v *precinctView) CSV() []byte {
 
 // groups lists a precinct's groups: the election's candidates in ballot order, then the groups
 // of candidates not in the election, as rules.Calc orders them.
-func (ix *index) groups(l loc, o *outcome) []groupJSON {
+func (ix *index) groups(l loc, o *outcome) []results.Group {
 	byID := make(map[string]*rules.Group, len(o.result.Groups))
 	for i := range o.result.Groups {
 		byID[o.result.Groups[i].CandidateID] = &o.result.Groups[i]
 	}
 	ratio := ix.ratios[l.county]
-	line := func(id, name string, g *rules.Group) groupJSON {
-		out := groupJSON{CandidateID: id, Name: name}
+	line := func(id, name string, g *rules.Group) results.Group {
+		out := results.Group{CandidateID: id, Name: name}
 		var d int64
 		if g != nil {
 			out.First, out.Final = g.First, g.Final
@@ -290,7 +186,8 @@ func (ix *index) groups(l loc, o *outcome) []groupJSON {
 		}
 		if !ix.straw {
 			viable := g != nil && g.Viable != nil && *g.Viable
-			out.Viable, out.Delegates = &viable, &d
+			first := g != nil && g.ViableFirst != nil && *g.ViableFirst
+			out.Viable, out.ViableFirst, out.Delegates = &viable, &first, &d
 		}
 		if o.sde {
 			s := rules.SDE(d, ratio)
@@ -298,7 +195,7 @@ func (ix *index) groups(l loc, o *outcome) []groupJSON {
 		}
 		return out
 	}
-	out := make([]groupJSON, 0, len(ix.ids)+1)
+	out := make([]results.Group, 0, len(ix.ids)+1)
 	for _, id := range ix.ids {
 		out = append(out, line(id, ix.names[id], byID[id]))
 	}
@@ -341,62 +238,86 @@ func (ix *index) csvRows(l loc, o *outcome) []byte {
 	return b
 }
 
-// countyView is one county's rendered parts, shared by every snapshot until it changes. Its
-// document is rendered on its first read.
+// countyView is one county as of one snapshot, shared by every later snapshot until one of its
+// precincts changes: its totals, and its documents rendered on their first read.
 type countyView struct {
-	entry     []byte // its object in /results/counties
-	precincts []*precinctView
-	head      countyHead // self-contained: candidates holds copies
+	ix        *index
+	ci        int
+	t         totals // t.sde is set by sdeOnce when sdeDelegates is not nil
+	updatedAt string
+	precincts pvec[*precinctView] // the snapshot's precincts, this county's among them
+	// sdeDelegates are the county's delegates that count toward SDEs, when its SDEs are to be
+	// worked out on first read: every precinct of a county has the county's ratio, so its exact
+	// SDEs are Σ (d × ρ) = (Σ d) × ρ.
+	sdeDelegates []int64
+	sdeOnce      sync.Once
 
+	entryOnce  sync.Once
+	entry      []byte // its object in /results/counties
 	detailOnce sync.Once
 	detail     doc // /results/counties/{id}
+}
+
+func (ix *index) renderCounty(ci int, t totals, updatedAt string, precincts pvec[*precinctView]) *countyView {
+	return &countyView{ix: ix, ci: ci, t: t, updatedAt: updatedAt, precincts: precincts}
+}
+
+// totals are the county's totals, its SDEs worked out on the first call.
+func (v *countyView) totals() *totals {
+	v.sdeOnce.Do(func() {
+		if v.sdeDelegates == nil {
+			return
+		}
+		ratio := v.ix.ratios[v.ci]
+		v.t.sde = make([]string, len(v.sdeDelegates))
+		for i, d := range v.sdeDelegates {
+			v.t.sde[i] = rules.SDE(d, ratio)
+		}
+	})
+	return &v.t
+}
+
+// precinct is the view of the county's precinct pi.
+func (v *countyView) precinct(pi int) *precinctView {
+	return v.precincts.Get(v.ix.ordinal(loc{v.ci, pi}))
+}
+
+// Entry is the county's object in /results/counties.
+func (v *countyView) Entry() []byte {
+	v.entryOnce.Do(func() {
+		c := v.ix.counties[v.ci]
+		v.entry = marshal(results.CountySummary{CountyID: c.ID, Name: c.Name,
+			PrecinctsTotal: len(v.ix.precincts[v.ci]), PrecinctsReporting: v.t.reporting,
+			Candidates: v.ix.candidates(v.totals())})
+	})
+	return v.entry
 }
 
 // Detail is /results/counties/{id}.
 func (v *countyView) Detail() doc {
 	v.detailOnce.Do(func() {
-		rows := make([][]byte, len(v.precincts))
-		for i, p := range v.precincts {
-			rows[i] = p.Row()
+		ix, c := v.ix, v.ix.counties[v.ci]
+		rows := make([][]byte, len(ix.precincts[v.ci]))
+		for pi := range rows {
+			rows[pi] = v.precinct(pi).Row()
 		}
-		v.detail = newDoc(splice(v.head, "precincts", rows))
+		head := results.County{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, CountyID: c.ID,
+			Name: c.Name, UpdatedAt: strp(v.updatedAt), PrecinctsTotal: len(rows),
+			PrecinctsReporting: v.t.reporting, Candidates: ix.candidates(v.totals()), Precincts: []results.PrecinctRow{}}
+		v.detail = newDoc(splice(head, "precincts", rows))
 	})
 	return v.detail
 }
 
-func (ix *index) renderCounty(ci int, t *totals, updatedAt string, views []*precinctView) *countyView {
-	c := ix.counties[ci]
-	cands := ix.candidates(t)
-	entry := marshal(countyJSON{CountyID: c.ID, Name: c.Name, PrecinctsTotal: len(views),
-		PrecinctsReporting: t.reporting, Candidates: cands})
-	head := countyHead{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, CountyID: c.ID,
-		Name: c.Name, UpdatedAt: strp(updatedAt), PrecinctsTotal: len(views),
-		PrecinctsReporting: t.reporting, Candidates: cands}
-	return &countyView{entry: entry, precincts: views, head: head}
-}
-
-// snapshot renders the state's documents around the counties' views.
-func (ix *index) snapshot(size int64, updatedAt string, state *totals, counties []*countyView) *Snapshot {
-	s := &Snapshot{ix: ix, size: size, updatedAt: updatedAt, counties: counties}
-	r := resultsJSON{ElectionID: ix.elec.ID, UpdatedAt: strp(updatedAt),
+// snapshot makes the snapshot of the given views and renders the state's results.
+func (ix *index) snapshot(size int64, updatedAt string, state totals, counties pvec[*countyView], precincts pvec[*precinctView]) *Snapshot {
+	s := &Snapshot{ix: ix, size: size, updatedAt: updatedAt, counties: counties, precincts: precincts}
+	r := results.Results{ElectionID: ix.elec.ID, UpdatedAt: strp(updatedAt),
 		LogSize: size, PrecinctsTotal: ix.total, PrecinctsReporting: state.reporting,
-		Practice: ix.elec.Practice, Candidates: ix.candidates(state)}
+		Practice: ix.elec.Practice, Candidates: ix.candidates(&state)}
 	if ix.log.RootHash != nil {
 		r.LogRootHash, r.LogPublicKey = ix.log.RootHash(size), ix.log.PublicKey
 	}
 	s.results = newDoc(marshal(r))
 	return s
-}
-
-// countySDE is a county's exact SDE totals from its delegates that count toward SDEs: every
-// precinct of a county has the county's ratio, so Σ (d × ρ) = (Σ d) × ρ.
-func countySDE(ratio *big.Rat, sdeDelegates []int64) []*big.Rat {
-	if ratio == nil {
-		return nil
-	}
-	out := make([]*big.Rat, len(sdeDelegates))
-	for i, d := range sdeDelegates {
-		out[i] = new(big.Rat).Mul(new(big.Rat).SetInt64(d), ratio)
-	}
-	return out
 }

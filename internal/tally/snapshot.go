@@ -4,19 +4,22 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sync"
+
+	"caucus/internal/results"
 )
 
 // Snapshot is the published results as of one log size: /results rendered with its ETag, every
 // other document rendered on its first read and kept (a precinct's and a county's documents in
-// views shared with later snapshots until they change). It is immutable and safe for concurrent use; the byte slices it returns are shared and
-// must not be modified. Two snapshots of the same election from the same entries hold the same
-// bytes, however they were computed.
+// views shared with later snapshots until they change). It is immutable and safe for
+// concurrent use; the byte slices it returns are shared and must not be modified. Two snapshots
+// of the same election from the same entries hold the same bytes, however they were computed.
 type Snapshot struct {
 	ix        *index
 	size      int64
 	updatedAt string
 	results   doc
-	counties  []*countyView // per county, in file order
+	counties  pvec[*countyView]   // per county, in file order
+	precincts pvec[*precinctView] // per precinct, county by county (index.ordinal)
 
 	countiesOnce sync.Once
 	countiesDoc  doc
@@ -32,9 +35,6 @@ func (s *Snapshot) LogSize() int64 { return s.size }
 // before the first.
 func (s *Snapshot) UpdatedAt() string { return s.updatedAt }
 
-// ElectionID is the election the results are for.
-func (s *Snapshot) ElectionID() string { return s.ix.elec.ID }
-
 // Results is GET /api/v1/results: {election_id, updated_at, log_size, precincts_total,
 // precincts_reporting, practice, candidates: [{candidate_id, name, first, final,
 // county_delegates, sde}]}, candidates in ballot order, and its ETag.
@@ -45,12 +45,13 @@ func (s *Snapshot) Results() (body []byte, etag string) { return s.results.body,
 // the definition's order, and its ETag.
 func (s *Snapshot) Counties() (body []byte, etag string) {
 	s.countiesOnce.Do(func() {
-		entries := make([][]byte, len(s.counties))
-		for i, c := range s.counties {
-			entries[i] = c.entry
-		}
-		s.countiesDoc = newDoc(splice(countiesHead{ElectionID: s.ix.elec.ID, UpdatedAt: strp(s.updatedAt),
-			LogSize: s.size, Practice: s.ix.elec.Practice}, "counties", entries))
+		entries := make([][]byte, 0, s.counties.Len())
+		s.counties.All(func(_ int, c *countyView) bool {
+			entries = append(entries, c.Entry())
+			return true
+		})
+		s.countiesDoc = newDoc(splice(results.Counties{ElectionID: s.ix.elec.ID, UpdatedAt: strp(s.updatedAt),
+			LogSize: s.size, Practice: s.ix.elec.Practice, Counties: []results.CountySummary{}}, "counties", entries))
 	})
 	return s.countiesDoc.body, s.countiesDoc.etag
 }
@@ -65,21 +66,22 @@ func (s *Snapshot) County(id string) (body []byte, etag string, ok bool) {
 	if !ok {
 		return nil, "", false
 	}
-	d := s.counties[ci].Detail()
+	d := s.counties.Get(ci).Detail()
 	return d.body, d.etag, true
 }
 
 // Precinct is GET /api/v1/results/precincts/{id}: {election_id, practice, precinct_id, name,
 // county_id, satellite, status, updated_at, counted_entry, entries, reports, attendees,
-// delegates_to_elect, threshold, groups: [{candidate_id, name, first, final, viable, delegates,
-// sde}], chair_delegates, flags, checks: [{id, severity, message}]}, and its ETag; false when
-// the election has no such precinct.
+// delegates_to_elect, threshold, groups: [{candidate_id, name, first, final, viable,
+// viable_first, delegates, sde}], chair_delegates, flags, checks: [{id, severity, message}]}
+// (results.Precinct), and its ETag; false when the election has no such precinct. viable_first
+// is viability at the first alignment, viable at the final one.
 func (s *Snapshot) Precinct(id string) (body []byte, etag string, ok bool) {
 	l, ok := s.ix.where[id]
 	if !ok {
 		return nil, "", false
 	}
-	d := s.counties[l.county].precincts[l.pos].Detail()
+	d := s.precincts.Get(s.ix.ordinal(l)).Detail()
 	return d.body, d.etag, true
 }
 
@@ -90,18 +92,16 @@ func (s *Snapshot) Precinct(id string) (body []byte, etag string, ok bool) {
 func (s *Snapshot) CSV() (body []byte, etag string) {
 	s.csvOnce.Do(func() {
 		n := len(csvHeader)
-		for _, c := range s.counties {
-			for _, p := range c.precincts {
-				n += len(p.CSV())
-			}
-		}
+		s.precincts.All(func(_ int, p *precinctView) bool {
+			n += len(p.CSV())
+			return true
+		})
 		b := make([]byte, 0, n)
 		b = append(b, csvHeader...)
-		for _, c := range s.counties {
-			for _, p := range c.precincts {
-				b = append(b, p.CSV()...)
-			}
-		}
+		s.precincts.All(func(_ int, p *precinctView) bool {
+			b = append(b, p.CSV()...)
+			return true
+		})
 		sum := sha256.Sum256(b)
 		s.csv = doc{body: b, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
 	})
@@ -119,18 +119,17 @@ func (s *Snapshot) Diff(t *Snapshot) string {
 		return "/results"
 	case !docEqual(s.Counties, t.Counties):
 		return "/results/counties"
-	case len(s.counties) != len(t.counties):
+	case s.counties.Len() != t.counties.Len() || s.precincts.Len() != t.precincts.Len():
 		return "the counties"
 	}
-	for ci, c := range s.counties {
-		tc := t.counties[ci]
-		id := s.ix.counties[ci].ID
-		if string(c.Detail().body) != string(tc.Detail().body) || len(c.precincts) != len(tc.precincts) {
-			return "/results/counties/" + id
+	for ci := range s.counties.Len() {
+		if string(s.counties.Get(ci).Detail().body) != string(t.counties.Get(ci).Detail().body) {
+			return "/results/counties/" + s.ix.counties[ci].ID
 		}
-		for pi, p := range c.precincts {
-			if string(p.Detail().body) != string(tc.precincts[pi].Detail().body) {
-				return "/results/precincts/" + s.ix.precincts[ci][pi].ID
+		for pi, p := range s.ix.precincts[ci] {
+			o := s.ix.ordinal(loc{ci, pi})
+			if string(s.precincts.Get(o).Detail().body) != string(t.precincts.Get(o).Detail().body) {
+				return "/results/precincts/" + p.ID
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"caucus/internal/election"
 	"caucus/internal/report"
+	"caucus/internal/rules"
 	"caucus/internal/store"
 )
 
@@ -24,15 +25,28 @@ type Tally struct {
 	updatedAt string     // received_at of the last entry applied
 	precincts [][]pstate // per county, per precinct, as in index.precincts
 	counties  []countyState
-	state     totals
+	state     stateSums
+	product   big.Int // scratch for contribute
 }
 
-// countyState is a county's running totals. sdeDelegates are the delegates that count toward
-// SDEs (countySDE turns them into exact SDEs).
+// countyState is a county's running totals, per candidate in ballot order. sdeDelegates are the
+// delegates that count toward SDEs: the county's exact SDEs are sdeDelegates × its ratio.
 type countyState struct {
-	t            totals // sde unused: see sdeDelegates
-	sdeDelegates []int64
-	updatedAt    string
+	first, final, delegates, sdeDelegates []int64
+	reporting                             int
+	updatedAt                             string
+}
+
+// stateSums is the state's running totals. sdeNum are its exact SDEs as numerators over the
+// common denominator index.sdeDen (Σ delegates × ratio, each ratio index.sdeMul/sdeDen), so
+// that an entry adds an integer product, never a fraction to reduce; sde holds them as written,
+// worked out again only for the candidates whose numerator changed (stale).
+type stateSums struct {
+	first, final, delegates []int64
+	sdeNum                  []*big.Int // nil in a straw poll
+	sde                     []string
+	stale                   []bool
+	reporting               int
 }
 
 // New returns the tally of def with no entry applied: every precinct not reported.
@@ -44,19 +58,30 @@ func NewWithLog(def *election.Definition, lg Log) *Tally {
 	ix.log = lg
 	n := len(ix.ids)
 	t := &Tally{ix: ix, precincts: make([][]pstate, len(ix.counties)),
-		counties: make([]countyState, len(ix.counties)), state: newTotals(n, !ix.straw)}
-	views := make([]*countyView, len(ix.counties))
+		counties: make([]countyState, len(ix.counties)),
+		state:    stateSums{first: make([]int64, n), final: make([]int64, n), delegates: make([]int64, n)}}
+	if !ix.straw {
+		t.state.sdeNum, t.state.sde, t.state.stale = make([]*big.Int, n), make([]string, n), make([]bool, n)
+		for i := range t.state.sdeNum {
+			t.state.sdeNum[i], t.state.stale[i] = new(big.Int), true
+		}
+	}
+	pv := make([]*precinctView, 0, ix.total)
 	for ci := range ix.counties {
-		t.counties[ci] = countyState{t: newTotals(n, false), sdeDelegates: make([]int64, n)}
+		t.counties[ci] = countyState{first: make([]int64, n), final: make([]int64, n),
+			delegates: make([]int64, n), sdeDelegates: make([]int64, n)}
 		t.precincts[ci] = make([]pstate, len(ix.precincts[ci]))
-		pv := make([]*precinctView, len(ix.precincts[ci]))
 		for pi, p := range ix.precincts[ci] {
 			t.precincts[ci][pi] = newPstate(p.ID)
-			pv[pi] = ix.renderPrecinct(loc{ci, pi}, &t.precincts[ci][pi])
+			pv = append(pv, ix.renderPrecinct(loc{ci, pi}, &t.precincts[ci][pi]))
 		}
-		views[ci] = t.renderCounty(ci, pv)
 	}
-	t.snap.Store(ix.snapshot(0, "", &t.state, views))
+	precincts := newPvec(pv)
+	cv := make([]*countyView, len(ix.counties))
+	for ci := range ix.counties {
+		cv[ci] = t.renderCounty(ci, precincts)
+	}
+	t.snap.Store(ix.snapshot(0, "", t.stateTotals(), newPvec(cv), precincts))
 	return t
 }
 
@@ -82,8 +107,10 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 // tally then stays at that entry until it is given again: a results page that silently skipped
 // a stored entry would no longer be the sum of what was accepted.
 //
-// Only the touched precincts, their counties and the state are computed and rendered again,
-// once per call; the new Snapshot is published when Apply returns.
+// An entry costs work for its own precinct, its county and the state, in proportion to the
+// groups and candidates, never to the number of precincts or counties: the totals are running
+// sums changed by the precinct's old and new numbers, and documents are rendered when first
+// read (the state's results, once per call). The new Snapshot is published when Apply returns.
 func (t *Tally) Apply(entries ...store.Entry) error { return t.ApplyParsed(nil, entries...) }
 
 // Leaf is an entry's leaf as its writer parsed it (report.ParseEntry of Body), so that Apply
@@ -137,11 +164,10 @@ func (t *Tally) apply(e *store.Entry, leaf *Leaf, dirty map[loc]bool) error {
 		return err
 	}
 	if next.out != ps.out {
-		c := &t.counties[l.county]
 		t.contribute(l.county, ps.out, -1)
 		t.contribute(l.county, next.out, +1)
 		if ps.out == nil {
-			c.t.reporting++
+			t.counties[l.county].reporting++
 			t.state.reporting++
 		}
 	}
@@ -154,54 +180,73 @@ func (t *Tally) apply(e *store.Entry, leaf *Leaf, dirty map[loc]bool) error {
 }
 
 // contribute adds (sign +1) or takes away (sign -1) a precinct's outcome from its county and
-// the state.
+// the state: a few integer additions per candidate, and for SDEs one integer product.
 func (t *Tally) contribute(ci int, o *outcome, sign int64) {
 	if o == nil {
 		return
 	}
-	c := &t.counties[ci]
-	ratio := t.ix.ratios[ci]
+	c, s := &t.counties[ci], &t.state
 	for i := range t.ix.ids {
-		c.t.first[i] += sign * o.first[i]
-		c.t.final[i] += sign * o.final[i]
-		c.t.delegates[i] += sign * o.delegates[i]
-		t.state.first[i] += sign * o.first[i]
-		t.state.final[i] += sign * o.final[i]
-		t.state.delegates[i] += sign * o.delegates[i]
-		if o.sde && o.delegates[i] != 0 {
+		c.first[i] += sign * o.first[i]
+		c.final[i] += sign * o.final[i]
+		c.delegates[i] += sign * o.delegates[i]
+		s.first[i] += sign * o.first[i]
+		s.final[i] += sign * o.final[i]
+		s.delegates[i] += sign * o.delegates[i]
+		if o.sde && o.delegates[i] != 0 { // o.sde: the county has a ratio, and this is no straw poll
 			c.sdeDelegates[i] += sign * o.delegates[i]
-			d := new(big.Rat).SetInt64(sign * o.delegates[i])
-			t.state.sde[i].Add(t.state.sde[i], d.Mul(d, ratio))
+			t.product.SetInt64(sign * o.delegates[i])
+			s.sdeNum[i].Add(s.sdeNum[i], t.product.Mul(&t.product, t.ix.sdeMul[ci]))
+			s.stale[i] = true
 		}
 	}
 }
 
-// renderCounty renders county ci around its precincts' views.
-func (t *Tally) renderCounty(ci int, views []*precinctView) *countyView {
+// renderCounty makes county ci's view around the precinct views of precincts: a copy of its
+// totals, its SDEs and documents worked out when first read.
+func (t *Tally) renderCounty(ci int, precincts pvec[*precinctView]) *countyView {
 	c := &t.counties[ci]
-	ct := c.t
-	ct.sde = countySDE(t.ix.ratios[ci], c.sdeDelegates)
-	if t.ix.straw {
-		ct.sde = nil
+	tot := totals{first: slices.Clone(c.first), final: slices.Clone(c.final),
+		delegates: slices.Clone(c.delegates), reporting: c.reporting}
+	v := t.ix.renderCounty(ci, tot, c.updatedAt, precincts)
+	if !t.ix.straw && t.ix.ratios[ci] != nil {
+		v.sdeDelegates = slices.Clone(c.sdeDelegates)
 	}
-	return t.ix.renderCounty(ci, &ct, c.updatedAt, views)
+	return v
 }
 
-// publish renders the touched precincts, their counties and the state, shares the rest with the
-// previous snapshot, and swaps the new snapshot in.
+// stateTotals is a copy of the state's totals, its SDEs rounded as written.
+func (t *Tally) stateTotals() totals {
+	s := &t.state
+	tot := totals{first: slices.Clone(s.first), final: slices.Clone(s.final),
+		delegates: slices.Clone(s.delegates), reporting: s.reporting}
+	if s.sdeNum != nil {
+		for i, num := range s.sdeNum {
+			if s.stale[i] {
+				s.sde[i] = rules.FormatSDE(rules.RoundSDE(new(big.Rat).SetFrac(num, t.ix.sdeDen)))
+				s.stale[i] = false
+			}
+		}
+		tot.sde = slices.Clone(s.sde)
+	}
+	return tot
+}
+
+// publish makes the next snapshot from the last one: the touched precincts' views and their
+// counties' views are new, every other view is shared, and the vectors holding them copy only
+// the paths to what changed. Its cost follows the entries applied, not the election's size.
 func (t *Tally) publish(dirty map[loc]bool) {
 	old := t.snap.Load()
-	views := slices.Clone(old.counties)
-	byCounty := map[int][]int{}
+	pb := old.precincts.Edit()
+	counties := make(map[int]bool, len(dirty))
 	for l := range dirty {
-		byCounty[l.county] = append(byCounty[l.county], l.pos)
+		pb.Set(t.ix.ordinal(l), t.ix.renderPrecinct(l, &t.precincts[l.county][l.pos]))
+		counties[l.county] = true
 	}
-	for ci, positions := range byCounty {
-		pv := slices.Clone(old.counties[ci].precincts)
-		for _, pi := range positions {
-			pv[pi] = t.ix.renderPrecinct(loc{ci, pi}, &t.precincts[ci][pi])
-		}
-		views[ci] = t.renderCounty(ci, pv)
+	precincts := pb.Done()
+	cb := old.counties.Edit()
+	for ci := range counties {
+		cb.Set(ci, t.renderCounty(ci, precincts))
 	}
-	t.snap.Store(t.ix.snapshot(t.size, t.updatedAt, &t.state, views))
+	t.snap.Store(t.ix.snapshot(t.size, t.updatedAt, t.stateTotals(), cb.Done(), precincts))
 }

@@ -8,24 +8,24 @@ import (
 	"slices"
 	"testing"
 
-	"caucus/internal/client"
 	"caucus/internal/election"
 	"caucus/internal/election/electiontest"
 	"caucus/internal/report"
+	"caucus/internal/results"
 	"caucus/internal/rules"
 	"caucus/internal/store"
 	"caucus/internal/tally"
 )
 
-// The documents, decoded for assertions with the public client's types: the reading side
-// of the shapes this package writes.
+// The documents, decoded for assertions with their one declaration, the one every reader
+// uses.
 type (
-	candidate = client.Candidate
-	results   = client.Results
-	county    = client.County
-	counties  = client.Counties
-	group     = client.Group
-	precinct  = client.Precinct
+	candidate  = results.Candidate
+	resultsDoc = results.Results
+	county     = results.County
+	counties   = results.Counties
+	group      = results.Group
+	precinct   = results.Precinct
 )
 
 func decode[T any](t tb, b []byte) T {
@@ -37,9 +37,9 @@ func decode[T any](t tb, b []byte) T {
 	return v
 }
 
-func resultsOf(t tb, s *tally.Snapshot) results {
+func resultsOf(t tb, s *tally.Snapshot) resultsDoc {
 	b, _ := s.Results()
-	return decode[results](t, b)
+	return decode[resultsDoc](t, b)
 }
 
 func countyOf(t tb, s *tally.Snapshot, id string) county {
@@ -156,11 +156,11 @@ func TestStateMachine(t *testing.T) {
 			}
 			s := ta.Snapshot()
 			p := precinctOf(t, s, "adair-1")
-			if p.Status != string(tt.status) || p.CountedEntry == nil || *p.CountedEntry != tt.counted || p.Reports != tt.reports {
+			if p.Status != results.Status(tt.status) || p.CountedEntry == nil || *p.CountedEntry != tt.counted || p.Reports != tt.reports {
 				t.Errorf("precinct: status %s, counted %v, reports %d; want %s, %d, %d",
 					p.Status, p.CountedEntry, p.Reports, tt.status, tt.counted, tt.reports)
 			}
-			if want := l.State("adair-1"); p.Status != string(want.Status) || *p.CountedEntry != want.Counted {
+			if want := l.State("adair-1"); p.Status != results.Status(want.Status) || *p.CountedEntry != want.Counted {
 				t.Errorf("precinct: status %s, counted %d; store.Next says %s, %d", p.Status, *p.CountedEntry, want.Status, want.Counted)
 			}
 			if len(p.Entries) != len(l.Entries) {
@@ -176,7 +176,7 @@ func TestStateMachine(t *testing.T) {
 				}
 			}
 			row := countyOf(t, s, "adair").Precincts[0]
-			if row.Status != string(tt.status) || row.Reports != tt.reports {
+			if row.Status != results.Status(tt.status) || row.Reports != tt.reports {
 				t.Errorf("county row: %+v", row)
 			}
 			mustRecount(t, def, l.Entries, s)

@@ -164,9 +164,6 @@ func verifierKey(skey string) (string, error) {
 // VerifierKey is the log's public key as a note verifier key: what verify --key takes.
 func (l *Log) VerifierKey() string { return l.vkey }
 
-// Origin is the log's origin line.
-func (l *Log) Origin() string { return l.origin }
-
 // Verifier is the log's note verifier.
 func (l *Log) Verifier() note.Verifier {
 	v, err := note.NewVerifier(l.vkey)

@@ -14,6 +14,7 @@ import (
 	"caucus/internal/client"
 	"caucus/internal/election"
 	"caucus/internal/report"
+	"caucus/internal/results"
 	"caucus/internal/resultscsv"
 	"caucus/internal/rules"
 )
@@ -22,12 +23,15 @@ import (
 // from: a server keeps taking reports while verify reads, so they need not all be of one size.
 type docs struct {
 	def       *election.Definition
-	results   client.Results
-	counties  client.Counties
-	county    []client.County   // def.Counties() order
-	precincts []client.Precinct // def.Precincts() order
-	csv       []byte
-	csvSize   int64
+	results   results.Results
+	counties  results.Counties
+	county    []results.County   // def.Counties() order
+	precincts []results.Precinct // def.Precincts() order
+	// countySize and precinctSize are the log sizes county[i] and precincts[i] were computed
+	// from (the server's LogSizeHeader), as csvSize is the CSV's.
+	countySize, precinctSize []int64
+	csv                      []byte
+	csvSize                  int64
 }
 
 // fetchWorkers is how many documents verify reads at once: enough to hide a loopback or LAN
@@ -63,8 +67,8 @@ func (d *docs) fetchPages(ctx context.Context, c *client.Client) error {
 	var err error
 	def := d.def
 	counties, precincts := def.Counties(), def.Precincts()
-	d.county = make([]client.County, len(counties))
-	d.precincts = make([]client.Precinct, len(precincts))
+	d.county, d.countySize = make([]results.County, len(counties)), make([]int64, len(counties))
+	d.precincts, d.precinctSize = make([]results.Precinct, len(precincts)), make([]int64, len(precincts))
 	jobs := make(chan func() error)
 	errs := make(chan error, fetchWorkers)
 	var wg sync.WaitGroup
@@ -90,12 +94,12 @@ func (d *docs) fetchPages(ctx context.Context, c *client.Client) error {
 		}
 	}
 	for i, cty := range counties {
-		if !send(func() (err error) { d.county[i], err = c.County(ctx, cty.ID); return err }) {
+		if !send(func() (err error) { d.county[i], d.countySize[i], err = c.CountyAt(ctx, cty.ID); return err }) {
 			break
 		}
 	}
 	for i, p := range precincts {
-		if !send(func() (err error) { d.precincts[i], err = c.Precinct(ctx, p.ID); return err }) {
+		if !send(func() (err error) { d.precincts[i], d.precinctSize[i], err = c.PrecinctAt(ctx, p.ID); return err }) {
 			break
 		}
 	}
@@ -114,14 +118,14 @@ func (d *docs) fetchPages(ctx context.Context, c *client.Client) error {
 		return err
 	}
 	// A server that does not name the log size of a document: the size of the results.
-	for i := range d.county {
-		if d.county[i].LogSize < 0 {
-			d.county[i].LogSize = d.counties.LogSize
+	for i := range d.countySize {
+		if d.countySize[i] < 0 {
+			d.countySize[i] = d.counties.LogSize
 		}
 	}
-	for i := range d.precincts {
-		if d.precincts[i].LogSize < 0 {
-			d.precincts[i].LogSize = d.results.LogSize
+	for i := range d.precinctSize {
+		if d.precinctSize[i] < 0 {
+			d.precinctSize[i] = d.results.LogSize
 		}
 	}
 	if d.csvSize < 0 {
@@ -139,11 +143,11 @@ func (d *docs) maxSize() (int64, string) {
 		}
 	}
 	up(d.counties.LogSize, "/api/v1/results/counties")
-	for _, c := range d.county {
-		up(c.LogSize, "county "+c.CountyID)
+	for i, c := range d.county {
+		up(d.countySize[i], "county "+c.CountyID)
 	}
-	for _, p := range d.precincts {
-		up(p.LogSize, "precinct "+p.PrecinctID)
+	for i, p := range d.precincts {
+		up(d.precinctSize[i], "precinct "+p.PrecinctID)
 	}
 	up(d.csvSize, "results.csv")
 	return n, what
@@ -166,7 +170,7 @@ type precinct struct {
 
 // pstate is a precinct at one log size.
 type pstate struct {
-	status  string
+	status  results.Status
 	counted int64
 	entries []int64
 	reports int64
@@ -189,7 +193,7 @@ func (v *run) at(pr *precinct, size int64) *pstate {
 // replay computes a precinct from its first k entries; emit, when set, receives what is wrong
 // with them.
 func (v *run) replay(pr *precinct, k int, emit func(Finding)) *pstate {
-	s := &pstate{status: "not_reported", counted: -1, entries: pr.entries[:k:k]}
+	s := &pstate{status: results.NotReported, counted: -1, entries: pr.entries[:k:k]}
 	byIndex := map[int64]*report.Report{}
 	for i, le := range pr.parsed[:k] {
 		idx := pr.entries[i]
@@ -199,16 +203,16 @@ func (v *run) replay(pr *precinct, k int, emit func(Finding)) *pstate {
 			byIndex[idx] = le.Report
 			if s.counted < 0 {
 				s.counted = idx
-				s.status = "accepted"
+				s.status = results.Accepted
 				if r := rules.Calc(report.CalcInput(*le.Report, pr.facts)); len(r.Checks) > 0 {
-					s.status = "under_review" // counted, flagged for review
+					s.status = results.UnderReview // counted, flagged for review
 				}
 			} else {
-				s.status = "under_review"
+				s.status = results.UnderReview
 			}
 		case report.KindCorrection:
 			byIndex[idx] = le.Report
-			s.counted, s.status = idx, "corrected"
+			s.counted, s.status = idx, results.Corrected
 		case report.KindReview:
 			if s.counted < 0 {
 				if emit != nil {
@@ -225,7 +229,7 @@ func (v *run) replay(pr *precinct, k int, emit func(Finding)) *pstate {
 				}
 				s.counted = *le.Counts
 			}
-			s.status = le.Decision
+			s.status = results.Status(le.Decision)
 		}
 	}
 	if s.counted >= 0 {
@@ -308,10 +312,10 @@ func (v *run) countyAt(l *ledger, ci int, size int64) *sums {
 // recount recomputes every number from the entries, at the log size each published document
 // names, and compares.
 func (v *run) recount(d *docs, bodies [][]byte) {
-	def, results := d.def, d.results
+	def, top := d.def, d.results
 	e := def.Election()
-	if e.ID != results.ElectionID {
-		v.find(Finding{Check: "election", Record: "election_id", Published: results.ElectionID, Recomputed: e.ID + " (definition)"})
+	if e.ID != top.ElectionID {
+		v.find(Finding{Check: "election", Record: "election_id", Published: top.ElectionID, Recomputed: e.ID + " (definition)"})
 		return
 	}
 	profile := rules.Profile(e.Rules)
@@ -357,9 +361,9 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 	for _, pr := range l.order {
 		pr.memo[len(pr.entries)] = v.replay(pr, len(pr.entries), v.find)
 	}
-	v.res.Entries = results.LogSize
+	v.res.Entries = top.LogSize
 	n := len(l.ids)
-	cmpCands := func(where string, pub []client.Candidate, s *sums, sde bool) {
+	cmpCands := func(where string, pub []results.Candidate, s *sums, sde bool) {
 		if len(pub) != n {
 			v.find(Finding{Check: "total", Record: where + " candidates", Published: strconv.Itoa(len(pub)), Recomputed: strconv.Itoa(n)})
 			return
@@ -383,17 +387,17 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		}
 	}
 	// The state.
-	state := v.stateAt(l, results.LogSize)
-	v.cmpInt("total", "state precincts_reporting", int64(results.PrecinctsReporting), int64(state.reporting))
-	v.cmpInt("total", "state precincts_total", int64(results.PrecinctsTotal), int64(len(l.order)))
-	cmpCands("state", results.Candidates, state, true)
-	v.say("state totals at log size %d: %d precincts reporting, %d candidates' first, final, county delegates and SDEs", results.LogSize, state.reporting, n)
+	state := v.stateAt(l, top.LogSize)
+	v.cmpInt("total", "state precincts_reporting", int64(top.PrecinctsReporting), int64(state.reporting))
+	v.cmpInt("total", "state precincts_total", int64(top.PrecinctsTotal), int64(len(l.order)))
+	cmpCands("state", top.Candidates, state, true)
+	v.say("state totals at log size %d: %d precincts reporting, %d candidates' first, final, county delegates and SDEs", top.LogSize, state.reporting, n)
 	// The counties.
 	all := d.counties
 	if len(all.Counties) != len(l.counties) {
 		v.find(Finding{Check: "total", Record: "counties", Published: strconv.Itoa(len(all.Counties)), Recomputed: strconv.Itoa(len(l.counties))})
 	}
-	sizes := map[int64]bool{results.LogSize: true, all.LogSize: true}
+	sizes := map[int64]bool{top.LogSize: true, all.LogSize: true}
 	for ci, cty := range l.counties {
 		where := "county " + cty.ID
 		if ci < len(all.Counties) && all.Counties[ci].CountyID == cty.ID {
@@ -401,12 +405,12 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 			v.cmpInt("total", where+" precincts_reporting", int64(all.Counties[ci].PrecinctsReporting), int64(s.reporting))
 			cmpCands(where, all.Counties[ci].Candidates, s, l.ratios[ci] != nil)
 		}
-		detail := d.county[ci]
-		sizes[detail.LogSize] = true
-		cmpCands(where+" (its page)", detail.Candidates, v.countyAt(l, ci, detail.LogSize), l.ratios[ci] != nil)
+		detail, size := d.county[ci], d.countySize[ci]
+		sizes[size] = true
+		cmpCands(where+" (its page)", detail.Candidates, v.countyAt(l, ci, size), l.ratios[ci] != nil)
 		for _, row := range detail.Precincts {
 			if pr := l.ps[row.PrecinctID]; pr != nil {
-				v.cmpString("status", fmt.Sprintf("precinct %s status (county page)", row.PrecinctID), row.Status, v.at(pr, detail.LogSize).status)
+				v.cmpStatus(fmt.Sprintf("precinct %s status (county page)", row.PrecinctID), row.Status, v.at(pr, size).status)
 			}
 		}
 		v.res.Counties++
@@ -414,9 +418,9 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 	v.say("%d counties: totals and precinct statuses", len(l.counties))
 	// Every precinct.
 	for i, pr := range l.order {
-		pub := d.precincts[i]
-		sizes[pub.LogSize] = true
-		v.precinct(pr, v.at(pr, pub.LogSize), pub, pub.LogSize, l.ids)
+		pub, size := d.precincts[i], d.precinctSize[i]
+		sizes[size] = true
+		v.precinct(pr, v.at(pr, size), pub, size, l.ids)
 		v.res.Precincts++
 	}
 	v.say("%d precincts: status, entries, counted entry, attendees, first, final, delegates and SDEs per group", len(l.order))
@@ -463,9 +467,9 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 
 // precinct compares one precinct's published page, computed from the tree of the given size,
 // with the recomputation.
-func (v *run) precinct(pr *precinct, s *pstate, pub client.Precinct, size int64, ids []string) {
+func (v *run) precinct(pr *precinct, s *pstate, pub results.Precinct, size int64, ids []string) {
 	where := "precinct " + pr.p.ID
-	v.cmpString("status", where+" status", pub.Status, s.status)
+	v.cmpStatus(where+" status", pub.Status, s.status)
 	if !slices.Equal(pub.Entries, s.entries) && !(len(pub.Entries) == 0 && len(s.entries) == 0) {
 		v.find(Finding{Check: "entries", Record: where + " entries", Published: fmt.Sprint(pub.Entries), Recomputed: fmt.Sprint(s.entries)})
 	}
@@ -483,7 +487,7 @@ func (v *run) precinct(pr *precinct, s *pstate, pub client.Precinct, size int64,
 	}
 	v.cmpPtr("counted entry", where+" counted_entry", pub.CountedEntry, s.counted)
 	v.cmpPtr("precinct", where+" attendees", pub.Attendees, s.rep.Attendees)
-	byID := map[string]client.Group{}
+	byID := map[string]results.Group{}
 	for _, g := range pub.Groups {
 		byID[g.CandidateID] = g
 	}
@@ -533,9 +537,11 @@ func (v *run) cmpPtr(check, rec string, pub *int64, want int64) {
 	v.cmpInt(check, rec, *pub, want)
 }
 
-func (v *run) cmpString(check, rec, pub, want string) {
+// cmpStatus compares a precinct's status; a status that is not one of the contract's is
+// published as it came, quoted.
+func (v *run) cmpStatus(rec string, pub, want results.Status) {
 	if pub != want {
-		v.find(Finding{Check: check, Record: rec, Published: strconv.Quote(pub), Recomputed: strconv.Quote(want)})
+		v.find(Finding{Check: "status", Record: rec, Published: strconv.Quote(string(pub)), Recomputed: strconv.Quote(string(want))})
 	}
 }
 

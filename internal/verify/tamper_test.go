@@ -33,7 +33,7 @@ import (
 	"caucus/internal/verify"
 )
 
-const iowaCSV = "../../../shared/data/iowa-2020/precincts.csv"
+const iowaCSV = "../shareddata/testdata/data/iowa-2020/precincts.csv"
 
 // mutationsPerKind is spec/reliability.md §B5's CI figure: 20 random mutations of each kind on
 // a 2020-size log (the full figure is 100).

@@ -1,4 +1,4 @@
-// The login screen before app.js arrives (issue 5: usable within 3 seconds on slow 3G). This
+// The login screen before app.js arrives (so a chair on slow 3G can log in within 3 s). This
 // script is inside the page, allowed by its hash in the CSP, so the form works after one round
 // trip: it shows the chair's language, takes a tap on Log in and sends it at once, and starts
 // the word lists; app.js takes over from caucusBoot when it runs.

@@ -1,4 +1,4 @@
-// The chair's reporting app (issue 5). Plain JavaScript, no framework, no build step.
+// The chair's reporting app. Plain JavaScript, no framework, no build step.
 //
 // The math is internal/rules compiled to WebAssembly (rules.wasm, caucusCalc): the page never
 // computes a delegate itself. A report is put in the outbox (IndexedDB) the moment the chair
@@ -522,10 +522,13 @@ async function send(rec) {
   try {
     if (rec.photo && !rec.body.photo_sha256) {
       const r = await fetch(rec.base + "/api/v1/photos", { method: "POST", headers: { ...auth, "Content-Type": rec.photo.type }, body: rec.photo });
-      if (r.ok) rec.body.photo_sha256 = (await r.json()).sha256;
+      const pb = await r.json().catch(() => ({}));
+      if (r.ok) rec.body.photo_sha256 = pb.sha256;
       else if (r.status === 401) { rec.state = "login"; return outbox.put(rec); }
-      else if (r.status >= 500 || r.status === 429) { backoff(rec, "busy", +r.headers.get("Retry-After")); return outbox.put(rec); }
-      else rec.photo_error = r.status; // a photo the server will not take never holds the report back
+      else if (r.status >= 500 || (r.status === 429 && pb.code !== "quota")) { backoff(rec, "busy", +r.headers.get("Retry-After")); return outbox.put(rec); }
+      // A photo the server will not take (not an image, too large, past the precinct's quota of
+      // photos) never holds the report back: it goes without, and the receipt says why.
+      else rec.photo_error = pb.error || String(r.status);
       rec.photo = null;
       await outbox.put(rec);
     }
@@ -599,6 +602,7 @@ function renderReceipt() {
       add("leaf_hash", rec.receipt.leaf_hash);
     }
     if (rec.message) add("server_says", rec.message);
+    if (rec.photo_error) add("photo_not_sent", rec.photo_error);
     for (const c of rec.checks || []) add(c.id, checkText(c));
     const link = $("receipt-link");
     link.hidden = !rec.receipt;
@@ -748,7 +752,7 @@ let cbState = ""; // the last word shown under the form
 function showCallback() {
   const out = $("cb-result");
   out.textContent = cbState ? t(cbState) : "";
-  out.className = cbState === "callback_ok" ? "ok" : /offline|unreachable|busy/.test(cbState) ? "warning" : cbState ? "error" : "";
+  out.className = cbState === "callback_ok" ? "ok" : /offline|unreachable|busy|quota/.test(cbState) ? "warning" : cbState ? "error" : "";
 }
 function callbackQueue() { return store.get("callbacks" + base) || []; }
 async function callMeBack(e) {
@@ -772,7 +776,10 @@ async function sendCallbacks() {
         r = await fetch(base + "/api/v1/callbacks", { method: "POST",
           headers: { Authorization: "Bearer " + cb.token, "Content-Type": "application/json" }, body: JSON.stringify(cb.body) });
       } catch (err) { /* no answer: kept, and sent again below */ }
-      if (!r || r.status >= 500 || r.status === 429 || r.status === 408) {
+      // Past the precinct's hourly quota headquarters already has its requests: answered, not
+      // retried (the quota would refuse every retry).
+      const quota = r && r.status === 429 && (await r.clone().json().catch(() => ({}))).code === "quota";
+      if (!r || r.status >= 500 || (r.status === 429 && !quota) || r.status === 408) {
         cbState = !r ? (navigator.onLine === false ? "callback_offline" : "callback_unreachable") : "callback_busy";
         cbTries++;
         break;
@@ -780,13 +787,32 @@ async function sendCallbacks() {
       // Answered: done with it, whatever the answer.
       cbTries = 0;
       store.set("callbacks" + base, callbackQueue().filter((x) => x.id !== cb.id));
-      cbState = r.ok ? "callback_ok" : r.status === 400 ? "callback_bad_phone" : r.status === 401 ? "callback_login" : "callback_failed";
+      cbState = r.ok ? "callback_ok" : quota ? "callback_quota" : r.status === 400 ? "callback_bad_phone" : r.status === 401 ? "callback_login" : "callback_failed";
     }
   } finally {
     cbSending = false;
     showCallback();
     if (callbackQueue().length) cbTimer = setTimeout(sendCallbacks, 1000 * Math.min(30, 2 ** Math.min(cbTries, 5)) * (0.5 + Math.random() / 2));
   }
+}
+
+// A newer version of the app took this page over when the worker in charge does not keep the
+// files this page may still load (the math, the words): that worker deleted this version's
+// files, and the server has only the new ones. The page reloads into the new version; the
+// session, the draft and the outbox are kept on the phone, so nothing typed is lost. It reloads
+// once for a given missing file, so a phone whose storage is short never loops.
+async function followNewVersion() {
+  const sw = navigator.serviceWorker.controller;
+  if (!sw) return;
+  // A worker takes a page over as it starts activating, and deletes the older caches before it is
+  // activated: only then does the check below see what it keeps.
+  if (sw.state === "activating") await new Promise((ok) => sw.addEventListener("statechange", ok, { once: true }));
+  const urls = [root.dataset.wasm, root.dataset.wasmExec, root.dataset.localeEn, root.dataset.localeEs];
+  const kept = await Promise.all(urls.map((u) => caches.match(u)));
+  const missing = urls.find((u, i) => !kept[i]);
+  if (!missing || sessionStorage.getItem("caucus.reloaded") === missing) return;
+  sessionStorage.setItem("caucus.reloaded", missing);
+  location.reload();
 }
 
 async function main() {
@@ -796,7 +822,11 @@ async function main() {
   window.caucusAppAt = performance.now();
   root.dataset.ready = "1";
   loadMath();
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(() => {});
+    navigator.serviceWorker.addEventListener("controllerchange", () => followNewVersion().catch(() => {}));
+    followNewVersion().catch(() => {});
+  }
   if (boot.login) { // the chair tapped Log in before this script arrived
     setLang(lang).catch(() => {});
     return login($("precinct").value.trim(), "", false, boot.login);

@@ -1,4 +1,4 @@
-// results.js: the results pages' progressive enhancement (issue 7). The pages are complete
+// results.js: the results pages' progressive enhancement. The pages are complete
 // without it; with it, the map switch works in place, times show in local time, and the page
 // follows the results live: each `results` event of the SSE stream that names a newer log size
 // fetches the page again (revalidated with its ETag) and swaps in its <main>.

@@ -1,14 +1,28 @@
 // The chair app's service worker: it keeps every file of the app on the phone (PRECACHE, above,
 // lists them with their content-hash names) so the app opens in a basement with no signal. API
-// calls are never cached: they go to the network, and the page's outbox (IndexedDB) retries them.
-const CACHE = "caucus-" + PRECACHE.join(",").length + "-" + PRECACHE[PRECACHE.length - 1];
+// calls are never cached: they go to the network, and the page's outbox (IndexedDB, which no
+// version change touches) retries them.
+//
+// Each version of the app has a cache of its own, named by VERSION (above: a hash of every file
+// kept). The worker's caches are the ones named "caucus-…"; the older ones, those of earlier
+// versions and of the worker that named its cache otherwise, are deleted once this version is
+// active, so a phone holds one copy of the app, not one per version.
+const CACHE = "caucus-app-" + VERSION;
 
 self.addEventListener("install", (e) => {
-  e.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE)).then(() => self.skipWaiting()));
+  e.waitUntil(caches.open(CACHE).then((c) => Promise.all(PRECACHE.map(async (url) => {
+    // A /static/ file's name carries its content hash, so a copy an earlier version kept is
+    // these very bytes: an upgrade downloads only the files that changed (rules.wasm is 3.9 MB).
+    const kept = url.startsWith("/static/") ? await caches.match(url) : undefined;
+    const r = kept || await fetch(url);
+    if (!r.ok) throw new Error("precache " + url + ": " + r.status);
+    await c.put(url, r);
+  }))).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (e) => {
-  e.waitUntil(caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+  e.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k.startsWith("caucus-") && k !== CACHE).map((k) => caches.delete(k))))
     .then(() => self.clients.claim()));
 });
 
@@ -21,13 +35,9 @@ self.addEventListener("fetch", (e) => {
     return;
   }
   if (url.pathname === "/" || url.pathname === "/practice/") {
-    // The page: the kept copy at once (a cached reload is instant), refreshed in the background
-    // so the next visit gets a new version.
-    e.respondWith(caches.open(CACHE).then(async (c) => {
-      const kept = await c.match(url.pathname);
-      const net = fetch(e.request).then((r) => { if (r.ok) c.put(url.pathname, r.clone()); return r; });
-      if (kept) { net.catch(() => {}); return kept; }
-      return net;
-    }));
+    // The page: the kept copy (a reload is instant, and works with no signal). It is never
+    // replaced from the network: the page is part of this version (VERSION hashes it), and a
+    // newer page comes with the newer worker, with the files it names, in that worker's cache.
+    e.respondWith(caches.open(CACHE).then((c) => c.match(url.pathname)).then((r) => r || fetch(e.request)));
   }
 });

@@ -24,6 +24,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/night"
 	"caucus/internal/report"
 	"caucus/internal/rules"
 	"caucus/internal/server"
@@ -95,6 +96,7 @@ type Env struct {
 	Def    *election.Definition
 	Path   string
 	DB     *sqlite.DB
+	Night  *night.Night
 	Server *server.Server
 	Auth   *auth.Authenticator
 	HTTP   *httptest.Server
@@ -216,17 +218,19 @@ func (env *Env) open() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site, err := server.NewSite(ctx, server.SiteConfig{Def: env.Def, Store: st, Log: log, MaxBatch: env.opts.MaxBatch, Queue: env.opts.Queue})
+	n, err := night.Open(ctx, night.Config{Def: env.Def, Store: st, Log: log, MaxBatch: env.opts.MaxBatch, Queue: env.opts.Queue,
+		Counters: authn})
 	if err != nil {
 		t.Fatal(err)
 	}
+	env.Night = n
 	env.Auth = authn
-	env.Server = server.New(server.Config{Main: site, Auth: authn, Log: log, TrustedProxies: env.opts.TrustedProxies})
+	env.Server = server.New(server.Config{Main: n, Auth: authn, Log: log, TrustedProxies: env.opts.TrustedProxies})
 	env.HTTP = httptest.NewServer(env.Server.Handler())
 	env.URL = env.HTTP.URL
 	runCtx, cancel := context.WithCancel(context.Background())
 	env.cancel, env.done = cancel, make(chan struct{})
-	go func() { env.Server.Run(runCtx); close(env.done) }()
+	go func() { n.Run(runCtx); close(env.done) }()
 }
 
 // Stop shuts the server down (idempotent).

@@ -1,0 +1,255 @@
+// Package night is the running night of one election: it claims the store for the election,
+// rebuilds the tally from the log at start-up, and owns the intake, the transparency log (its
+// integrator and signer), the tally and the event broadcaster, wired so that every committed
+// entry reaches the log, then the tally, then the event listeners. Its methods are what every
+// front end calls: Submit (a report, whatever its channel), Decide (a reviewer's decision or a
+// staff correction), Snapshot (the results), Checkpoint and the log's tiles and proofs, and
+// Subscribe (results as they change).
+//
+// It is not HTTP (internal/server translates requests to it), not the caucus math
+// (internal/rules), not the storage (it consumes Store, which store/sqlite implements) and not
+// authentication (internal/auth).
+package night
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"caucus/internal/election"
+	"caucus/internal/intake"
+	"caucus/internal/report"
+	"caucus/internal/store"
+	"caucus/internal/tally"
+	"caucus/internal/tlog"
+)
+
+// Store is what the night reads and appends: the store.Store methods it calls (those of the
+// intake and of the transparency log among them), named and documented as store.Store names
+// and documents them, so that store/sqlite serves it directly.
+type Store interface {
+	intake.Store
+
+	// InitSettings binds the database to one election (ErrConflict: another election's).
+	InitSettings(ctx context.Context, electionID string) (store.Settings, error)
+	// PrecinctEntries returns every entry of one precinct, ordered by index.
+	PrecinctEntries(ctx context.Context, precinctID string) ([]store.Entry, error)
+	// PutPhoto stores a worksheet photo by its SHA-256; created says whether it was new.
+	PutPhoto(ctx context.Context, p store.NewPhoto) (created bool, err error)
+	// AddCallback stores a chair's call-back request.
+	AddCallback(ctx context.Context, c store.NewCallback) (store.Callback, error)
+
+	// The transparency log's signing key and checkpoint.
+	CreateValue(ctx context.Context, name string, value []byte) error
+	Value(ctx context.Context, name string) ([]byte, error)
+	SwapValue(ctx context.Context, name string, old, new []byte) error
+}
+
+var _ Store = (store.Store)(nil)
+
+// AddressCounters is the login throttle's housekeeping (auth.Authenticator provides it).
+type AddressCounters interface {
+	// ExpireAddressCounters forgets the per-address login counters past their window and says
+	// how many it removed.
+	ExpireAddressCounters(ctx context.Context) (int, error)
+}
+
+// Config sets up a Night.
+type Config struct {
+	Def   *election.Definition
+	Store Store
+	Log   *slog.Logger     // nil: discard
+	Now   func() time.Time // the clock; nil: time.Now
+	// Intake tunes the group commit; zero values take the intake's defaults.
+	MaxBatch, Queue int
+	// Counters, if set, has its expired per-address login counters removed every
+	// maintenanceEvery while Run runs (one night per process needs it: the election's, not its
+	// practice twin's, whose logins are the same).
+	Counters AddressCounters
+}
+
+// Night is one election's running night. Its methods are safe for concurrent use.
+type Night struct {
+	def    *election.Definition
+	store  Store
+	intake *intake.Intake
+	tally  *tally.Tally
+	tlog   *tlog.Log
+	log    *slog.Logger
+	now    func() time.Time
+	events *broadcaster
+	facts  map[string]report.Precinct // the math's facts per precinct, for corrections
+
+	counters AddressCounters
+	batches  atomic.Pointer[func(int)] // ObserveBatches' observer
+
+	mu sync.Mutex // serialises follow
+}
+
+// rebuildChunk is how many entries one read takes when the tally is rebuilt at start-up.
+const rebuildChunk = 4096
+
+// Open opens an election's night: it checks that the store belongs to this election (or claims
+// a new store for it), opens the transparency log, rebuilds the tally from every stored entry
+// and signs a checkpoint of them. Run then commits what Submit queues.
+func Open(ctx context.Context, cfg Config) (*Night, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	id := cfg.Def.Election().ID
+	settings, err := cfg.Store.InitSettings(ctx, id)
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, fmt.Errorf("the database belongs to election %q, not %q", settings.ElectionID, id)
+		}
+		return nil, fmt.Errorf("claim store for election %s: %w", id, err)
+	}
+	lg, err := openLog(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	n := &Night{def: cfg.Def, store: cfg.Store, tally: tally.NewWithLog(cfg.Def, lg.names()), tlog: lg.Log,
+		log: cfg.Log, now: cfg.Now, events: newBroadcaster(), counters: cfg.Counters,
+		facts: report.Facts(cfg.Def)}
+	n.intake = intake.New(intake.Config{Store: cfg.Store, Def: cfg.Def, Now: cfg.Now, Log: cfg.Log,
+		MaxBatch: cfg.MaxBatch, Queue: cfg.Queue,
+		Committed: func(size int64) {
+			if err := n.follow(context.Background(), size); err != nil {
+				cfg.Log.Error("tally could not follow the log", slog.Any("err", err))
+			}
+		},
+		CommittedLeaves: func(size int64, leaves []intake.Leaf) {
+			parsed := make([]tally.Leaf, len(leaves))
+			for i, l := range leaves {
+				parsed[i] = tally.Leaf(l)
+			}
+			if err := n.follow(context.Background(), size, parsed...); err != nil {
+				cfg.Log.Error("tally could not follow the log", slog.Any("err", err))
+			}
+		},
+		BatchSize: func(size int) {
+			if f := n.batches.Load(); f != nil {
+				(*f)(size)
+			}
+		}})
+	size, err := cfg.Store.Size(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read log size: %w", err)
+	}
+	if err := n.follow(ctx, size); err != nil {
+		return nil, fmt.Errorf("rebuild tally: %w", err)
+	}
+	if err := n.tlog.Sign(ctx); err != nil {
+		return nil, fmt.Errorf("sign checkpoint at start-up: %w", err)
+	}
+	return n, nil
+}
+
+// Run runs the night's committer, its log integrator and, when Config.Counters is set, the
+// hourly housekeeping, until ctx is done; a commit under way is finished first.
+func (n *Night) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { n.intake.Run(ctx) })
+	wg.Go(func() { n.tlog.Run(ctx) })
+	if n.counters != nil {
+		wg.Go(func() { n.maintain(ctx) })
+	}
+	wg.Wait()
+}
+
+// ObserveBatches sets f to observe the size of every group commit (metrics); nil stops it.
+func (n *Night) ObserveBatches(f func(entries int)) {
+	if f == nil {
+		n.batches.Store(nil)
+		return
+	}
+	n.batches.Store(&f)
+}
+
+// follow folds the log's entries up to size into the transparency log and the tally and tells
+// the event listeners; leaves are ones the intake already parsed.
+func (n *Night) follow(ctx context.Context, size int64, leaves ...tally.Leaf) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	from := n.tally.Snapshot().LogSize()
+	if size <= from {
+		return nil
+	}
+	for from < size {
+		to := min(size, from+rebuildChunk)
+		es, err := n.store.Entries(ctx, from, to)
+		if err != nil {
+			return fmt.Errorf("read entries %d to %d: %w", from, to, err)
+		}
+		if len(es) == 0 {
+			break
+		}
+		if err := n.tlog.Append(es...); err != nil {
+			return err
+		}
+		if err := n.tally.ApplyParsed(leaves, es...); err != nil {
+			return err
+		}
+		from += int64(len(es))
+	}
+	n.events.publish(n.tally.Snapshot())
+	return nil
+}
+
+// Definition is the night's election.
+func (n *Night) Definition() *election.Definition { return n.def }
+
+// Snapshot is the current results: immutable, as of the log size it names.
+func (n *Night) Snapshot() *tally.Snapshot { return n.tally.Snapshot() }
+
+// Submit validates a report, stores it durably and returns the outcome: the results include it
+// by the time Submit returns. Errors are intake.ErrBusy, intake.ErrClosed, the context's error
+// (the report may or may not be stored: retrying with the same report_id is always safe) or a
+// store failure.
+func (n *Night) Submit(ctx context.Context, r report.Report, who intake.Submitter) (intake.Outcome, error) {
+	return n.intake.Submit(ctx, r, who)
+}
+
+// PrecinctEntries returns every entry of one precinct (reports, corrections, reviews), ordered
+// by index.
+func (n *Night) PrecinctEntries(ctx context.Context, precinctID string) ([]store.Entry, error) {
+	es, err := n.store.PrecinctEntries(ctx, precinctID)
+	if err != nil {
+		return nil, fmt.Errorf("read entries of precinct %s: %w", precinctID, err)
+	}
+	return es, nil
+}
+
+// PutPhoto stores a worksheet photo under the SHA-256 of its bytes and reports whether it was
+// new (store.Store.PutPhoto).
+func (n *Night) PutPhoto(ctx context.Context, p store.NewPhoto) (created bool, err error) {
+	created, err = n.store.PutPhoto(ctx, p)
+	if err != nil {
+		return false, fmt.Errorf("store photo: %w", err)
+	}
+	return created, nil
+}
+
+// AddCallback puts a precinct in headquarters' call-back queue (store.Store.AddCallback).
+func (n *Night) AddCallback(ctx context.Context, c store.NewCallback) (store.Callback, error) {
+	cb, err := n.store.AddCallback(ctx, c)
+	if err != nil {
+		return store.Callback{}, fmt.Errorf("store call-back: %w", err)
+	}
+	return cb, nil
+}
+
+// Audit writes one row of the audit trail (store.Store.AddAudit).
+func (n *Night) Audit(ctx context.Context, a store.NewAudit) error {
+	if _, err := n.store.AddAudit(ctx, a); err != nil {
+		return fmt.Errorf("write audit row %s: %w", a.Kind, err)
+	}
+	return nil
+}

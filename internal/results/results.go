@@ -1,0 +1,157 @@
+// Package results declares the published results documents of spec/interfaces.md, once: the
+// JSON of /api/v1/results, /api/v1/results/counties, /api/v1/results/counties/{id} and
+// /api/v1/results/precincts/{id}, and the precinct status those documents name. internal/tally
+// writes them; internal/client, internal/verify, internal/simulate and the server's results
+// pages read them. (results.csv is internal/resultscsv.)
+//
+// The field order of each type is the order of the fields on the wire, and changing it changes
+// the published bytes, which outsiders hash and compare: add fields, never rename or reorder
+// them. Nullable numbers are pointers (null on the wire); lists the writer fills are never null.
+//
+// It is data only: it imports the caucus math's ID and check types (internal/rules) and
+// nothing of the server, the store or the tally.
+package results
+
+import "caucus/internal/rules"
+
+// Status is a precinct's status on the wire (spec/interfaces.md; spec/reliability.md C3 says
+// how a precinct moves between them).
+type Status string
+
+// The precinct statuses, spelled as on the wire.
+const (
+	NotReported Status = "not_reported" // no report has arrived
+	Accepted    Status = "accepted"     // the first report counts
+	UnderReview Status = "under_review" // a conflicting report or a check awaits a reviewer
+	Corrected   Status = "corrected"    // a staff correction counts
+	Certified   Status = "certified"    // a reviewer certified the counted report
+)
+
+// Statuses are every precinct status, in the order a precinct usually goes through them.
+var Statuses = []Status{NotReported, Accepted, UnderReview, Corrected, Certified}
+
+// Valid reports whether s is one of the statuses of spec/interfaces.md.
+func (s Status) Valid() bool {
+	switch s {
+	case NotReported, Accepted, UnderReview, Corrected, Certified:
+		return true
+	}
+	return false
+}
+
+// Candidate is one candidate's totals in Results and in each county. CountyDelegates and SDE are
+// null in a straw poll; SDE is null for a county whose SDE ratio is not known. SDE is the exact
+// total rounded half-up to 4 places (spec/caucus-rules.md R13).
+type Candidate struct {
+	CandidateID     string  `json:"candidate_id"`
+	Name            string  `json:"name"`
+	First           int64   `json:"first"`
+	Final           int64   `json:"final"`
+	CountyDelegates *int64  `json:"county_delegates"`
+	SDE             *string `json:"sde"`
+}
+
+// Results is GET /api/v1/results: the state's totals, candidates in ballot order.
+// LogRootHash and LogPublicKey name the transparency log the results were computed from (the
+// root hash of its tree of LogSize entries, standard base64, and its note verifier key); both
+// are left out when the results name no log.
+type Results struct {
+	ElectionID         string      `json:"election_id"`
+	UpdatedAt          *string     `json:"updated_at"` // received_at of the last entry; null before the first
+	LogSize            int64       `json:"log_size"`
+	LogRootHash        string      `json:"log_root_hash,omitempty"`
+	LogPublicKey       string      `json:"log_public_key,omitempty"`
+	PrecinctsTotal     int         `json:"precincts_total"`
+	PrecinctsReporting int         `json:"precincts_reporting"`
+	Practice           bool        `json:"practice"`
+	Candidates         []Candidate `json:"candidates"`
+}
+
+// Counties is GET /api/v1/results/counties: every county, in the definition's order.
+// Counties is its last field: the writer renders each county once and splices them in.
+type Counties struct {
+	ElectionID string          `json:"election_id"`
+	UpdatedAt  *string         `json:"updated_at"`
+	LogSize    int64           `json:"log_size"`
+	Practice   bool            `json:"practice"`
+	Counties   []CountySummary `json:"counties"`
+}
+
+// CountySummary is one county of Counties.
+type CountySummary struct {
+	CountyID           string      `json:"county_id"`
+	Name               string      `json:"name"`
+	PrecinctsTotal     int         `json:"precincts_total"`
+	PrecinctsReporting int         `json:"precincts_reporting"`
+	Candidates         []Candidate `json:"candidates"`
+}
+
+// County is GET /api/v1/results/counties/{id}: the county's totals and a line per precinct, in
+// the definition's order. UpdatedAt is the received_at of the latest entry for one of its
+// precincts, so the document keeps its bytes while other counties report. Precincts is its
+// last field: the writer renders each line once and splices them in.
+type County struct {
+	ElectionID         string        `json:"election_id"`
+	Practice           bool          `json:"practice"`
+	CountyID           string        `json:"county_id"`
+	Name               string        `json:"name"`
+	UpdatedAt          *string       `json:"updated_at"`
+	PrecinctsTotal     int           `json:"precincts_total"`
+	PrecinctsReporting int           `json:"precincts_reporting"`
+	Candidates         []Candidate   `json:"candidates"`
+	Precincts          []PrecinctRow `json:"precincts"`
+}
+
+// PrecinctRow is one precinct of County. DelegatesToElect is the definition's, null when the
+// precinct's delegates follow attendance (a satellite, R14).
+type PrecinctRow struct {
+	PrecinctID       string          `json:"precinct_id"`
+	Name             string          `json:"name"`
+	DelegatesToElect *int64          `json:"delegates_to_elect"`
+	Satellite        bool            `json:"satellite"`
+	Status           Status          `json:"status"`
+	Flags            []rules.CheckID `json:"flags"`
+	Reports          int64           `json:"reports"`
+}
+
+// Precinct is GET /api/v1/results/precincts/{id}: the counted entry's numbers as the server
+// computed them, the chair's worksheet delegates when given, and every check that fired.
+// Attendees, DelegatesToElect (the number used: R14 for a satellite) and Threshold are those of
+// the computation, null before a report counts or when not valid (C01).
+type Precinct struct {
+	ElectionID       string          `json:"election_id"`
+	Practice         bool            `json:"practice"`
+	PrecinctID       string          `json:"precinct_id"`
+	Name             string          `json:"name"`
+	CountyID         string          `json:"county_id"`
+	Satellite        bool            `json:"satellite"`
+	Status           Status          `json:"status"`
+	UpdatedAt        *string         `json:"updated_at"`    // its latest entry's received_at
+	CountedEntry     *int64          `json:"counted_entry"` // log index; null when nothing counts
+	Entries          []int64         `json:"entries"`       // every log index of the precinct
+	Reports          int64           `json:"reports"`       // reports received, conflicting ones too
+	Attendees        *int64          `json:"attendees"`
+	DelegatesToElect *int64          `json:"delegates_to_elect"`
+	Threshold        *int64          `json:"threshold"`
+	Groups           []Group         `json:"groups"`
+	ChairDelegates   rules.Counts    `json:"chair_delegates"` // the worksheet's; null when not given
+	Flags            []rules.CheckID `json:"flags"`
+	Checks           []rules.Check   `json:"checks"`
+}
+
+// Group is one group of a Precinct: every candidate of the election in ballot order, then any
+// other group the report names (C02). Viable is viability at the final alignment and
+// ViableFirst viability at the first (its first-alignment count reaches the viability
+// threshold), both as rules.Calc decides them; a group the report does not name is neither.
+// Viable, ViableFirst and Delegates are null in a straw poll; SDE is null when the county has
+// no ratio, a game of chance is open or an error check fired.
+type Group struct {
+	CandidateID string  `json:"candidate_id"`
+	Name        string  `json:"name"`
+	First       int64   `json:"first"`
+	Final       int64   `json:"final"`
+	Viable      *bool   `json:"viable"`
+	ViableFirst *bool   `json:"viable_first"`
+	Delegates   *int64  `json:"delegates"`
+	SDE         *string `json:"sde"`
+}
