@@ -19,7 +19,7 @@ const (
 	insertEntry     = `INSERT INTO entries
 	(idx, kind, precinct_id, report_id, submitter, channel, received_at, body, leaf_hash, status, counts, content)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	selectEntryContent = `SELECT ` + entryColumns + `, content FROM entries WHERE idx = ?`
+	selectEntryContent  = `SELECT ` + entryColumns + `, content FROM entries WHERE idx = ?`
 	selectPrecinctState = `SELECT status, counted_idx, reports, conflict, last_idx, updated_at
 	FROM precinct_state WHERE precinct_id = ?`
 	upsertPrecinctState = `INSERT INTO precinct_state
