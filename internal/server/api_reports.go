@@ -91,7 +91,7 @@ func (s *Server) outcome(site *Site, out intake.Outcome) (any, int, error) {
 			// The same numbers under another report_id (reliability.md C4): the counted
 			// report's receipt, with an informational note saying so.
 			return sameNumbers{Receipt: out.Receipt, Info: []notice{{ID: "same_numbers", Severity: "info",
-				Message: fmt.Sprintf("these numbers are already counted for this precinct as report %s; counted once", out.Receipt.ReportID)}}},
+					Message: fmt.Sprintf("these numbers are already counted for this precinct as report %s; counted once", out.Receipt.ReportID)}}},
 				http.StatusOK, nil
 		}
 		return out.Receipt, http.StatusOK, nil
