@@ -112,7 +112,7 @@ type Intake struct {
 	stopped  chan struct{}
 
 	// Admission (load shedding). inFlight counts the submissions admitted and not yet answered
-	// by the committer (queued, or in the batch being committed); cost is the commit time per
+	// (being checked, queued, or in the batch being committed); cost is the commit time per
 	// report the committer last measured, smoothed (nanoseconds); since is when the commit
 	// under way started (Config.Now, Unix nanoseconds), 0 between commits.
 	inFlight atomic.Int64
@@ -191,6 +191,17 @@ func (in *Intake) Submit(ctx context.Context, r report.Report, who Submitter) (O
 	if !ok {
 		return Outcome{Kind: Refused, Message: fmt.Sprintf("precinct %q is not in this election", r.PrecinctID)}, nil
 	}
+	// Admitted before any work, the store's reads and audit rows included, so that shedding
+	// costs the server nothing but the answer.
+	if !in.admit() {
+		return Outcome{}, ErrBusy
+	}
+	queued := false
+	defer func() {
+		if !queued {
+			in.inFlight.Add(-1)
+		}
+	}()
 	res := rules.Calc(report.CalcInput(r, facts))
 	if res.HasErrors() {
 		var errs []rules.Check
@@ -232,13 +243,10 @@ func (in *Intake) Submit(ctx context.Context, r report.Report, who Submitter) (O
 		return Outcome{}, ErrClosed
 	default:
 	}
-	if !in.admit() {
-		return Outcome{}, ErrBusy
-	}
 	select {
 	case in.queue <- p:
+		queued = true // the committer answers it and ends its admission
 	default:
-		in.inFlight.Add(-1)
 		return Outcome{}, ErrBusy
 	}
 	var done result
