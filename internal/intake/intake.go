@@ -7,10 +7,12 @@
 // queue into batches of up to Config.MaxBatch entries and appends each batch with one
 // store.Append, so hundreds of chairs do not queue behind one fsync each.
 //
-// Load shedding (spec/reliability.md O1): a submission is admitted to the queue only while the
-// wait it can expect, the commits ahead of it at the cost per report the committer measures,
-// stays within Config.MaxWait; beyond that, or when the queue is full, it is refused at once
-// with ErrBusy (the server answers 503 with Retry-After): never a late or false acknowledgement.
+// Load shedding (spec/reliability.md O1): a submission is admitted only while the wait it can
+// expect, the commits ahead of it at the cost per report the committer measures, stays within
+// Config.MaxWait, and while fewer are in flight than a limit that answers later than MaxWait
+// shrink and answers in time grow (what the commits' cost does not show: reads queueing for the
+// database, a starved CPU); beyond that, or when the queue is full, it is refused at once with
+// ErrBusy (the server answers 503 with Retry-After): never a late or false acknowledgement.
 //
 // The same numbers under a second report_id (a double tap, the app and the hotline both) are
 // recognised by the store inside the appending transaction, from a digest of what the report
@@ -118,6 +120,12 @@ type Intake struct {
 	inFlight atomic.Int64
 	cost     atomic.Int64
 	since    atomic.Int64
+	// limit bounds inFlight, between MaxBatch and MaxBatch + Queue: an answer later than
+	// MaxWait cuts it by an eighth (once for the submissions admitted since the last cut),
+	// an answer within half of MaxWait raises it by one. cut is when it was last cut
+	// (Config.Now, Unix nanoseconds).
+	limit atomic.Int64
+	cut   atomic.Int64
 }
 
 // New makes an Intake; Run commits what Submit queues.
@@ -139,6 +147,7 @@ func New(cfg Config) *Intake {
 	}
 	in := &Intake{cfg: cfg, queue: make(chan *pending, cfg.Queue), precinct: report.Facts(cfg.Def), stopped: make(chan struct{})}
 	in.cost.Store(int64(initialCost))
+	in.limit.Store(int64(cfg.MaxBatch + cfg.Queue))
 	return in
 }
 
@@ -196,6 +205,12 @@ func (in *Intake) Submit(ctx context.Context, r report.Report, who Submitter) (O
 	if !in.admit() {
 		return Outcome{}, ErrBusy
 	}
+	admitted, answered := in.cfg.Now(), true
+	defer func() {
+		if answered { // a submission given up by its caller tells nothing of the wait
+			in.answered(admitted)
+		}
+	}()
 	queued := false
 	defer func() {
 		if !queued {
@@ -240,6 +255,7 @@ func (in *Intake) Submit(ctx context.Context, r report.Report, who Submitter) (O
 	p.parsed = &leaf
 	select {
 	case <-in.stopped:
+		answered = false
 		return Outcome{}, ErrClosed
 	default:
 	}
@@ -247,12 +263,14 @@ func (in *Intake) Submit(ctx context.Context, r report.Report, who Submitter) (O
 	case in.queue <- p:
 		queued = true // the committer answers it and ends its admission
 	default:
+		answered = false
 		return Outcome{}, ErrBusy
 	}
 	var done result
 	select {
 	case done = <-p.done:
 	case <-ctx.Done():
+		answered = false
 		return Outcome{}, ctx.Err()
 	}
 	if done.err != nil {
@@ -381,12 +399,13 @@ func (in *Intake) stop() {
 	}
 }
 
-// admit reserves a place for one more submission if the wait it can expect is within MaxWait
-// (expectedWait); the first MaxBatch submissions in flight are always admitted.
+// admit reserves a place for one more submission if fewer than the limit are in flight and the
+// wait it can expect is within MaxWait (expectedWait); the first MaxBatch submissions in flight
+// are always admitted.
 func (in *Intake) admit() bool {
 	for {
 		n := in.inFlight.Load()
-		if n >= int64(in.cfg.MaxBatch) && in.expectedWait(n+1) > in.cfg.MaxWait {
+		if n >= int64(in.cfg.MaxBatch) && (n >= in.limit.Load() || in.expectedWait(n+1) > in.cfg.MaxWait) {
 			return false
 		}
 		if in.inFlight.CompareAndSwap(n, n+1) {
@@ -406,6 +425,34 @@ func (in *Intake) expectedWait(n int64) time.Duration {
 		running = max(0, in.cfg.Now().Sub(time.Unix(0, since)))
 	}
 	return running + time.Duration(n*in.cost.Load())
+}
+
+// answered moves the limit on a submission admitted at admitted being answered now: down by an
+// eighth when it took longer than MaxWait (unless the limit was cut after it was admitted: one
+// cut per round of late answers), up by one when it took at most half of MaxWait.
+func (in *Intake) answered(admitted time.Time) {
+	now := in.cfg.Now()
+	switch took := now.Sub(admitted); {
+	case took > in.cfg.MaxWait:
+		last := in.cut.Load()
+		if admitted.UnixNano() < last || !in.cut.CompareAndSwap(last, now.UnixNano()) {
+			return // the limit was cut for this round of late answers already
+		}
+		in.moveLimit(func(l int64) int64 { return l - max(1, l/8) })
+	case took <= in.cfg.MaxWait/2:
+		in.moveLimit(func(l int64) int64 { return l + 1 })
+	}
+}
+
+// moveLimit sets the limit to f of it, kept between MaxBatch and MaxBatch + Queue.
+func (in *Intake) moveLimit(f func(int64) int64) {
+	lo, hi := int64(in.cfg.MaxBatch), int64(in.cfg.MaxBatch+in.cfg.Queue)
+	for {
+		old := in.limit.Load()
+		if in.limit.CompareAndSwap(old, min(hi, max(lo, f(old)))) {
+			return
+		}
+	}
 }
 
 // measure folds one commit's time (the Append and the followers, for n submissions) into the

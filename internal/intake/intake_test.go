@@ -81,8 +81,9 @@ type observed struct {
 	*sqlite.DB
 	mu     sync.Mutex
 	events []string
-	// hold, when set, is called by Append before the real one (a slow or stalled disk).
-	hold func()
+	// hold, when set, is called by Append before the real one (a slow or stalled disk), and
+	// readHold by EntryByReportID (reads queueing for the database).
+	hold, readHold func()
 }
 
 func (o *observed) event(s string) {
@@ -104,6 +105,12 @@ func (o *observed) Append(ctx context.Context, batch []store.NewEntry) ([]store.
 }
 
 func (o *observed) EntryByReportID(ctx context.Context, reportID string) (store.Entry, error) {
+	o.mu.Lock()
+	hold := o.readHold
+	o.mu.Unlock()
+	if hold != nil {
+		hold()
+	}
 	st, err := o.DB.EntryByReportID(ctx, reportID)
 	if cancel, ok := ctx.Value(cancelKey{}).(context.CancelFunc); ok {
 		cancel()

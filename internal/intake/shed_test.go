@@ -128,6 +128,125 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// shedRig is an intake on a fake clock whose commits and reads take the time the test says.
+type shedRig struct {
+	t       *testing.T
+	f       *fixture
+	clock   *fakeClock
+	queue   int
+	mu      sync.Mutex
+	step    time.Duration // what each commit takes on the fake clock
+	read    time.Duration // what each EntryByReportID takes on the fake clock
+	gate    chan struct{} // when set, every commit waits for it
+	entered chan struct{}
+	seq     int
+}
+
+func newShedRig(t *testing.T, maxBatch, queue int, maxWait time.Duration) *shedRig {
+	clock := &fakeClock{now: time.Date(2020, 2, 3, 19, 0, 0, 0, time.UTC)}
+	rig := &shedRig{t: t, clock: clock, queue: queue, entered: make(chan struct{}, 1)}
+	rig.f = newFixtureOf(t, definitionOf(t, 4), maxBatch, queue, func(c *intake.Config) {
+		c.Now, c.MaxWait = clock.Now, maxWait
+	})
+	rig.f.st.hold = func() {
+		rig.mu.Lock()
+		d, g := rig.step, rig.gate
+		rig.mu.Unlock()
+		clock.advance(d)
+		if g != nil {
+			rig.entered <- struct{}{}
+			<-g
+		}
+	}
+	rig.f.st.readHold = func() {
+		rig.mu.Lock()
+		d := rig.read
+		rig.mu.Unlock()
+		clock.advance(d)
+	}
+	// Nobody here waits for the followers: drain what they are told until the committer stops
+	// (cleanups run last first, so this one after the committer's).
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		for {
+			select {
+			case <-rig.f.told:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	rig.f.run()
+	return rig
+}
+
+// set sets what commits and reads take.
+func (rig *shedRig) set(commit, read time.Duration) {
+	rig.mu.Lock()
+	rig.step, rig.read = commit, read
+	rig.mu.Unlock()
+}
+
+func (rig *shedRig) next() report.Report {
+	rig.seq++
+	return valid(rig.t, rig.f.def, fmt.Sprint("p", rig.seq%4), fmt.Sprint("shed-", rig.seq), rig.seq)
+}
+
+// submit submits n reports one after the other.
+func (rig *shedRig) submit(n int) {
+	rig.t.Helper()
+	for range n {
+		if _, err := rig.f.in.Submit(context.Background(), rig.next(), intake.Submitter{ID: "chair"}); err != nil {
+			rig.t.Fatal(err)
+		}
+	}
+}
+
+// fill stalls the committer on one report, then queues reports until one is refused, and
+// returns how many were in flight (admitted, not answered) when it was. The refused report is
+// not stored.
+func (rig *shedRig) fill() int {
+	t := rig.t
+	t.Helper()
+	g := make(chan struct{})
+	rig.mu.Lock()
+	rig.gate = g
+	rig.mu.Unlock()
+	done := make(chan error, 1)
+	go func() {
+		_, err := rig.f.in.Submit(context.Background(), rig.next(), intake.Submitter{ID: "chair"})
+		done <- err
+	}()
+	<-rig.entered
+	inFlight := 1
+	for ; inFlight <= rig.queue+1; inFlight++ {
+		r := rig.next()
+		err := rig.f.queue(r)
+		if errors.Is(err, intake.ErrBusy) {
+			if _, err := rig.f.st.DB.EntryByReportID(context.Background(), r.ReportID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("refused report %s: %v, want not stored", r.ReportID, err)
+			}
+			break
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("queueing %s: %v", r.ReportID, err)
+		}
+	}
+	rig.mu.Lock()
+	rig.gate = nil
+	rig.mu.Unlock()
+	close(g)
+	select { // a commit already waiting at the gate passes it
+	case <-rig.entered:
+	default:
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the report held in its commit: %v", err)
+	}
+	return inFlight
+}
+
 // TestShedByExpectedWait is load shedding (reliability.md O1) at the intake: a submission is
 // admitted only while the wait it can expect, at the commit cost per report measured so far,
 // is within MaxWait; the rest are refused at once with ErrBusy and never stored. The clock is
@@ -141,99 +260,44 @@ func TestShedByExpectedWait(t *testing.T) {
 		maxWait  = time.Second
 		slow     = 100 * time.Millisecond
 	)
-	clock := &fakeClock{now: time.Date(2020, 2, 3, 19, 0, 0, 0, time.UTC)}
-	f := newFixtureOf(t, definitionOf(t, 4), maxBatch, queue, func(c *intake.Config) {
-		c.Now, c.MaxWait = clock.Now, maxWait
-	})
-	var (
-		mu      sync.Mutex
-		step    time.Duration // what each commit takes on the fake clock
-		gate    chan struct{} // when set, every commit waits for it
-		entered = make(chan struct{}, 1)
-	)
-	f.st.hold = func() {
-		mu.Lock()
-		d, g := step, gate
-		mu.Unlock()
-		clock.advance(d)
-		if g != nil {
-			entered <- struct{}{}
-			<-g
-		}
-	}
-	f.run()
-	seq := 0
-	next := func() report.Report {
-		seq++
-		return valid(t, f.def, fmt.Sprint("p", seq%4), fmt.Sprint("shed-", seq), seq)
-	}
-	// fill stalls the committer on one report, then queues reports until one is refused, and
-	// returns how many were in flight (admitted, not answered) when it was.
-	fill := func() int {
-		t.Helper()
-		g := make(chan struct{})
-		mu.Lock()
-		gate = g
-		mu.Unlock()
-		done := make(chan error, 1)
-		go func() {
-			_, err := f.in.Submit(context.Background(), next(), intake.Submitter{ID: "chair"})
-			done <- err
-		}()
-		<-entered
-		inFlight := 1
-		for ; inFlight <= queue+1; inFlight++ {
-			r := next()
-			err := f.queue(r)
-			if errors.Is(err, intake.ErrBusy) {
-				if _, err := f.st.EntryByReportID(context.Background(), r.ReportID); !errors.Is(err, store.ErrNotFound) {
-					t.Errorf("refused report %s: %v, want not stored", r.ReportID, err)
-				}
-				break
-			}
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("queueing %s: %v", r.ReportID, err)
-			}
-		}
-		mu.Lock()
-		gate = nil
-		mu.Unlock()
-		close(g)
-		for range cap(entered) { // the commits already waiting at the gate pass it
-			select {
-			case <-entered:
-			default:
-			}
-		}
-		if err := <-done; err != nil {
-			t.Fatalf("the report held in its commit: %v", err)
-		}
-		return inFlight
-	}
+	rig := newShedRig(t, maxBatch, queue, maxWait)
 	// Commits of 100 ms per report: the measured cost converges on it.
-	mu.Lock()
-	step = slow
-	mu.Unlock()
-	for range 12 {
-		if _, err := f.in.Submit(context.Background(), next(), intake.Submitter{ID: "chair"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mu.Lock()
-	step = 0
-	mu.Unlock()
+	rig.set(slow, 0)
+	rig.submit(12)
+	rig.set(0, 0)
 	// Each commit of one report weighs half (MaxBatch 2): after twelve the cost is between 96
 	// and 100 ms, and the budget holds 10.
-	if n := fill(); n < int(maxWait/slow) || n > int(maxWait/(96*time.Millisecond))+1 {
+	if n := rig.fill(); n < int(maxWait/slow) || n > int(maxWait/(96*time.Millisecond))+1 {
 		t.Errorf("after slow commits, refused with %d in flight, want about %d (%v / %v)", n, maxWait/slow, maxWait, slow)
 	}
 	// Fast commits bring the cost down: the queue's bound is the one that holds.
-	for range 40 {
-		if _, err := f.in.Submit(context.Background(), next(), intake.Submitter{ID: "chair"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := fill(); n != queue+1 {
+	rig.submit(40)
+	if n := rig.fill(); n != queue+1 {
 		t.Errorf("after fast commits, refused with %d in flight, want the queue full (%d, and the one committing)", n, queue)
+	}
+}
+
+// TestShedByLateAnswers: when answers come later than MaxWait for a reason the commits do not
+// show (here every read of the store takes two seconds, commits none), the limit on what is in
+// flight shrinks to MaxBatch; answers in time grow it again.
+func TestShedByLateAnswers(t *testing.T) {
+	const (
+		maxBatch = 2
+		queue    = 64
+		maxWait  = time.Second
+	)
+	rig := newShedRig(t, maxBatch, queue, maxWait)
+	if n := rig.fill(); n != queue+1 {
+		t.Fatalf("at the start, refused with %d in flight, want the queue full (%d, and the one committing)", n, queue)
+	}
+	rig.set(0, 2*time.Second)
+	rig.submit(40) // late answers, one after the other: each a round of its own
+	rig.set(0, 0)
+	if n := rig.fill(); n != maxBatch {
+		t.Errorf("after late answers, refused with %d in flight, want %d (MaxBatch)", n, maxBatch)
+	}
+	rig.submit(40)
+	if n := rig.fill(); n <= 10*maxBatch {
+		t.Errorf("after answers in time, refused with %d in flight, want the limit grown past %d", n, 10*maxBatch)
 	}
 }

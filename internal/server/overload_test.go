@@ -162,6 +162,7 @@ func TestOverload(t *testing.T) {
 // burstStats is what one burst of chairs saw.
 type burstStats struct {
 	chairs, attempts, shed int
+	firstShed              int             // chairs refused on their first try
 	accepted               []time.Duration // latency of every 2xx answer, in order
 	took                   time.Duration   // until every chair's report was stored
 	badRetryAfter          int             // 503s whose Retry-After is not 2 to 10 s
@@ -191,7 +192,7 @@ func burst(tb testing.TB, env *servertest.Env, hc *http.Client, tokens []string,
 		wg.Go(func() {
 			time.Sleep(time.Until(t0.Add(start(i))))
 			body := r.Canonical()
-			for {
+			for try := 0; ; try++ {
 				req, _ := http.NewRequest("POST", env.URL+"/api/v1/reports", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+tokens[i])
@@ -213,6 +214,9 @@ func burst(tb testing.TB, env *servertest.Env, hc *http.Client, tokens []string,
 					st.accepted = append(st.accepted, took)
 				case http.StatusServiceUnavailable:
 					st.shed++
+					if try == 0 {
+						st.firstShed++
+					}
 					if secs, err := strconv.Atoi(ra); err != nil || secs < 2 || secs > 10 {
 						st.badRetryAfter++
 					}
