@@ -405,7 +405,7 @@ func (in *Intake) stop() {
 func (in *Intake) admit() bool {
 	for {
 		n := in.inFlight.Load()
-		if n >= int64(in.cfg.MaxBatch) && (n >= in.limit.Load() || in.expectedWait(n+1) > in.cfg.MaxWait) {
+		if in.refuses(n) {
 			return false
 		}
 		if in.inFlight.CompareAndSwap(n, n+1) {
@@ -413,6 +413,16 @@ func (in *Intake) admit() bool {
 		}
 	}
 }
+
+// refuses reports whether a submission would be refused with n in flight before it.
+func (in *Intake) refuses(n int64) bool {
+	return n >= int64(in.cfg.MaxBatch) && (n >= in.limit.Load() || in.expectedWait(n+1) > in.cfg.MaxWait)
+}
+
+// Busy reports whether a submission made now would be refused with ErrBusy for the load (a
+// full queue aside), so that a front end can answer at once, before any work of its own. It
+// reserves nothing: Submit decides.
+func (in *Intake) Busy() bool { return in.refuses(in.inFlight.Load()) }
 
 // expectedWait is how long the n-th submission in flight can expect to wait for its answer:
 // n times the measured cost per report (the commits take them MaxBatch at a time, and the cost

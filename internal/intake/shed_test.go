@@ -140,6 +140,8 @@ type shedRig struct {
 	gate    chan struct{} // when set, every commit waits for it
 	entered chan struct{}
 	seq     int
+	// busy is what Intake.Busy said when fill's report was refused.
+	busy bool
 }
 
 func newShedRig(t *testing.T, maxBatch, queue int, maxWait time.Duration) *shedRig {
@@ -224,6 +226,7 @@ func (rig *shedRig) fill() int {
 		r := rig.next()
 		err := rig.f.queue(r)
 		if errors.Is(err, intake.ErrBusy) {
+			rig.busy = rig.f.in.Busy()
 			if _, err := rig.f.st.DB.EntryByReportID(context.Background(), r.ReportID); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("refused report %s: %v, want not stored", r.ReportID, err)
 			}
@@ -270,10 +273,16 @@ func TestShedByExpectedWait(t *testing.T) {
 	if n := rig.fill(); n < int(maxWait/slow) || n > int(maxWait/(96*time.Millisecond))+1 {
 		t.Errorf("after slow commits, refused with %d in flight, want about %d (%v / %v)", n, maxWait/slow, maxWait, slow)
 	}
+	if !rig.busy {
+		t.Errorf("refused for the expected wait, but Busy says no")
+	}
 	// Fast commits bring the cost down: the queue's bound is the one that holds.
 	rig.submit(40)
 	if n := rig.fill(); n != queue+1 {
 		t.Errorf("after fast commits, refused with %d in flight, want the queue full (%d, and the one committing)", n, queue)
+	}
+	if rig.busy {
+		t.Errorf("refused for a full queue, but Busy says the load refuses")
 	}
 }
 
@@ -295,6 +304,9 @@ func TestShedByLateAnswers(t *testing.T) {
 	rig.set(0, 0)
 	if n := rig.fill(); n != maxBatch {
 		t.Errorf("after late answers, refused with %d in flight, want %d (MaxBatch)", n, maxBatch)
+	}
+	if !rig.busy {
+		t.Errorf("refused for the limit, but Busy says no")
 	}
 	rig.submit(40)
 	if n := rig.fill(); n <= 10*maxBatch {

@@ -221,6 +221,10 @@ func (n *Night) Submit(ctx context.Context, r report.Report, who intake.Submitte
 	return n.intake.Submit(ctx, r, who)
 }
 
+// Busy reports whether a report submitted now would be refused with intake.ErrBusy for the
+// load (intake.Intake.Busy): a front end answers at once, before any work of its own.
+func (n *Night) Busy() bool { return n.intake.Busy() }
+
 // PrecinctEntries returns every entry of one precinct (reports, corrections, reviews), ordered
 // by index.
 func (n *Night) PrecinctEntries(ctx context.Context, precinctID string) ([]store.Entry, error) {

@@ -30,6 +30,10 @@ const maxLoginBytes = 4 << 10
 // handleReport stores a chair's or an operator's report through the night and answers with
 // its receipt (spec/interfaces.md POST /api/v1/reports).
 func (s *Server) handleReport(site *Site, _ http.Header, r *http.Request) (any, int, error) {
+	if site.night.Busy() { // shed before the session lookup and the body: the excess costs little
+		site.count("busy")
+		return nil, 0, busy("the server is busy; your report is not stored yet — retry with the same report_id")
+	}
 	sess, err := s.session(r)
 	if err != nil {
 		return nil, 0, err
