@@ -9,10 +9,10 @@
 //
 // Load shedding (spec/reliability.md O1): a submission is admitted only while the wait it can
 // expect, the commits ahead of it at the cost per report the committer measures, stays within
-// Config.MaxWait, and while fewer are in flight than a limit that answers later than MaxWait
-// shrink and answers in time grow (what the commits' cost does not show: reads queueing for the
-// database, a starved CPU); beyond that, or when the queue is full, it is refused at once with
-// ErrBusy (the server answers 503 with Retry-After): never a late or false acknowledgement.
+// Config.MaxWait, and while fewer are in flight than a limit which answers later than MaxWait
+// shrink and answers in time grow (it sees what the commits' cost does not: reads queueing for
+// the database, a starved CPU). Beyond that, or when the queue is full, it is refused at once
+// with ErrBusy (the server answers 503 with Retry-After): never a late or false acknowledgement.
 //
 // The same numbers under a second report_id (a double tap, the app and the hotline both) are
 // recognised by the store inside the appending transaction, from a digest of what the report

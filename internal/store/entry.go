@@ -264,8 +264,8 @@ func Next(prev PrecinctState, e *NewEntry, index int64, at time.Time) (PrecinctS
 
 // IsSameContent reports whether e is the report its precinct already counts, sent again under
 // another report_id: a report with a Content, for a precinct counting an entry (prev.Counted)
-// whose stored Content is counted. Append resolves such an entry as SameContent instead of
-// passing it to Next, so that the precinct state does not change.
+// whose stored Content, counted, equals it. Append resolves such an entry as SameContent
+// instead of passing it to Next, so that the precinct state does not change.
 func IsSameContent(prev PrecinctState, e *NewEntry, counted []byte) bool {
 	return e.Kind == KindReport && len(e.Content) > 0 && prev.Counted != NoIndex && bytes.Equal(e.Content, counted)
 }
