@@ -34,6 +34,8 @@ import (
 type Store interface {
 	intake.Store
 
+	// Entries returns the entries with from <= index < to, ordered by index.
+	Entries(ctx context.Context, from, to int64) ([]store.Entry, error)
 	// InitSettings binds the database to one election (ErrConflict: another election's).
 	InitSettings(ctx context.Context, electionID string) (store.Settings, error)
 	// PrecinctEntries returns every entry of one precinct, ordered by index.
@@ -64,8 +66,10 @@ type Config struct {
 	Store Store
 	Log   *slog.Logger     // nil: discard
 	Now   func() time.Time // the clock; nil: time.Now
-	// Intake tunes the group commit; zero values take the intake's defaults.
+	// Intake tunes the group commit and its load shedding; zero values take the intake's
+	// defaults.
 	MaxBatch, Queue int
+	MaxWait         time.Duration
 	// Counters, if set, has its expired per-address login counters removed every
 	// maintenanceEvery while Run runs (one night per process needs it: the election's, not its
 	// practice twin's, whose logins are the same).
@@ -119,7 +123,7 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 		log: cfg.Log, now: cfg.Now, events: newBroadcaster(), counters: cfg.Counters,
 		facts: report.Facts(cfg.Def)}
 	n.intake = intake.New(intake.Config{Store: cfg.Store, Def: cfg.Def, Now: cfg.Now, Log: cfg.Log,
-		MaxBatch: cfg.MaxBatch, Queue: cfg.Queue,
+		MaxBatch: cfg.MaxBatch, Queue: cfg.Queue, MaxWait: cfg.MaxWait,
 		Committed: func(size int64) {
 			if err := n.follow(context.Background(), size); err != nil {
 				cfg.Log.Error("tally could not follow the log", slog.Any("err", err))
@@ -216,6 +220,10 @@ func (n *Night) Snapshot() *tally.Snapshot { return n.tally.Snapshot() }
 func (n *Night) Submit(ctx context.Context, r report.Report, who intake.Submitter) (intake.Outcome, error) {
 	return n.intake.Submit(ctx, r, who)
 }
+
+// Busy reports whether a report submitted now would be refused with intake.ErrBusy for the
+// load (intake.Intake.Busy): a front end answers at once, before any work of its own.
+func (n *Night) Busy() bool { return n.intake.Busy() }
 
 // PrecinctEntries returns every entry of one precinct (reports, corrections, reviews), ordered
 // by index.

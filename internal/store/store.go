@@ -44,6 +44,12 @@ type Store interface {
 	//   - Conflict: a report for a precinct that already has a counted entry. It IS appended
 	//     (append-only: kept as evidence), its stored status is under_review, the precinct goes
 	//     under_review with its conflict flag set, and the counted entry stays the first one.
+	//   - SameContent: a report with a Content under a new ReportID, for a precinct whose counted
+	//     entry has the same Content (the same numbers sent twice). Nothing is stored, the
+	//     precinct state is unchanged and Result.Entry is the counted entry; the audit row
+	//     (AuditReportDup) names both. Decided inside the transaction, so two such reports in
+	//     one batch or in two racing batches are one Appended and one SameContent, never a
+	//     Conflict.
 	//   - Invalid: the NewEntry breaks a rule of its own (Validate, or a review naming an entry
 	//     that is not a counted candidate); nothing is stored for it; Result.Err says why.
 	// Exactly one audit row is written per entry, whatever its outcome, in the same transaction,

@@ -57,6 +57,8 @@ func Run(t *testing.T, open Opener) {
 		{"DuplicateAcrossBatches", testDuplicateAcrossBatches},
 		{"ReportIDReused", testReportIDReused},
 		{"Conflict", testConflict},
+		{"SameContent", testSameContent},
+		{"SameContentSameBatch", testSameContentSameBatch},
 		{"FlaggedReport", testFlaggedReport},
 		{"CorrectionAndReview", testCorrectionAndReview},
 		{"InvalidEntries", testInvalidEntries},
