@@ -118,7 +118,10 @@ type Store interface {
 	// AddCallback stores a chair's call-back request and its AuditCallbackRequested row in one
 	// transaction, and returns it with its ID and time. Not idempotent: each call is one request.
 	// An empty PrecinctID, Phone or Actor, a Phone over 40 or a Note over 500 characters returns
-	// an error wrapping ErrInvalid. Rows are never updated or deleted.
+	// an error wrapping ErrInvalid. A precinct that already has MaxCallbacksPerWindow requests
+	// in the last CallbackWindow (by the store's clock) gets an error wrapping ErrQuota and
+	// nothing is stored; the count and the insert are one transaction, across processes too.
+	// Rows are never updated or deleted.
 	AddCallback(ctx context.Context, c NewCallback) (Callback, error)
 
 	// Callbacks returns up to limit call-back requests with ID > after, ordered by ID.
@@ -128,7 +131,10 @@ type Store interface {
 	// reports whether it was new. Storing the same bytes again is a no-op returning false
 	// (idempotent); the AuditPhotoStored row is written, in the same transaction, only when new.
 	// A hash that does not match Data, a content type other than image/jpeg or image/png, or a
-	// size outside 1..MaxPhotoBytes returns an error wrapping ErrInvalid.
+	// size outside 1..MaxPhotoBytes returns an error wrapping ErrInvalid. A new photo that would
+	// take its PrecinctID past MaxPhotosPerPrecinct photos or MaxPhotoBytesPerPrecinct bytes
+	// returns an error wrapping ErrQuota and stores nothing (an empty PrecinctID, a staff
+	// upload, has no quota); the check and the insert are one transaction.
 	PutPhoto(ctx context.Context, p NewPhoto) (created bool, err error)
 
 	// Photo returns the photo stored under sha256 (lowercase hex), or an error wrapping
