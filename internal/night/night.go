@@ -40,6 +40,8 @@ type Store interface {
 	PrecinctEntries(ctx context.Context, precinctID string) ([]store.Entry, error)
 	// PutPhoto stores a worksheet photo by its SHA-256; created says whether it was new.
 	PutPhoto(ctx context.Context, p store.NewPhoto) (created bool, err error)
+	// PhotoUsage is the photos and bytes charged to a precinct's quota.
+	PhotoUsage(ctx context.Context, precinctID string) (photos int, bytes int64, err error)
 	// AddCallback stores a chair's call-back request.
 	AddCallback(ctx context.Context, c store.NewCallback) (store.Callback, error)
 
@@ -235,6 +237,16 @@ func (n *Night) PutPhoto(ctx context.Context, p store.NewPhoto) (created bool, e
 		return false, fmt.Errorf("store photo: %w", err)
 	}
 	return created, nil
+}
+
+// PhotoUsage is how many photos, and bytes of them, a precinct has stored
+// (store.Store.PhotoUsage).
+func (n *Night) PhotoUsage(ctx context.Context, precinctID string) (photos int, bytes int64, err error) {
+	photos, bytes, err = n.store.PhotoUsage(ctx, precinctID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read photo usage of %s: %w", precinctID, err)
+	}
+	return photos, bytes, nil
 }
 
 // AddCallback puts a precinct in headquarters' call-back queue (store.Store.AddCallback).

@@ -25,7 +25,7 @@ func TestJSONRoutes(t *testing.T) {
 	if err := env.Server.SignCheckpoint(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 100)...)
+	png := encodePNG(t, worksheet(7))
 	tests := []struct {
 		name         string
 		method, path string
@@ -42,8 +42,8 @@ func TestJSONRoutes(t *testing.T) {
 			`{"code":"unauthenticated","error":"log in first: send Authorization: Bearer \u003ctoken\u003e"}`},
 		{"photo of another type", "POST", "/api/v1/photos", tok, "text/plain", png, 415, "",
 			`{"code":"content_type","error":"send the photo as image/jpeg or image/png"}`},
-		{"photo", "POST", "/api/v1/photos", tok, "image/png", png, 201, "", `{"bytes":108}`},
-		{"the same photo", "POST", "/api/v1/photos", tok, "image/png", png, 200, "", `{"bytes":108}`},
+		{"photo", "POST", "/api/v1/photos", tok, "image/png", png, 201, "", ""},
+		{"the same photo", "POST", "/api/v1/photos", tok, "image/png", png, 200, "", ""},
 		{"photo not of its type", "POST", "/api/v1/photos", tok, "image/jpeg", png, 400, "",
 			`{"code":"bad_photo","error":"the photo is not a image/jpeg image"}`},
 		{"empty photo", "POST", "/api/v1/photos", tok, "image/png", []byte{}, 400, "",
@@ -51,11 +51,11 @@ func TestJSONRoutes(t *testing.T) {
 		{"photo too large", "POST", "/api/v1/photos", tok, "image/png", append(png, make([]byte, store.MaxPhotoBytes)...), 413, "",
 			`{"code":"too_large","error":"the photo is larger than ` + itoa(store.MaxPhotoBytes) + ` bytes"}`},
 		{"call-back", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"precinct_id":"p0001","phone":"515-555-0101","note":"tie"}`), 201, "",
-			`{"callback_id":1}`},
+			`{"callback_id":1,"phone":"+15155550101"}`},
 		{"call-back for another precinct", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"precinct_id":"p0002","phone":"515-555-0101"}`), 403, "",
 			`{"code":"forbidden","error":"this login may not ask for precinct p0002"}`},
 		{"call-back without a phone", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"precinct_id":"p0001","phone":"55"}`), 400, "",
-			`{"code":"bad_phone","error":"give a phone number with at least 7 digits"}`},
+			`{"code":"bad_phone","error":"phone: give a 10-digit US number with its area code, like 515-555-0101, or an international number starting with +"}`},
 		{"call-back not JSON", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"phone":`), 400, "",
 			`{"code":"bad_callback","error":"send {\"precinct_id\", \"phone\", \"note\"} as JSON"}`},
 		{"proof", "GET", "/log/proof?index=0", "", "", nil, 200, "no-cache", ""},

@@ -37,6 +37,7 @@ type Server struct {
 	log            *slog.Logger
 	now            func() time.Time
 	metrics        *metrics
+	photoSlots     chan struct{} // photos being decoded (photoDecoders)
 }
 
 // New makes a Server of the nights in cfg.
@@ -47,7 +48,8 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{auth: cfg.Auth, log: cfg.Log, now: cfg.Now, metrics: newMetrics()}
+	s := &Server{auth: cfg.Auth, log: cfg.Log, now: cfg.Now, metrics: newMetrics(),
+		photoSlots: make(chan struct{}, photoDecoders)}
 	s.main = s.newSite(cfg.Main)
 	if cfg.Practice != nil {
 		s.practice = s.newSite(cfg.Practice)

@@ -137,6 +137,11 @@ type Store interface {
 	// upload, has no quota); the check and the insert are one transaction.
 	PutPhoto(ctx context.Context, p NewPhoto) (created bool, err error)
 
+	// PhotoUsage returns how many photos, and how many bytes of them, are charged to a precinct
+	// (what PutPhoto's quota counts), so that an upload past the quota can be refused before it
+	// is read.
+	PhotoUsage(ctx context.Context, precinctID string) (photos int, bytes int64, err error)
+
 	// Photo returns the photo stored under sha256 (lowercase hex), or an error wrapping
 	// ErrNotFound.
 	Photo(ctx context.Context, sha256 string) (Photo, error)

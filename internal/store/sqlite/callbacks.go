@@ -154,6 +154,19 @@ func photoQuota(ctx context.Context, tx *txStmts, precinct string, size int) err
 	return nil
 }
 
+// PhotoUsage implements store.Store.
+func (d *DB) PhotoUsage(ctx context.Context, precinctID string) (int, int64, error) {
+	if err := d.checkOpen("read photo usage"); err != nil {
+		return 0, 0, err
+	}
+	var n int
+	var total int64
+	if err := d.rs.QueryRowContext(ctx, countPhotos, precinctID).Scan(&n, &total); err != nil {
+		return 0, 0, d.wrap("read photo usage", err)
+	}
+	return n, total, nil
+}
+
 // Photo implements store.Store.
 func (d *DB) Photo(ctx context.Context, sha string) (store.Photo, error) {
 	if err := d.checkOpen("read photo"); err != nil {

@@ -155,6 +155,9 @@ func testPhotoQuota(t *testing.T, h *harness) {
 	}
 	h.s.Close()
 	h.s = h.reopen()
+	if n, total, err := h.s.PhotoUsage(h.ctx, "p1"); err != nil || n != store.MaxPhotosPerPrecinct || total != int64(100*n) {
+		t.Fatalf("PhotoUsage(p1) = %d, %d, %v", n, total, err)
+	}
 	if created, err := h.s.PutPhoto(h.ctx, photo("p1", 0, 100)); err != nil || created {
 		t.Fatalf("the same bytes again = %v, %v; want a no-op", created, err)
 	}
