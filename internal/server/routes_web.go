@@ -88,7 +88,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 	for _, site := range s.sites() {
 		p := site.prefix()
 		mux.HandleFunc("GET "+p+"/api/v1/precinct-info/{precinct_id}", s.onSite(site, s.serveJSON(0, s.handlePrecinctInfo)))
-		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.serveJSON(store.MaxPhotoBytes, s.handlePhoto)))
+		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.serveBody(store.MaxPhotoBytes, false, s.handlePhoto)))
 		mux.HandleFunc("POST "+p+"/api/v1/callbacks", s.onSite(site, s.serveJSON(maxCallbackBytes, s.handleCallback)))
 	}
 }

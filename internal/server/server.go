@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"caucus/internal/auth"
@@ -27,6 +28,9 @@ type Config struct {
 	Auth     *auth.Authenticator
 	Log      *slog.Logger
 	Now      func() time.Time
+	// MaxStreams bounds the open event streams of all sites together; 0 takes half the
+	// process's file-descriptor limit, at most maxStreams (streamCap).
+	MaxStreams int
 }
 
 // Server is the HTTP handler set. Create it with New and serve Handler; the nights it serves
@@ -38,6 +42,8 @@ type Server struct {
 	now            func() time.Time
 	metrics        *metrics
 	photoSlots     chan struct{} // photos being decoded (photoDecoders)
+	streams        atomic.Int64  // open event streams
+	maxStreams     int64
 }
 
 // New makes a Server of the nights in cfg.
@@ -50,6 +56,10 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{auth: cfg.Auth, log: cfg.Log, now: cfg.Now, metrics: newMetrics(),
 		photoSlots: make(chan struct{}, photoDecoders)}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = streamCap(fileLimit())
+	}
+	s.maxStreams = int64(cfg.MaxStreams)
 	s.main = s.newSite(cfg.Main)
 	if cfg.Practice != nil {
 		s.practice = s.newSite(cfg.Practice)

@@ -78,6 +78,8 @@ type Options struct {
 	// NoCredentials skips issuing PINs (benchmarks with thousands of precincts log chairs in
 	// with ChairSessions instead).
 	NoCredentials bool
+	// MaxStreams is the server's cap on open event streams; 0: the server's default.
+	MaxStreams int
 }
 
 // Env is a running server.
@@ -203,8 +205,13 @@ func (env *Env) open() {
 		t.Fatal(err)
 	}
 	env.Night = n
-	env.Server = server.New(server.Config{Main: n, Auth: authn, Log: log})
-	env.HTTP = httptest.NewServer(env.Server.Handler())
+	env.Server = server.New(server.Config{Main: n, Auth: authn, Log: log, MaxStreams: env.opts.MaxStreams})
+	// As caucus serve listens: its header limit, and net/http's own error answers with the
+	// security headers.
+	env.HTTP = httptest.NewUnstartedServer(env.Server.Handler())
+	env.HTTP.Listener = server.Listener(env.HTTP.Listener)
+	env.HTTP.Config.MaxHeaderBytes = server.MaxHeaderBytes
+	env.HTTP.Start()
 	env.URL = env.HTTP.URL
 	runCtx, cancel := context.WithCancel(context.Background())
 	env.cancel, env.done = cancel, make(chan struct{})
