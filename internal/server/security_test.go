@@ -249,4 +249,3 @@ func TestMetricsHandler(t *testing.T) {
 		t.Errorf("the metrics listener serves results: %d", resp.StatusCode)
 	}
 }
-
