@@ -114,7 +114,7 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 	}
 	// The election's night also keeps the login throttle's tables small: the practice twin
 	// shares its logins.
-	mainNight, err := night.Open(ctx, night.Config{Def: def, Store: main, Log: log, Now: time.Now, Counters: authn})
+	mainNight, err := night.Open(ctx, night.Config{Def: def, Store: main, Log: log, Now: time.Now, Counters: authn, Sessions: authn})
 	if err != nil {
 		return err
 	}

@@ -330,6 +330,16 @@ func (a *Authenticator) ExpireAddressCounters(ctx context.Context) (int, error) 
 	return n, nil
 }
 
+// DeleteExpiredSessions removes the sessions expired by now (the night's housekeeping calls it
+// hourly, so that the table holds only live sessions) and returns how many.
+func (a *Authenticator) DeleteExpiredSessions(ctx context.Context) (int, error) {
+	n, err := a.store.DeleteExpiredSessions(ctx, a.now())
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return n, nil
+}
+
 // checkAddress refuses a client that reached AddressMaxFailures this window.
 func (a *Authenticator) checkAddress(ctx context.Context, client netip.Addr, now time.Time) error {
 	window := now.Truncate(AddressWindow)

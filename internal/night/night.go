@@ -53,13 +53,6 @@ type Store interface {
 
 var _ Store = (store.Store)(nil)
 
-// AddressCounters is the login throttle's housekeeping (auth.Authenticator provides it).
-type AddressCounters interface {
-	// ExpireAddressCounters forgets the per-address login counters past their window and says
-	// how many it removed.
-	ExpireAddressCounters(ctx context.Context) (int, error)
-}
-
 // Config sets up a Night.
 type Config struct {
 	Def   *election.Definition
@@ -72,6 +65,9 @@ type Config struct {
 	// maintenanceEvery while Run runs (one night per process needs it: the election's, not its
 	// practice twin's, whose logins are the same).
 	Counters AddressCounters
+	// Sessions, if set, has its expired sessions deleted every maintenanceEvery while Run runs
+	// (the election's night, like Counters: the practice twin shares its sessions).
+	Sessions Sessions
 }
 
 // Night is one election's running night. Its methods are safe for concurrent use.
@@ -87,6 +83,7 @@ type Night struct {
 	facts  map[string]report.Precinct // the math's facts per precinct, for corrections
 
 	counters AddressCounters
+	sessions Sessions
 	batches  atomic.Pointer[func(int)] // ObserveBatches' observer
 
 	mu sync.Mutex // serialises follow
@@ -118,7 +115,7 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 		return nil, err
 	}
 	n := &Night{def: cfg.Def, store: cfg.Store, tally: tally.NewWithLog(cfg.Def, lg.names()), tlog: lg.Log,
-		log: cfg.Log, now: cfg.Now, events: newBroadcaster(), counters: cfg.Counters,
+		log: cfg.Log, now: cfg.Now, events: newBroadcaster(), counters: cfg.Counters, sessions: cfg.Sessions,
 		facts: report.Facts(cfg.Def)}
 	n.intake = intake.New(intake.Config{Store: cfg.Store, Def: cfg.Def, Now: cfg.Now, Log: cfg.Log,
 		MaxBatch: cfg.MaxBatch, Queue: cfg.Queue,
@@ -154,13 +151,14 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 	return n, nil
 }
 
-// Run runs the night's committer, its log integrator and, when Config.Counters is set, the
-// hourly housekeeping, until ctx is done; a commit under way is finished first.
+// Run runs the night's committer, its log integrator and, when Config.Counters or
+// Config.Sessions is set, the hourly housekeeping, until ctx is done; a commit under way is
+// finished first.
 func (n *Night) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.intake.Run(ctx) })
 	wg.Go(func() { n.tlog.Run(ctx) })
-	if n.counters != nil {
+	if n.counters != nil || n.sessions != nil {
 		wg.Go(func() { n.maintain(ctx) })
 	}
 	wg.Wait()
