@@ -49,6 +49,9 @@ type Store interface {
 	CreateValue(ctx context.Context, name string, value []byte) error
 	Value(ctx context.Context, name string) ([]byte, error)
 	SwapValue(ctx context.Context, name string, old, new []byte) error
+	// DeleteSecretValue removes a value and scrubs its bytes from the database's files (the
+	// log key moving out of a database that held it).
+	DeleteSecretValue(ctx context.Context, name string) error
 }
 
 var _ Store = (store.Store)(nil)
@@ -61,6 +64,14 @@ type Config struct {
 	Now   func() time.Time // the clock; nil: time.Now
 	// Intake tunes the group commit; zero values take the intake's defaults.
 	MaxBatch, Queue int
+	// LogKeyFile is the file that holds the transparency log's signing key (one line, a note
+	// signer key), which only its owner may read. When it does not exist it is created, mode
+	// 0600, with the key a database of an earlier version holds (then scrubbed from the
+	// database), or a new key when the log has signed nothing yet.
+	LogKeyFile string
+	// LogKey is the signing key itself (from the environment); LogKeyFile is then not used.
+	// With neither, the key lives in the store (tests).
+	LogKey string
 	// Counters, if set, has its expired per-address login counters removed every
 	// maintenanceEvery while Run runs (one night per process needs it: the election's, not its
 	// practice twin's, whose logins are the same).

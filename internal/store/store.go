@@ -115,6 +115,14 @@ type Store interface {
 	// old, or a missing name, returns an error wrapping ErrConflict and changes nothing.
 	SwapValue(ctx context.Context, name string, old, new []byte) error
 
+	// DeleteSecretValue removes a named value and scrubs its bytes from the database's files:
+	// once it returns, a copy of the files made afterwards holds none of them (for SQLite: the
+	// row deleted, the file rebuilt by VACUUM, the WAL checkpointed and truncated). It is how a
+	// secret that once lived in the store (the log's signing key) is moved out of it. A missing
+	// name is not an error. It takes the database's write lock for as long as the rebuild
+	// takes: for start-up and maintenance, not the night's hot path.
+	DeleteSecretValue(ctx context.Context, name string) error
+
 	// AddCallback stores a chair's call-back request and its AuditCallbackRequested row in one
 	// transaction, and returns it with its ID and time. Not idempotent: each call is one request.
 	// An empty PrecinctID, Phone or Actor, a Phone over 40 or a Note over 500 characters returns
