@@ -58,7 +58,7 @@ func TestSlowClients(t *testing.T) {
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(ctx, ln, def, nil, dbURL, slog.New(slog.DiscardHandler), func(url string) { ready <- url })
+		served <- serve(ctx, ln, def, nil, dbURL, serveOptions{}, slog.New(slog.DiscardHandler), func(url string) { ready <- url })
 	}()
 	defer func() {
 		cancel()
