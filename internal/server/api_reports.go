@@ -42,9 +42,6 @@ func (s *Server) handleReport(site *Site, _ http.Header, r *http.Request) (any, 
 	if err != nil {
 		return nil, 0, err
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, 0, errorf(http.StatusUnsupportedMediaType, "content_type", "send the report as application/json")
-	}
 	rep, err := report.Decode(body)
 	var se *report.SyntaxError
 	var ie *report.InvalidError

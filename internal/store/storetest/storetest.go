@@ -71,6 +71,8 @@ func Run(t *testing.T, open Opener) {
 		{"Values", testValues},
 		{"Callbacks", testCallbacks},
 		{"Photos", testPhotos},
+		{"CallbackQuota", testCallbackQuota},
+		{"PhotoQuota", testPhotoQuota},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
