@@ -221,7 +221,10 @@ func TestCrashRecovery(t *testing.T) {
 					return resp.StatusCode, b, nil
 				}
 				if rerr == nil {
-					continue // 503: nothing stored, retry at once (bounded)
+					// 503: nothing stored (the intake or the PIN hashing lane shed it); retry after
+					// a pause, bounded, as a chair's phone would, only sooner than Retry-After.
+					time.Sleep(50 * time.Millisecond)
+					continue
 				}
 			}
 			unknown.Add(1)
