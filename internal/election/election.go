@@ -132,6 +132,7 @@ type Definition struct {
 	candidateIndex map[string]int
 	countyIndex    map[string]int
 	precinctIndex  map[string]int
+	looseIndex     map[string]int // see FindPrecinct
 }
 
 // New validates an election definition built in code and returns it. Its errors are those of
