@@ -95,6 +95,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+p+"/api/v1/precinct-info/{precinct_id}", s.onSite(site, s.serveJSON(0, s.handlePrecinctInfo)))
 		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.serveJSON(store.MaxPhotoBytes, s.handlePhoto)))
 		mux.HandleFunc("POST "+p+"/api/v1/callbacks", s.onSite(site, s.serveJSON(maxCallbackBytes, s.handleCallback)))
+		mux.HandleFunc("POST "+p+"/api/v1/callbacks/anonymous", s.onSite(site, s.serveJSON(maxCallbackBytes, s.handleAnonymousCallback)))
 	}
 }
 
@@ -174,17 +175,14 @@ type callbackRequest struct {
 	Note       string `json:"note"`
 }
 
-// handleCallback puts a precinct in headquarters' call-back queue with the chair's number.
-func (s *Server) handleCallback(site *Site, _ http.Header, r *http.Request) (any, int, error) {
-	sess, err := s.session(r)
-	if err != nil {
-		return nil, 0, err
-	}
+// decodeCallback reads a call-back request: a phone number of at least 7 digits and at most 40
+// characters, a note of at most 500, both trimmed.
+func decodeCallback(r *http.Request) (callbackRequest, error) {
 	var req callbackRequest
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return nil, 0, errorf(http.StatusBadRequest, "bad_callback", "send {\"precinct_id\", \"phone\", \"note\"} as JSON")
+		return req, errorf(http.StatusBadRequest, "bad_callback", "send {\"precinct_id\", \"phone\", \"note\"} as JSON")
 	}
 	req.Phone, req.Note = strings.TrimSpace(req.Phone), strings.TrimSpace(req.Note)
 	digits := 0
@@ -194,12 +192,26 @@ func (s *Server) handleCallback(site *Site, _ http.Header, r *http.Request) (any
 		}
 	}
 	switch {
-	case !sess.MaySubmit(req.PrecinctID):
-		return nil, 0, errorf(http.StatusForbidden, "forbidden", "this login may not ask for precinct %s", req.PrecinctID)
 	case digits < 7 || utf8.RuneCountInString(req.Phone) > 40:
-		return nil, 0, errorf(http.StatusBadRequest, "bad_phone", "give a phone number with at least 7 digits")
+		return req, errorf(http.StatusBadRequest, "bad_phone", "give a phone number with at least 7 digits")
 	case utf8.RuneCountInString(req.Note) > 500:
-		return nil, 0, errorf(http.StatusBadRequest, "bad_note", "the note is longer than 500 characters")
+		return req, errorf(http.StatusBadRequest, "bad_note", "the note is longer than 500 characters")
+	}
+	return req, nil
+}
+
+// handleCallback puts a precinct in headquarters' call-back queue with the chair's number.
+func (s *Server) handleCallback(site *Site, _ http.Header, r *http.Request) (any, int, error) {
+	sess, err := s.session(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	req, err := decodeCallback(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !sess.MaySubmit(req.PrecinctID) {
+		return nil, 0, errorf(http.StatusForbidden, "forbidden", "this login may not ask for precinct %s", req.PrecinctID)
 	}
 	cb, err := site.night.AddCallback(r.Context(), store.NewCallback{PrecinctID: req.PrecinctID, Phone: req.Phone,
 		Note: req.Note, Actor: submitterOf(sess)})

@@ -42,6 +42,7 @@ type Server struct {
 	now            func() time.Time
 	metrics        *metrics
 	trusted        []netip.Prefix
+	anonCallbacks  windowLimit // call-back requests without a login (callback_anon.go)
 }
 
 // New makes a Server of the nights in cfg.
