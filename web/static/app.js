@@ -43,6 +43,7 @@ async function setLang(l) {
   $("lang").lang = other;
   document.title = t("title");
   $("mode-link").textContent = t(base ? "to_real" : "to_practice");
+  if (loginErr && !$("login-error").hidden) $("login-error").textContent = loginErr();
   showCallback();
   render();
 }
@@ -658,7 +659,7 @@ function renderReceipt() {
     add("report_id", rec.report_id);
     if (rec.receipt && rec.receipt.log_index !== undefined) {
       add("log_index", rec.receipt.log_index);
-      add("leaf_hash", rec.receipt.leaf_hash); // hex, as the public pages and the log write hashes
+      add("leaf_hash", base64(rec.receipt.leaf_hash)); // as the precinct's page and the log write hashes
     }
     add("receipt_signed_in", rec.body.attendees);
     if (rec.message) add("server_says", rec.message);
@@ -673,6 +674,13 @@ function renderReceipt() {
   const waiting = !!rec && (rec.state === "saved" || rec.state === "sent" || rec.state === "login");
   $("send-now").hidden = !rec || rec.state === "login" || !waiting;
   $("new-report").hidden = waiting; // a report still on its way stays on screen until it arrives
+}
+
+// base64 writes a hash the server gives in hex as the public pages and the log's checkpoints
+// write hashes (standard base64), so the chair compares like with like.
+function base64(hex) {
+  if (!/^([0-9a-f]{2})+$/.test(hex || "")) return hex;
+  return btoa(String.fromCharCode(...hex.match(/../g).map((b) => parseInt(b, 16))));
 }
 
 // when is a moment as the chair reads it: date, time and zone, in the page's language.
@@ -699,6 +707,24 @@ function receiptNumbers(rec) {
 }
 
 // ---- login ----
+// loginMessage is what a failed login tells the chair, as a function of the page's language (it
+// is written again when the language changes), or null for a login that succeeded.
+let loginErr = null;
+function loginMessage(r, body, isToken) {
+  if (r && r.ok && body.token) return null;
+  const retry = r && (r.headers.get("Retry-After") || "60");
+  return () => {
+    if (!r) return t("login_unreachable");
+    if (body.code === "pin_typo") return t("login_typo");
+    if (body.code === "bad_credentials") return t(isToken ? "login_bad_link" : "login_wrong"); // a QR link: nothing was typed
+    if (body.code === "bad_login_link") return t("login_bad_link");
+    if (body.code === "throttled") return t("login_throttled", { s: retry });
+    if (body.code === "pin_closed") return t("login_closed");
+    if (body.code === "pin_not_open") return t("login_not_open");
+    if (r.status >= 500 || r.status === 429) return t("login_busy");
+    return t("login_other", { s: r.status });
+  };
+}
 // sent is a login app.boot.js already sent (a tap before this script arrived): its answer.
 async function login(precinct, secret, isToken, sent) {
   const err = $("login-error");
@@ -713,19 +739,9 @@ async function login(precinct, secret, isToken, sent) {
   } finally {
     $("login-button").disabled = false;
   }
-  let msg;
-  if (!r) msg = t("login_unreachable");
-  else if (r.ok && body.token) msg = null;
-  else if (body.code === "pin_typo") msg = t("login_typo");
-  else if (body.code === "bad_credentials") msg = t(isToken ? "login_bad_link" : "login_wrong"); // nothing was typed
-  else if (body.code === "bad_login_link") msg = t("login_bad_link");
-  else if (body.code === "throttled") msg = t("login_throttled", { s: r.headers.get("Retry-After") || "60" });
-  else if (body.code === "pin_closed") msg = t("login_closed");
-  else if (body.code === "pin_not_open") msg = t("login_not_open");
-  else if (r.status >= 500 || r.status === 429) msg = t("login_busy");
-  else msg = t("login_other", { s: r.status });
-  if (msg) {
-    err.textContent = msg;
+  loginErr = loginMessage(r, body, isToken);
+  if (loginErr) {
+    err.textContent = loginErr();
     err.hidden = false;
     return;
   }
@@ -757,19 +773,18 @@ function logout() {
 let reported = "";
 async function alreadyReported() {
   reported = "";
-  const r = await fetch(base + "/api/v1/results/precincts/" + encodeURIComponent(session.precinct_id));
+  // Revalidated (ETag), never the copy from an earlier login.
+  const r = await fetch(base + "/api/v1/results/precincts/" + encodeURIComponent(session.precinct_id), { cache: "no-cache" });
   const b = r.ok ? await r.json() : {};
   if (b.status && b.status !== "not_reported") reported = b.status;
   render();
 }
 
-// The precinct typed on the login screen is looked up as the server finds it (any case, spaces
-// or hyphens: election.LooseKey), and its name shown before the PIN is typed.
-const looseKey = (s) => s.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).join("-");
+// The precinct typed on the login screen (its ID or its name, in any case, with spaces or
+// hyphens: the server matches it as at login) is looked up, and its name shown before the PIN.
 let lookupSeq = 0;
 async function showPrecinctName() {
-  const typed = $("precinct").value, seq = ++lookupSeq, out = $("precinct-name");
-  const key = looseKey(typed.split("·").pop());
+  const key = $("precinct").value.trim(), seq = ++lookupSeq, out = $("precinct-name");
   let found = null;
   if (key) {
     try {
