@@ -116,8 +116,8 @@ var table = []checkDef{
 		title: words{"a viable group lost people", "un grupo viable perdió personas"},
 		args:  []string{"groups", "candidate", "first", "final"},
 		message: words{
-			"{groups}; members of viable groups cannot move to another group — did people leave?",
-			"{groups}; los miembros de un grupo viable no pueden cambiar de grupo: ¿se fue gente?"},
+			"{groups}; people in a viable group cannot move to another group, so count {groups|that group|those groups} again (if people went home, the number is right)",
+			"{groups}; quien está en un grupo viable no puede cambiar de grupo: cuente de nuevo {groups|ese grupo|esos grupos} (si hubo gente que se fue, el número está bien)"},
 		lists: map[string]list{"groups": {words{
 			"{candidate} was viable with {first} at first alignment but has {final} in the final",
 			"{candidate} era viable con {first} en la primera alineación pero tiene {final} en la final"}, ";"}}},
@@ -199,7 +199,7 @@ var table = []checkDef{
 		lists: map[string]list{"none": {words{"{candidate} ({share})", "{candidate} ({share})"}, "and"}}},
 	{id: C16, severity: Warning,
 		title:   words{"no viable group", "ningún grupo es viable"},
-		message: words{"no group is viable; no delegates are awarded", "ningún grupo es viable; no se asignan delegados"}},
+		message: words{"no group is viable, so no delegates are awarded: check that each group is counted right", "ningún grupo es viable, así que no se asignan delegados: revise que cada grupo esté bien contado"}},
 	{id: C17, severity: Warning,
 		title: words{"published SDEs out of order with the final alignment", "SDE publicados en orden distinto a la alineación final"},
 		args:  []string{"pairs", "more", "more_people", "more_sde", "fewer", "fewer_people", "fewer_sde"},
@@ -234,8 +234,8 @@ var table = []checkDef{
 		title: words{"a loss and an equal gain on adjacent lines", "una pérdida y una ganancia iguales en líneas vecinas"},
 		args:  []string{"lost", "gained", "people"},
 		message: words{
-			"{lost} lost {people} and the next line, {gained}, gained {people}: typed on the wrong line?",
-			"{lost} perdió {people} y la línea siguiente, {gained}, ganó {people}: ¿se escribió en la línea equivocada?"}},
+			"{lost} lost {people} and the next line, {gained}, gained {people}: was a number typed on the wrong line? Check both lines against the worksheet",
+			"{lost} perdió {people} y la línea siguiente, {gained}, ganó {people}: ¿se escribió un número en la línea equivocada? Revise las dos líneas con la hoja"}},
 	{id: C22, severity: Warning,
 		title: words{"satellite delegates do not match its attendance", "los delegados del satélite no corresponden a la asistencia"},
 		args:  []string{"attendees", "band", "delegates"},
