@@ -332,9 +332,15 @@ func TestChairLogin(t *testing.T) {
 			p.step("review")
 			p.submit()
 			p.wait(`document.getElementById("receipt-state").textContent.includes("✓")`)
-			// Log out, forget this phone's copy (as another phone would be), log in again.
+			// Log out: the server ends the session (nothing waits on the phone). Then forget this
+			// phone's copy (as another phone would be) and log in again.
+			tok := eval[string](p, `JSON.parse(localStorage.getItem("caucus.session")).token`)
 			p.do(clickCSS("#logout"))
 			p.step("login")
+			if !eval[bool](p, `(async () => { for (;;) { const r = await fetch("/api/v1/callbacks", { method: "POST", headers: { Authorization: "Bearer `+tok+`", "Content-Type": "application/json" }, body: "{}" });
+				if (r.status === 401) return true; await new Promise((ok) => setTimeout(ok, 50)) } })()`) {
+				t.Error("the session lives on after log out")
+			}
 			eval[bool](p, `(() => { localStorage.clear(); document.getElementById("precinct").value = ""; return true })()`)
 			p.typeText("precinct", precinct)
 			p.typeText("pin", e.PINs[precinct])

@@ -658,8 +658,13 @@ async function login(precinct, secret, isToken, sent) {
 
 // logout forgets the session (the drafts and the outbox stay on the phone: a report on its way
 // still goes, and the precinct's draft is there on the next login) and shows the login screen,
-// where the practice caucus links to the real one.
-function logout() {
+// where the practice caucus links to the real one. The server ends the session too, unless a
+// report or call-back still waiting on the phone needs its token.
+async function logout() {
+  const token = session && session.token;
+  const waiting = (await outbox.all().catch(() => [])).some((r) => r.token === token && r.state !== "accepted" && r.state !== "review" && r.state !== "refused") ||
+    callbackQueue().some((cb) => cb.token === token);
+  if (token && !waiting) fetch("/api/v1/logout", { method: "POST", headers: { Authorization: "Bearer " + token } }).catch(() => {});
   session = null; info = null; draft = null; latest = null;
   store.del("session");
   $("where").textContent = "";
