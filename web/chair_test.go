@@ -278,6 +278,15 @@ func TestChairLogin(t *testing.T) {
 				t.Errorf("broken QR link: %q", got)
 			}
 			p.shot("chair-login-" + l.code + "-1-bad-link")
+			// A link cut short before its token says the same (a new page: only the fragment
+			// changes, so the page is loaded again).
+			eval[bool](p, `(() => { document.getElementById("login-error").hidden = true; return true })()`)
+			p.open("/#p=p0000")
+			p.reload()
+			p.wait(`!document.getElementById("login-error").hidden && location.hash === ""`)
+			if got := p.text("#login-error"); !strings.Contains(got, bad) {
+				t.Errorf("QR link without its token: %q", got)
+			}
 			eval[bool](p, `(() => { document.getElementById("precinct").value = ""; return true })()`)
 			p.typeText("precinct", typed)
 			p.do(clickCSS("#pin"))

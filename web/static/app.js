@@ -898,6 +898,12 @@ async function main() {
   if (h.get("p") && h.get("t")) {
     history.replaceState(null, "", location.pathname); // the token leaves the address bar
     await login(h.get("p"), h.get("t"), true);
+  } else if (h.has("p") || h.has("t")) {
+    // A QR link cut short (no precinct, or no token): it says so, since nothing was typed.
+    history.replaceState(null, "", location.pathname);
+    loginErr = () => t("login_bad_link");
+    $("login-error").textContent = loginErr();
+    $("login-error").hidden = false;
   } else if (session) {
     $("precinct").value = session.precinct_id;
     await start();
