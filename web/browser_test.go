@@ -201,7 +201,7 @@ func TestImpossibleFinalAlignment(t *testing.T) {
 	if !eval[bool](p, `document.querySelector("#step-final .next").disabled`) {
 		t.Error("Next is enabled with an impossible final alignment")
 	}
-	if got := p.text("#final-checks"); !strings.Contains(got, "the final alignment has 110 people but the first alignment had 100") {
+	if got := p.text("#final-checks"); !strings.Contains(got, "The final alignment has 110 people but the first alignment had 100") {
 		t.Errorf("final checks = %q", got)
 	}
 }
@@ -478,7 +478,7 @@ func TestSpanishChecks(t *testing.T) {
 	p.wait(`document.getElementById("first-checks").innerText.includes("C05")`)
 	p.shot("es-first-c05")
 	got := p.text("#first-checks")
-	if want := "C05: se registraron 100 pero solo 85 están en un grupo de la primera alineación (15 sin contar)"; !strings.Contains(got, want) {
+	if want := "Se registraron 100 pero solo 85 están en un grupo de la primera alineación (15 sin contar)"; !strings.Contains(got, want) {
 		t.Errorf("first checks = %q, want %q", got, want)
 	}
 	if strings.Contains(got, "signed in") {
@@ -551,5 +551,25 @@ func TestWasmEqualsGo(t *testing.T) {
 	}
 	if len(ids) != len(rules.CheckIDs()) {
 		t.Errorf("the vectors raise %d of the %d checks", len(ids), len(rules.CheckIDs()))
+	}
+
+	// Each check as the page shows it, in each language: a sentence (Go's message without its
+	// ID, capitalised and ended), then the ID apart in small type; never the ID alone.
+	for _, l := range rules.Langs() {
+		shown := eval[[][2]string](p, `Promise.all([loadWords("en"), loadWords("es")]).then(() => `+string(list)+
+			`.map((c) => { const n = checkNode(c, "`+string(l)+`"); return [n.textContent, n.querySelector(".check-id").textContent] }))`)
+		for i, c := range checks {
+			sentence, _ := strings.CutPrefix(c.In(l), string(c.ID)+": ")
+			sentence = strings.ToUpper(sentence[:1]) + sentence[1:]
+			if !strings.ContainsAny(sentence[len(sentence)-1:], ".?!") {
+				sentence += "."
+			}
+			if want := sentence + " " + string(c.ID); shown[i][0] != want || shown[i][1] != string(c.ID) {
+				t.Errorf("%s in %s: the page shows %q (ID %q), want %q", c.ID, l, shown[i][0], shown[i][1], want)
+			}
+			if len(strings.Fields(sentence)) < 5 || strings.ContainsAny(sentence, "{}") {
+				t.Errorf("%s in %s: %q is not a sentence", c.ID, l, sentence)
+			}
+		}
 	}
 }

@@ -351,6 +351,8 @@ func (p *page) counts(kind string, m map[string]int) {
 			eval[bool](p, `(() => { const i = document.getElementById("`+kind+`-`+c+`"); if (i.value !== "") { i.value = ""; i.dispatchEvent(new Event("input")); } return true })()`)
 		}
 	}
+	// The chair leaves the boxes (the page's checks wait for that).
+	eval[bool](p, `(() => { document.activeElement.blur(); return true })()`)
 }
 
 // step waits until the named step is on screen.

@@ -138,6 +138,7 @@ type Definition struct {
 	countyIndex    map[string]int
 	precinctIndex  map[string]int
 	location       *time.Location // the election's TimeZone, loaded
+	looseIndex     map[string]int // see FindPrecinct
 }
 
 // New validates an election definition built in code and returns it. Its errors are those of

@@ -149,6 +149,7 @@ func (s *source) definition(p *problems) (*Definition, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
+	d.looseIndex = looseIndex(d.counties, d.precincts)
 	return d, nil
 }
 

@@ -116,8 +116,8 @@ var table = []checkDef{
 		title: words{"a viable group lost people", "un grupo viable perdió personas"},
 		args:  []string{"groups", "candidate", "first", "final"},
 		message: words{
-			"{groups}; members of viable groups cannot move to another group — did people leave?",
-			"{groups}; los miembros de un grupo viable no pueden cambiar de grupo: ¿se fue gente?"},
+			"{groups}; people in a viable group cannot move to another group, so count {groups|that group|those groups} again (if people went home, the number is right)",
+			"{groups}; quien está en un grupo viable no puede cambiar de grupo: cuente de nuevo {groups|ese grupo|esos grupos} (si hubo gente que se fue, el número está bien)"},
 		lists: map[string]list{"groups": {words{
 			"{candidate} was viable with {first} at first alignment but has {final} in the final",
 			"{candidate} era viable con {first} en la primera alineación pero tiene {final} en la final"}, ";"}}},
@@ -125,8 +125,8 @@ var table = []checkDef{
 		title: words{"groups gained more people than non-viable groups released", "los grupos ganaron más personas de las que soltaron los grupos no viables"},
 		args:  []string{"gained", "released"},
 		message: words{
-			"groups gained {gained|# person|# people} in realignment but non-viable groups released only {released}; members of viable groups cannot move: check the final numbers",
-			"los grupos ganaron {gained|# persona|# personas} en la realineación pero los grupos no viables soltaron solo {released}; los miembros de grupos viables no pueden cambiar: revise los números finales"}},
+			"the groups grew by {gained|# person|# people} between the first and the final alignment, but the groups that were not viable let go of {released|none|only #|only #}; people in a viable group cannot move: count the final groups again",
+			"los grupos crecieron {gained|# persona|# personas} entre la primera y la alineación final, pero los grupos no viables soltaron {released|ninguna|solo #|solo #}; quien está en un grupo viable no puede cambiar: cuente de nuevo los grupos finales"}},
 	{id: C08, severity: Warning,
 		title: words{"people in a non-viable group in the final alignment", "personas en un grupo no viable en la alineación final"},
 		args:  []string{"groups", "candidate", "final", "threshold"},
@@ -162,20 +162,21 @@ var table = []checkDef{
 		title: words{"the worksheet differs from the computed delegates", "la hoja no coincide con el cálculo"},
 		args:  []string{"computed", "worksheet", "candidate", "delegates"},
 		message: words{
-			"the math gives {computed}; the worksheet says {worksheet}: check the worksheet",
-			"el cálculo da {computed}; la hoja dice {worksheet}: revise la hoja"},
+			"your worksheet says {worksheet}, but the math gives {computed}: check the worksheet's arithmetic, and send the math's numbers if the worksheet is wrong",
+			"su hoja dice {worksheet}, pero el cálculo da {computed}: revise las cuentas de la hoja y envíe los números del cálculo si la hoja está mal"},
 		lists: map[string]list{
 			"computed":  {words{"{candidate} {delegates}", "{candidate} {delegates}"}, "and"},
 			"worksheet": {words{"{candidate} {delegates}", "{candidate} {delegates}"}, "and"}}},
 	{id: C13, severity: Error,
 		title: words{"a game of chance is needed", "hace falta un juego de azar"},
 		args:  []string{"kind", "tied", "candidate", "share", "people", "delegates", "lose", "game", "rounds", "settled"},
+		// What the app's tie box says: who tosses, for how many delegates, how many winners.
 		message: words{
-			"{kind|plurality:{tied} are tied with {people|# person|# people} each for the precinct's only delegate|gain:{tied} are tied for {delegates|# more delegate|# more delegates}|loss:{tied} are tied for who gives back a delegate: {lose} of them {lose|gives|give} one back}: " +
-				"{game|coin:toss a coin|card:draw cards (high card wins)}{rounds|many: as many times as needed} and record {kind|loss:who keeps theirs|*:the winner}" +
+			"{kind|plurality:{tied} are tied with {people|# person|# people} each for the precinct's only delegate|gain:{tied} are tied for {delegates|# more delegate|# more delegates}|loss:{tied} are tied for {delegates|# delegate|# delegates} ({lose|# of them gets|# of them get} one fewer than the rounding gave)}: " +
+				"{game|coin:toss a coin|card:draw cards (high card wins)}{rounds|many: as many times as needed} to pick {delegates|# winner|# winners}, and record {delegates|the winner|each winner}" +
 				"{settled|published: (the published SDEs show the outcome; it is used)}",
-			"{kind|plurality:{tied} empatan con {people|# persona|# personas} cada uno por el único delegado del precinto|gain:{tied} empatan por {delegates|# delegado más|# delegados más}|loss:{tied} empatan por quién devuelve un delegado: {lose} de ellos {lose|devuelve|devuelven} uno}: " +
-				"{game|coin:lancen una moneda|card:saquen cartas (gana la carta más alta)}{rounds|many: tantas veces como haga falta} y registren {kind|loss:quién conserva el suyo|*:al ganador}" +
+			"{kind|plurality:{tied} empatan con {people|# persona|# personas} cada uno por el único delegado del precinto|gain:{tied} empatan por {delegates|# delegado más|# delegados más}|loss:{tied} empatan por {delegates|# delegado|# delegados} ({lose|# de ellos recibe|# de ellos reciben} uno menos de lo que dio el redondeo)}: " +
+				"{game|coin:lancen una moneda|card:saquen cartas (gana la carta más alta)}{rounds|many: tantas veces como haga falta} para elegir {delegates|# ganador|# ganadores} y registren {delegates|al ganador|a cada ganador}" +
 				"{settled|published: (los SDE publicados muestran el resultado; se usa)}"},
 		lists: map[string]list{"tied": {words{"{candidate}{share|*: ({share})}", "{candidate}{share|*: ({share})}"}, "and"}}},
 	{id: C14, severity: Warning,
@@ -198,7 +199,7 @@ var table = []checkDef{
 		lists: map[string]list{"none": {words{"{candidate} ({share})", "{candidate} ({share})"}, "and"}}},
 	{id: C16, severity: Warning,
 		title:   words{"no viable group", "ningún grupo es viable"},
-		message: words{"no group is viable; no delegates are awarded", "ningún grupo es viable; no se asignan delegados"}},
+		message: words{"no group is viable, so no delegates are awarded: check that each group is counted right", "ningún grupo es viable, así que no se asignan delegados: revise que cada grupo esté bien contado"}},
 	{id: C17, severity: Warning,
 		title: words{"published SDEs out of order with the final alignment", "SDE publicados en orden distinto a la alineación final"},
 		args:  []string{"pairs", "more", "more_people", "more_sde", "fewer", "fewer_people", "fewer_sde"},
@@ -233,8 +234,8 @@ var table = []checkDef{
 		title: words{"a loss and an equal gain on adjacent lines", "una pérdida y una ganancia iguales en líneas vecinas"},
 		args:  []string{"lost", "gained", "people"},
 		message: words{
-			"{lost} lost {people} and the next line, {gained}, gained {people}: typed on the wrong line?",
-			"{lost} perdió {people} y la línea siguiente, {gained}, ganó {people}: ¿se escribió en la línea equivocada?"}},
+			"{lost} lost {people} and the next line, {gained}, gained {people}: was a number typed on the wrong line? Check both lines against the worksheet",
+			"{lost} perdió {people} y la línea siguiente, {gained}, ganó {people}: ¿se escribió un número en la línea equivocada? Revise las dos líneas con la hoja"}},
 	{id: C22, severity: Warning,
 		title: words{"satellite delegates do not match its attendance", "los delegados del satélite no corresponden a la asistencia"},
 		args:  []string{"attendees", "band", "delegates"},

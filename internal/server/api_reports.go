@@ -179,18 +179,25 @@ type loginRequest struct {
 // handleLogin logs a chair in with precinct ID and PIN (or the QR code's token), or a staff
 // member with username and password, and returns a session token. practice is true on the
 // practice site's route: a PIN then counts against the practice budget, at any time. Logins
-// are the election's whichever route they come by: a success is audited in its store.
+// are the election's whichever route they come by: a success is audited in its store. The
+// precinct may be typed loosely (election.Definition.FindPrecinct).
 //
 // Failed and refused logins are not audited here one row each: auth counts them and writes
 // them aggregated (per minute, precinct, address group and reason), so that unauthenticated
 // junk costs bounded disk. A login that succeeds is one audit row.
 func (s *Server) handleLogin(practice bool) jsonWork {
-	return func(_ *Site, _ http.Header, r *http.Request) (any, int, error) {
+	return func(site *Site, _ http.Header, r *http.Request) (any, int, error) {
 		var req loginRequest
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
 			return nil, 0, errorf(http.StatusBadRequest, "bad_login", "send {\"precinct_id\", \"pin\"} as JSON")
+		}
+		// The precinct as the chair typed it ("Polk Des Moines 41", the packet's name) is the
+		// precinct it names; what names none goes to auth as typed, which refuses it as any
+		// unknown precinct.
+		if p, ok := site.def.FindPrecinct(req.PrecinctID); ok && req.Username == "" {
+			req.PrecinctID = p.ID
 		}
 		addr := s.clientAddr(r)
 		var sess auth.Session

@@ -274,3 +274,24 @@ func TestLoginShed(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginLoosePrecinct: a chair who types the precinct as the packet prints it (its name, any
+// case, spaces for hyphens) is logged in to that precinct, and the answer names its ID.
+func TestLoginLoosePrecinct(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Precincts: 2})
+	for _, typed := range []string{"P0001", " p0001 ", "Precinct 1", "precinct-1", "Alpha Precinct 1"} {
+		b, _ := json.Marshal(map[string]string{"precinct_id": typed, "pin": env.PINs["p0001"]})
+		status, body := env.Do("POST", "/api/v1/login", "", b)
+		var got struct {
+			PrecinctID string `json:"precinct_id"`
+		}
+		json.Unmarshal(body, &got)
+		if status != http.StatusOK || got.PrecinctID != "p0001" {
+			t.Errorf("login as %q: %d %s", typed, status, body)
+		}
+	}
+	b, _ := json.Marshal(map[string]string{"precinct_id": "Precinct 1", "pin": env.PINs["p0000"]})
+	if status, body := env.Do("POST", "/api/v1/login", "", b); status != http.StatusUnauthorized {
+		t.Errorf("another precinct's PIN: %d %s", status, body)
+	}
+}

@@ -90,6 +90,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+p+"/api/v1/precinct-info/{precinct_id}", s.onSite(site, s.serveJSON(0, s.handlePrecinctInfo)))
 		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.serveBody(store.MaxPhotoBytes, false, s.handlePhoto)))
 		mux.HandleFunc("POST "+p+"/api/v1/callbacks", s.onSite(site, s.serveJSON(maxCallbackBytes, s.handleCallback)))
+		mux.HandleFunc("POST "+p+"/api/v1/callbacks/anonymous", s.onSite(site, s.serveJSON(maxCallbackBytes, s.handleAnonymousCallback)))
 	}
 }
 
@@ -100,10 +101,11 @@ type candidateInfo struct {
 
 // handlePrecinctInfo is what the chair app needs to do a precinct's math: the calc input's
 // fields that come from the election (spec/interfaces.md `caucus calc`). Public: it is all in
-// the published election definition.
+// the published election definition. The precinct may be named loosely, as at login
+// (election.Definition.FindPrecinct): the login screen shows its name before the PIN is typed.
 func (s *Server) handlePrecinctInfo(site *Site, h http.Header, r *http.Request) (any, int, error) {
 	id := r.PathValue("precinct_id")
-	p, ok := site.def.Precinct(id)
+	p, ok := site.def.FindPrecinct(id)
 	if !ok {
 		return nil, 0, errorf(http.StatusNotFound, "not_found", "no precinct %q in this election", id)
 	}

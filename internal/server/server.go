@@ -49,6 +49,7 @@ type Server struct {
 	photoSlots     chan struct{} // photos being decoded (photoDecoders)
 	streams        atomic.Int64  // open event streams
 	maxStreams     int64
+	anonCallbacks  windowLimit // call-back requests without a login (callback_anon.go)
 }
 
 // New makes a Server of the nights in cfg.

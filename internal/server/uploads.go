@@ -186,42 +186,63 @@ type callbackRequest struct {
 	Note       string `json:"note"`
 }
 
-// handleCallback puts a precinct in headquarters' call-back queue with the chair's number,
-// stored in E.164 form; 429 past the precinct's hourly quota.
-func (s *Server) handleCallback(site *Site, _ http.Header, r *http.Request) (any, int, error) {
-	sess, err := s.session(r)
-	if err != nil {
-		return nil, 0, err
-	}
+// decodeCallback reads a call-back request: the phone number in E.164 form (normalizePhone) and
+// the note trimmed and checked (checkNote); errors are 400s naming the field.
+func decodeCallback(r *http.Request) (callbackRequest, error) {
 	var req callbackRequest
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return nil, 0, errorf(http.StatusBadRequest, "bad_callback", "send {\"precinct_id\", \"phone\", \"note\"} as JSON")
+		return req, errorf(http.StatusBadRequest, "bad_callback", "send {\"precinct_id\", \"phone\", \"note\"} as JSON")
 	}
 	req.Note = strings.TrimSpace(req.Note)
-	if !sess.MaySubmit(req.PrecinctID) {
-		return nil, 0, errorf(http.StatusForbidden, "forbidden", "this login may not ask for precinct %s", req.PrecinctID)
-	}
 	phone, err := normalizePhone(req.Phone)
 	if err != nil {
-		return nil, 0, errorf(http.StatusBadRequest, "bad_phone", "%s", err.Error())
+		return req, errorf(http.StatusBadRequest, "bad_phone", "%s", err.Error())
 	}
+	req.Phone = phone
 	if err := checkNote(req.Note); err != nil {
-		return nil, 0, errorf(http.StatusBadRequest, "bad_note", "%s", err.Error())
+		return req, errorf(http.StatusBadRequest, "bad_note", "%s", err.Error())
 	}
-	cb, err := site.night.AddCallback(r.Context(), store.NewCallback{PrecinctID: req.PrecinctID, Phone: phone,
-		Note: req.Note, Actor: submitterOf(sess)})
-	if errors.Is(err, store.ErrQuota) {
-		return nil, 0, errorf(http.StatusTooManyRequests, "quota",
-			"headquarters already has %d call-back requests from this precinct in the last hour; they will call you",
-			store.MaxCallbacksPerWindow)
+	return req, nil
+}
+
+// handleCallback puts a precinct in headquarters' call-back queue with the chair's number,
+// stored in E.164 form; 429 past the precinct's hourly quota. The contract says anyone may ask
+// (a chair who cannot log in is the one who most needs the call): without an Authorization
+// header the request takes the throttled path of handleAnonymousCallback.
+func (s *Server) handleCallback(site *Site, h http.Header, r *http.Request) (any, int, error) {
+	if r.Header.Get("Authorization") == "" {
+		return s.handleAnonymousCallback(site, h, r)
 	}
+	sess, err := s.session(r)
 	if err != nil {
 		return nil, 0, err
 	}
-	return map[string]any{"callback_id": cb.ID, "phone": phone, "at": cb.At.UTC().Format("2006-01-02T15:04:05Z")},
+	req, err := decodeCallback(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !sess.MaySubmit(req.PrecinctID) {
+		return nil, 0, errorf(http.StatusForbidden, "forbidden", "this login may not ask for precinct %s", req.PrecinctID)
+	}
+	cb, err := site.night.AddCallback(r.Context(), store.NewCallback{PrecinctID: req.PrecinctID, Phone: req.Phone,
+		Note: req.Note, Actor: submitterOf(sess)})
+	if err != nil {
+		return nil, 0, callbackError(err)
+	}
+	return map[string]any{"callback_id": cb.ID, "phone": req.Phone, "at": cb.At.UTC().Format("2006-01-02T15:04:05Z")},
 		http.StatusCreated, nil
+}
+
+// callbackError words the store's refusal of a call-back past the precinct's quota.
+func callbackError(err error) error {
+	if errors.Is(err, store.ErrQuota) {
+		return errorf(http.StatusTooManyRequests, "quota",
+			"headquarters already has %d call-back requests from this precinct in the last hour; they will call you",
+			store.MaxCallbacksPerWindow)
+	}
+	return err
 }
 
 // normalizePhone turns what a chair typed into an E.164 number, "+" and 8 to 15 digits: a US

@@ -43,6 +43,7 @@ async function setLang(l) {
   $("lang").lang = other;
   document.title = t("title");
   $("mode-link").textContent = t(base ? "to_real" : "to_practice");
+  if (loginErr && !$("login-error").hidden) $("login-error").textContent = loginErr();
   showCallback();
   render();
 }
@@ -147,80 +148,8 @@ function candName(c) {
   return c.name || c.id;
 }
 
-// ---- check messages ----
-// A check is written from its ID and args with the templates of internal/rules' check table (in
-// the word lists as check.C05.text, check.C05.item.<list>, check.C05.sep.<list>), exactly as
-// rules.Check.In writes them: {name} is an argument's value, {name|one|other} chooses by a number
-// or a list's length (# is the number, {name|zero|one|other} adds 0), {name|key:text|*:text}
-// chooses by a text. A check the table does not know keeps the server's English message.
-function checkText(c, l) {
-  l = l || lang;
-  const words = dicts[l] || {};
-  const tpl = words["check." + c.id + ".text"];
-  if (!tpl || !c.args) return c.message;
-  return c.id + ": " + fill(tpl, c.args, c.id, words, "");
-}
-function closing(s, open) {
-  let depth = 0;
-  for (let i = open; i < s.length; i++) {
-    if (s[i] === "{") depth++;
-    else if (s[i] === "}" && --depth === 0) return i;
-  }
-  return -1;
-}
-function branches(s) {
-  const out = [];
-  let depth = 0, start = 0;
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === "{") depth++;
-    else if (s[i] === "}") depth--;
-    else if (s[i] === "|" && depth === 0) { out.push(s.slice(start, i)); start = i + 1; }
-  }
-  out.push(s.slice(start));
-  return out;
-}
-function fill(tpl, args, id, words, hash) {
-  let out = "";
-  for (let i = 0; i < tpl.length; i++) {
-    if (tpl[i] === "#" && hash !== "") out += hash;
-    else if (tpl[i] === "{") {
-      const end = closing(tpl, i);
-      if (end < 0) return out + tpl.slice(i);
-      out += placeholder(tpl.slice(i + 1, end), args, id, words);
-      i = end;
-    } else out += tpl[i];
-  }
-  return out;
-}
-function placeholder(inside, args, id, words) {
-  const parts = branches(inside), key = parts[0];
-  const has = Object.prototype.hasOwnProperty.call(args, key), a = args[key];
-  if (parts.length === 1) return has ? argText(key, a, id, words) : "{" + inside + "}";
-  const choices = parts.slice(1);
-  if (typeof a === "string") {
-    for (const ch of choices) {
-      const k = ch.indexOf(":");
-      const [when, text] = k < 0 ? [ch, ""] : [ch.slice(0, k), ch.slice(k + 1)];
-      if (when === a || (when === "*" && a !== "")) return fill(text, args, id, words, "");
-    }
-    return "";
-  }
-  if (!has) return "";
-  const n = Array.isArray(a) ? a.length : typeof a === "number" ? a : 0;
-  const pick = choices.length >= 3 && n === 0 ? choices[0] : n === 1 ? choices[choices.length - 2] : choices[choices.length - 1];
-  return fill(pick, args, id, words, String(n));
-}
-function argText(key, a, id, words) {
-  if (typeof a === "number" || typeof a === "string") return String(a);
-  if (Array.isArray(a)) {
-    const item = words["check." + id + ".item." + key] || "";
-    const parts = a.map((it) => fill(item, it, id, words, ""));
-    if (words["check." + id + ".sep." + key] === ";") return parts.join("; ");
-    return parts.length < 2 ? parts.join("") : parts.slice(0, -1).join(", ") + " " + words["check.and"] + " " + parts[parts.length - 1];
-  }
-  if (a && typeof a === "object") return candName({ id: a.id, name: a.name || (info && (info.candidates.find((c) => c.id === a.id) || {}).name) || "" });
-  return "";
-}
+// ---- check messages: checks.js (loaded before this script: checkText, checkSentence, checkNode, checkCands) ----
+
 function counts(m) {
   const out = {};
   for (const k in m) if (m[k] !== undefined && m[k] !== "" && !Number.isNaN(m[k])) out[k] = m[k];
@@ -236,15 +165,24 @@ function input(withWorksheet) {
   if (withWorksheet && Object.keys(counts(draft.delegates)).length) inp.delegates = counts(draft.delegates);
   return inp;
 }
-function checksHTML(el, res, ids) {
+// checksHTML shows the checks of a step (ids; all when none) and marks the rows of the candidates
+// they name in rowsEl. A step's checks wait until the chair has typed in it and left its boxes
+// (shown, true), so nothing is said about numbers still being typed.
+function checksHTML(el, res, ids, rowsEl, shown) {
   el.replaceChildren();
-  for (const c of (res && res.checks) || []) {
+  const flagged = {};
+  for (const c of (shown === false ? [] : (res && res.checks) || [])) {
     if (ids && !ids.includes(c.id)) continue;
-    const p = document.createElement("p");
-    p.className = c.severity;
-    p.textContent = checkText(c);
-    el.appendChild(p);
+    el.appendChild(checkNode(c));
+    for (const id of checkCands(c.args)) flagged[id] = flagged[id] === "error" ? "error" : c.severity;
   }
+  for (const inp of rowsEl ? rowsEl.querySelectorAll("input") : []) {
+    inp.closest(".row").dataset.flag = flagged[inp.dataset.id] || "";
+  }
+}
+// typedIn says whether the chair has typed in a step's rows and is no longer in one of them.
+function typedIn(rowsEl, values) {
+  return Object.keys(counts(values)).length > 0 && !rowsEl.contains(document.activeElement);
 }
 const hasError = (res, ids) => !res || res.checks.some((c) => c.severity === "error" && (!ids || ids.includes(c.id)));
 function group(res, id) { return res && res.groups.find((g) => g.candidate_id === id); }
@@ -294,6 +232,7 @@ function render() {
   if (!dicts.en || !dicts[lang]) return;
   if (session && info) $("where").textContent = info.name + " · " + info.precinct_id;
   $("practice-banner").hidden = !base;
+  $("logout").hidden = !session || current === "login";
   renderStatus();
   if (!draft || !info || current === "login") return;
   const d = info.delegates_to_elect;
@@ -306,7 +245,15 @@ function render() {
       $("signin-math").textContent = waiting || (res && res.threshold != null
         ? t("threshold_is", { t: res.threshold, d: res.delegates_to_elect })
         : Number.isNaN(a) ? t("whole_numbers") : t("type_attendees"));
-      next("signin").disabled = !(a >= 0) || !res;
+      // 0 or a number no precinct holds is asked about before the chair goes on.
+      const odd = a === 0 || a >= 10000;
+      $("signin-warn").hidden = $("signin-confirm-box").hidden = !odd;
+      $("signin-warn").textContent = a === 0 ? t("signin_zero") : odd ? t("signin_huge", { n: a.toLocaleString(lang) }) : "";
+      if (!odd) $("signin-confirm").checked = false;
+      next("signin").disabled = !(a >= 0) || !res || (odd && !$("signin-confirm").checked);
+      $("already").hidden = !reported;
+      $("already-text").textContent = reported ? t("already_reported", { status: t("status_" + reported) }) : "";
+      $("already-link").href = base + "/results/precincts/" + encodeURIComponent(info.precinct_id);
       break;
     }
     case "first": {
@@ -318,7 +265,7 @@ function render() {
       });
       const sum = Object.values(counts(draft.first)).reduce((a, b) => a + b, 0);
       $("first-total").textContent = t("in_groups", { n: sum, a: draft.attendees });
-      checksHTML($("first-checks"), res, ["C01", "C02", "C03", "C05"]);
+      checksHTML($("first-checks"), res, ["C01", "C02", "C03", "C05"], $("first-rows"), typedIn($("first-rows"), draft.first));
       next("first").disabled = hasError(res, ["C01", "C02", "C03"]) || sum === 0;
       break;
     }
@@ -332,7 +279,7 @@ function render() {
       });
       const sum = Object.values(counts(draft.final)).reduce((a, b) => a + b, 0);
       $("final-total").textContent = t("in_final", { n: sum, f: Object.values(counts(draft.first)).reduce((a, b) => a + b, 0) });
-      checksHTML($("final-checks"), res, ["C01", "C04", "C06", "C07", "C08", "C16", "C21"]);
+      checksHTML($("final-checks"), res, ["C01", "C04", "C06", "C07", "C08", "C16", "C21"], $("final-rows"), draft.touchedFinal && typedIn($("final-rows"), draft.final));
       next("final").disabled = hasError(res, ["C01", "C02", "C03", "C04", "C07"]);
       break;
     }
@@ -341,11 +288,12 @@ function render() {
       rows($("worksheet-rows"), "worksheet", () => draft.delegates, (id) => {
         const g = group(res, id);
         if (!g) return ["", ""];
+        // The math is shown only beside a number the chair typed, so it is never copied from here.
         const mine = draft.delegates[id];
-        if (mine === undefined) return [t("math_says", { n: g.delegates }), ""];
+        if (mine === undefined || Number.isNaN(mine) || document.activeElement === $("worksheet-" + id)) return ["", ""];
         return mine === g.delegates ? [t("matches"), "viable"] : [t("math_says", { n: g.delegates }), "notviable"];
       });
-      checksHTML($("worksheet-checks"), res, ["C09", "C10", "C11", "C12"]);
+      checksHTML($("worksheet-checks"), res, ["C09", "C10", "C11", "C12"], $("worksheet-rows"), typedIn($("worksheet-rows"), draft.delegates));
       break;
     }
     case "review": renderReview(res); break;
@@ -395,12 +343,19 @@ function renderDelegates(res) {
     const box = document.createElement("div");
     box.className = "tie";
     box.setAttribute("role", "group");
-    const p = document.createElement("p");
-    p.textContent = t((tie.kind === "card" ? "tie_card" : "tie_coin") + (tie.delegates === 1 ? "_one" : ""), { names: tie.between.map(name).join(lang === "es" ? " y " : " and "), n: tie.delegates });
-    box.appendChild(p);
+    // One box says it all: who tosses, what is at stake, and how many winners are still to pick.
+    const names = tie.between.map(name), picked = draft.tiebreaks.filter((x) => same(x.between, tie.between)).length;
+    const left = Math.max(0, tie.delegates - picked);
+    const h = document.createElement("p");
+    h.className = "tie-head";
+    h.textContent = t(tie.kind === "card" ? "tie_card" : "tie_coin", { names: names.slice(0, -1).join(", ") + " " + t("and") + " " + names[names.length - 1] });
+    const stake = document.createElement("p");
+    stake.textContent = t(tie.delegates === 1 ? "tie_stake_one" : "tie_stake", { n: tie.delegates });
     const q = document.createElement("p");
-    q.textContent = t("tie_who", { n: tie.delegates });
-    box.appendChild(q);
+    q.className = "tie-left";
+    q.setAttribute("aria-live", "polite");
+    q.textContent = left === 0 ? "" : picked === 0 ? t(tie.delegates === 1 ? "tie_pick_one" : "tie_pick", { n: tie.delegates }) : t(left === 1 ? "tie_more_one" : "tie_more", { n: left });
+    box.append(h, stake, q);
     for (const id of tie.between) {
       const b = document.createElement("button");
       b.type = "button";
@@ -430,7 +385,7 @@ function renderDelegates(res) {
     undo.addEventListener("click", () => { draft.tiebreaks = []; saveDraft(); render(); });
     ties.append(p, undo);
   }
-  checksHTML($("delegates-checks"), res, ["C13", "C14", "C15", "C16"]);
+  checksHTML($("delegates-checks"), res, ["C13", "C14", "C15", "C16"], null, true);
   next("delegates").disabled = hasError(res);
 }
 const same = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
@@ -471,8 +426,11 @@ async function submit() {
       if (Object.keys(ws).length) body.delegates = ws;
       if (draft.tiebreaks.length) body.tiebreaks = draft.tiebreaks;
       const photo = draft.photo ? await idb("photos", "readonly", (s) => s.get(draftKey())) : null;
+      // The delegates the chair saw are kept with the report, for the receipt.
+      const delegates = {};
+      for (const g of res.groups) delegates[g.candidate_id] = g.delegates;
       await outbox.put({ report_id: draft.report_id, base, precinct_id: info.precinct_id, token: session.token,
-        body, photo: photo || null, state: "saved", attempts: 0, next_at: 0, saved_at: Date.now() });
+        body, delegates, photo: photo || null, state: "saved", attempts: 0, next_at: 0, saved_at: Date.now() });
     }
     draft.submitted = true;
     saveDraft();
@@ -596,24 +554,76 @@ function renderReceipt() {
     dl.append(dt, dd);
   };
   if (rec) {
+    add("receipt_time", when(rec.receipt ? rec.answered_at : rec.saved_at));
     add("report_id", rec.report_id);
     if (rec.receipt && rec.receipt.log_index !== undefined) {
       add("log_index", rec.receipt.log_index);
-      add("leaf_hash", rec.receipt.leaf_hash);
+      add("leaf_hash", base64(rec.receipt.leaf_hash)); // as the precinct's page and the log write hashes
     }
+    add("receipt_signed_in", rec.body.attendees);
     if (rec.message) add("server_says", rec.message);
     if (rec.photo_error) add("photo_not_sent", rec.photo_error);
-    for (const c of rec.checks || []) add(c.id, checkText(c));
+    for (const c of rec.checks || []) add(c.id, checkSentence(c));
+    receiptNumbers(rec);
     const link = $("receipt-link");
     link.hidden = !rec.receipt;
-    link.href = rec.base + "/api/v1/results/precincts/" + encodeURIComponent(rec.precinct_id);
+    link.href = rec.base + "/results/precincts/" + encodeURIComponent(rec.precinct_id);
   }
+  $("receipt-numbers").hidden = !rec;
   const waiting = !!rec && (rec.state === "saved" || rec.state === "sent" || rec.state === "login");
   $("send-now").hidden = !rec || rec.state === "login" || !waiting;
   $("new-report").hidden = waiting; // a report still on its way stays on screen until it arrives
 }
 
+// base64 writes a hash the server gives in hex as the public pages and the log's checkpoints
+// write hashes (standard base64), so the chair compares like with like.
+function base64(hex) {
+  if (!/^([0-9a-f]{2})+$/.test(hex || "")) return hex;
+  return btoa(String.fromCharCode(...hex.match(/../g).map((b) => parseInt(b, 16))));
+}
+
+// when is a moment as the chair reads it: date, time and zone, in the page's language.
+function when(ms) {
+  return new Date(ms || Date.now()).toLocaleString(lang, { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" });
+}
+// receiptNumbers is the table of the numbers as sent: each group's first and final alignment
+// and the delegates the math gave it.
+function receiptNumbers(rec) {
+  const tb = $("receipt-rows");
+  tb.replaceChildren();
+  const ids = info ? info.candidates.map((c) => c.id) : Object.keys(rec.body.first);
+  for (const id of ids) {
+    const first = rec.body.first[id], final = rec.body.final[id], del = rec.delegates ? rec.delegates[id] : undefined;
+    if (!first && !final && !del) continue;
+    const tr = document.createElement("tr");
+    for (const v of [name(id), first || 0, final || 0, del === undefined ? "" : del]) {
+      const td = document.createElement("td");
+      td.textContent = v;
+      tr.appendChild(td);
+    }
+    tb.appendChild(tr);
+  }
+}
+
 // ---- login ----
+// loginMessage is what a failed login tells the chair, as a function of the page's language (it
+// is written again when the language changes), or null for a login that succeeded.
+let loginErr = null;
+function loginMessage(r, body, isToken) {
+  if (r && r.ok && body.token) return null;
+  const retry = r && (r.headers.get("Retry-After") || "60");
+  return () => {
+    if (!r) return t("login_unreachable");
+    if (body.code === "pin_typo") return t("login_typo");
+    if (body.code === "bad_credentials") return t(isToken ? "login_bad_link" : "login_wrong"); // a QR link: nothing was typed
+    if (body.code === "bad_login_link") return t("login_bad_link");
+    if (body.code === "throttled") return t("login_throttled", { s: retry });
+    if (body.code === "pin_closed") return t("login_closed");
+    if (body.code === "pin_not_open") return t("login_not_open");
+    if (r.status >= 500 || r.status === 429) return t("login_busy");
+    return t("login_other", { s: r.status });
+  };
+}
 // sent is a login app.boot.js already sent (a tap before this script arrived): its answer.
 async function login(precinct, secret, isToken, sent) {
   const err = $("login-error");
@@ -628,19 +638,9 @@ async function login(precinct, secret, isToken, sent) {
   } finally {
     $("login-button").disabled = false;
   }
-  let msg;
-  if (!r) msg = t("login_unreachable");
-  else if (r.ok && body.token) msg = null;
-  else if (body.code === "pin_typo") msg = t("login_typo");
-  else if (body.code === "bad_credentials") msg = t("login_wrong");
-  else if (body.code === "bad_login_link") msg = t("login_bad_link");
-  else if (body.code === "throttled") msg = t("login_throttled", { s: r.headers.get("Retry-After") || "60" });
-  else if (body.code === "pin_closed") msg = t("login_closed");
-  else if (body.code === "pin_not_open") msg = t("login_not_open");
-  else if (r.status >= 500 || r.status === 429) msg = t("login_busy");
-  else msg = t("login_other", { s: r.status });
-  if (msg) {
-    err.textContent = msg;
+  loginErr = loginMessage(r, body, isToken);
+  if (loginErr) {
+    err.textContent = loginErr();
     err.hidden = false;
     return;
   }
@@ -654,6 +654,50 @@ async function login(precinct, secret, isToken, sent) {
     }
   }
   await start();
+}
+
+// logout forgets the session (the drafts and the outbox stay on the phone: a report on its way
+// still goes, and the precinct's draft is there on the next login) and shows the login screen,
+// where the practice caucus links to the real one. The server ends the session too, unless a
+// report or call-back still waiting on the phone needs its token.
+async function logout() {
+  const token = session && session.token;
+  const waiting = (await outbox.all().catch(() => [])).some((r) => r.token === token && r.state !== "accepted" && r.state !== "review" && r.state !== "refused") ||
+    callbackQueue().some((cb) => cb.token === token);
+  if (token && !waiting) fetch("/api/v1/logout", { method: "POST", headers: { Authorization: "Bearer " + token } }).catch(() => {});
+  session = null; info = null; draft = null; latest = null;
+  store.del("session");
+  $("where").textContent = "";
+  $("pin").value = "";
+  go("login");
+}
+
+// alreadyReported tells a chair whose precinct has a report on the server (from this phone or
+// another) what its status is, with a link to its public page, before a second one is typed.
+let reported = "";
+async function alreadyReported() {
+  reported = "";
+  // Revalidated (ETag), never the copy from an earlier login.
+  const r = await fetch(base + "/api/v1/results/precincts/" + encodeURIComponent(session.precinct_id), { cache: "no-cache" });
+  const b = r.ok ? await r.json() : {};
+  if (b.status && b.status !== "not_reported") reported = b.status;
+  render();
+}
+
+// The precinct typed on the login screen (its ID or its name, in any case, with spaces or
+// hyphens: the server matches it as at login) is looked up, and its name shown before the PIN.
+let lookupSeq = 0;
+async function showPrecinctName() {
+  const key = $("precinct").value.trim(), seq = ++lookupSeq, out = $("precinct-name");
+  let found = null;
+  if (key) {
+    try {
+      const r = await fetch(base + "/api/v1/precinct-info/" + encodeURIComponent(key));
+      if (r.ok) found = await r.json();
+    } catch (e) { /* offline: nothing to show */ }
+  }
+  if (seq !== lookupSeq) return;
+  out.textContent = found ? t("precinct_found", { name: found.name }) : "";
 }
 
 async function loadInfo() {
@@ -676,6 +720,7 @@ async function start() {
   saveDraft();
   $("attendees").value = draft.attendees === undefined || Number.isNaN(draft.attendees) ? "" : draft.attendees;
   await refreshLatest();
+  alreadyReported().catch(() => {});
   go(draft.submitted ? "receipt" : draft.step || "signin");
   pump();
   if (callbackQueue().length) sendCallbacks();
@@ -709,6 +754,15 @@ function wire() {
     }
     draft = freshDraft(); saveDraft(); latest = null; $("attendees").value = ""; go("signin");
   });
+  for (const id of ["first-rows", "final-rows", "worksheet-rows"]) {
+    $(id).addEventListener("focusin", () => render());
+    $(id).addEventListener("focusout", () => setTimeout(render, 0));
+  }
+  $("signin-confirm").addEventListener("change", render);
+  let nameTimer = 0; // looked up when the chair pauses or leaves the field
+  $("precinct").addEventListener("input", () => { clearTimeout(nameTimer); nameTimer = setTimeout(showPrecinctName, 600); });
+  $("precinct").addEventListener("change", () => { clearTimeout(nameTimer); showPrecinctName(); });
+  $("logout").addEventListener("click", logout);
   $("photo").addEventListener("change", takePhoto);
   $("callback-form").addEventListener("submit", callMeBack);
   window.addEventListener("online", () => {
@@ -757,11 +811,14 @@ function showCallback() {
 function callbackQueue() { return store.get("callbacks" + base) || []; }
 async function callMeBack(e) {
   e.preventDefault();
-  if (!session) { cbState = "callback_login"; return showCallback(); }
+  // Before login the precinct is the one typed on the login screen, matched by the server as
+  // login matches it; the request goes without a session.
+  const precinct = session ? session.precinct_id : $("precinct").value.trim();
+  if (!precinct) { cbState = "callback_precinct"; return showCallback(); }
   const phone = $("cb-phone").value.trim();
   if ((phone.match(/\d/g) || []).length < 7) { cbState = "callback_bad_phone"; return showCallback(); }
-  store.set("callbacks" + base, [...callbackQueue(), { id: newID(), token: session.token,
-    body: { precinct_id: session.precinct_id, phone, note: $("cb-note").value.trim() } }]);
+  store.set("callbacks" + base, [...callbackQueue(), { id: newID(), token: session ? session.token : null,
+    body: { precinct_id: precinct, phone, note: $("cb-note").value.trim() } }]);
   await sendCallbacks();
 }
 let cbTimer = 0, cbSending = false, cbTries = 0;
@@ -773,12 +830,15 @@ async function sendCallbacks() {
     for (const cb of callbackQueue()) {
       let r = null;
       try {
-        r = await fetch(base + "/api/v1/callbacks", { method: "POST",
-          headers: { Authorization: "Bearer " + cb.token, "Content-Type": "application/json" }, body: JSON.stringify(cb.body) });
+        r = await fetch(base + (cb.token ? "/api/v1/callbacks" : "/api/v1/callbacks/anonymous"), { method: "POST",
+          headers: cb.token ? { Authorization: "Bearer " + cb.token, "Content-Type": "application/json" } : { "Content-Type": "application/json" },
+          body: JSON.stringify(cb.body) });
       } catch (err) { /* no answer: kept, and sent again below */ }
       // Past the precinct's hourly quota headquarters already has its requests: answered, not
       // retried (the quota would refuse every retry).
-      const quota = r && r.status === 429 && (await r.clone().json().catch(() => ({}))).code === "quota";
+      const code = r && r.status >= 400 && r.status < 500 ? (await r.clone().json().catch(() => ({}))).code : "";
+      // Past the limits of requests without a login the same is true (throttled, an hour long).
+      const quota = r && r.status === 429 && (code === "quota" || (!cb.token && code === "throttled"));
       if (!r || r.status >= 500 || (r.status === 429 && !quota) || r.status === 408) {
         cbState = !r ? (navigator.onLine === false ? "callback_offline" : "callback_unreachable") : "callback_busy";
         cbTries++;
@@ -787,7 +847,8 @@ async function sendCallbacks() {
       // Answered: done with it, whatever the answer.
       cbTries = 0;
       store.set("callbacks" + base, callbackQueue().filter((x) => x.id !== cb.id));
-      cbState = r.ok ? "callback_ok" : quota ? "callback_quota" : r.status === 400 ? "callback_bad_phone" : r.status === 401 ? "callback_login" : "callback_failed";
+      cbState = r.ok ? "callback_ok" : quota ? "callback_quota" : code === "unknown_precinct" ? "callback_unknown_precinct" :
+        r.status === 400 ? "callback_bad_phone" : r.status === 401 ? "callback_login" : "callback_failed";
     }
   } finally {
     cbSending = false;
@@ -837,6 +898,12 @@ async function main() {
   if (h.get("p") && h.get("t")) {
     history.replaceState(null, "", location.pathname); // the token leaves the address bar
     await login(h.get("p"), h.get("t"), true);
+  } else if (h.has("p") || h.has("t")) {
+    // A QR link cut short (no precinct, or no token): it says so, since nothing was typed.
+    history.replaceState(null, "", location.pathname);
+    loginErr = () => t("login_bad_link");
+    $("login-error").textContent = loginErr();
+    $("login-error").hidden = false;
   } else if (session) {
     $("precinct").value = session.precinct_id;
     await start();
