@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"caucus/internal/report"
 	"caucus/internal/store"
 	"caucus/web"
 )
@@ -95,6 +96,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+p+"/api/v1/precinct-info/{precinct_id}", s.onSite(site, s.serveJSON(0, s.handlePrecinctInfo)))
 		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.serveJSON(store.MaxPhotoBytes, s.handlePhoto)))
 		mux.HandleFunc("POST "+p+"/api/v1/callbacks", s.onSite(site, s.serveJSON(maxCallbackBytes, s.handleCallback)))
+		mux.HandleFunc("POST "+p+"/api/v1/calc", s.onSite(site, s.serveJSON(report.MaxBytes, s.handleCalc)))
 	}
 }
 
