@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 
 const serveHelp = `Usage: caucus serve --election DIR [--practice DIR] [--db URL] [--addr HOST:PORT]
 	[--live-window START,END] [--trusted-proxy CIDR]...
+	[--tls-cert FILE --tls-key FILE | --acme-host NAME [--acme-cache DIR]]
 
 Runs the reporting server for an election: chairs log in and report, headquarters and the
 public read live results. Issue the chairs' credentials first with "caucus credentials".
@@ -45,7 +47,7 @@ Flags:
 	                 a reverse proxy in front of this server (repeatable): from these peers only,
 	                 X-Forwarded-For is read, right to left, to find the client's address for the
 	                 login throttles; from any other peer the header is ignored
-`
+` + tlsHelp
 
 // HTTP server budgets (STYLE.md §6, reliability.md I3).
 const (
@@ -69,6 +71,8 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	addr := fs.String("addr", "127.0.0.1:8080", "")
 	window := fs.String("live-window", "", "")
 	var opts serveOptions
+	var tf tlsFlags
+	tf.register(fs)
 	fs.Func("trusted-proxy", "", func(v string) error {
 		p, err := parseProxy(v)
 		if err != nil {
@@ -88,6 +92,10 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	if *dir == "" || fs.NArg() > 0 {
 		return &usageError{err: errors.New("caucus serve needs --election DIR"), hint: `run "caucus serve --help"`}
+	}
+	var err error
+	if opts.tls, err = tf.config(); err != nil {
+		return err
 	}
 	def, err := election.LoadDir(*dir)
 	if err != nil {
@@ -134,6 +142,7 @@ func practiceURL(url string) string {
 type serveOptions struct {
 	liveOpens, liveCloses time.Time      // --live-window; both zero: PINs at any time
 	trustedProxies        []netip.Prefix // --trusted-proxy
+	tls                   *tls.Config    // --tls-cert/--tls-key or --acme-host; nil: plain HTTP
 }
 
 // parseWindow reads --live-window START,END.
@@ -214,8 +223,14 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		close(committed)
 	}()
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	ready("http://" + ln.Addr().String() + "/")
+	scheme := "http://"
+	if opts.tls != nil {
+		scheme, hs.TLSConfig = "https://", opts.tls
+		go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- hs.Serve(ln) }()
+	}
+	ready(scheme + ln.Addr().String() + "/")
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
