@@ -142,7 +142,8 @@ func (p *page) waitLong(cond string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Minute)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond),
+		chromedp.WithPollingTimeout(5*time.Minute))); err != nil {
 		p.t.Fatalf("waiting for %s: %v", cond, err)
 	}
 }
