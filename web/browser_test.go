@@ -136,7 +136,7 @@ func TestWholeFlow(t *testing.T) {
 	p.wait(`document.getElementById("cb-result").textContent.includes("call you")`)
 	p.shot("flow-11-callback")
 	cbs, err := e.main.Callbacks(t.Context(), 0, 10)
-	if err != nil || len(cbs) != 1 || cbs[0].PrecinctID != precinct4 || cbs[0].Phone != "515 555 0101" {
+	if err != nil || len(cbs) != 1 || cbs[0].PrecinctID != precinct4 || cbs[0].Phone != "+15155550101" {
 		t.Errorf("callbacks = %+v, %v", cbs, err)
 	}
 }
@@ -336,7 +336,7 @@ func TestCallbackOffline(t *testing.T) {
 	e.down.Store(false)
 	p.wait(`document.getElementById("cb-result").textContent.includes("call you")`)
 	cbs, err := e.main.Callbacks(t.Context(), 0, 10)
-	if err != nil || len(cbs) != 1 || cbs[0].Phone != "515 555 0102" {
+	if err != nil || len(cbs) != 1 || cbs[0].Phone != "+15155550102" {
 		t.Fatalf("callbacks = %+v, %v; want the one asked offline", cbs, err)
 	}
 	if n := eval[int](p, `(JSON.parse(localStorage.getItem("caucus.callbacks")) || []).length`); n != 0 {

@@ -27,6 +27,7 @@ app at /; the public follows the results at /results.
 The first run writes, under DIR (default ./caucus-demo):
 	election/, practice/      the election definitions (usable with "caucus serve")
 	caucus.db, caucus-practice.db   the databases
+	caucus.log-key, caucus-practice.log-key   the logs' signing keys (0600)
 	credentials/pins.csv      precinct_id,pin for every precinct (and logins.csv, sheets/)
 Run again on the same DIR, it resumes that election.
 PIN login to the election is open from an hour before the start for a day (as caucus serve
@@ -87,7 +88,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stdout, "  login         POST %sapi/v1/login {\"precinct_id\", \"pin\"}\n", url)
 		fmt.Fprintf(stdout, "  report        POST %sapi/v1/reports (Authorization: Bearer <token>)\n", url)
 		fmt.Fprintf(stdout, "  practice      %spractice/api/v1/results (PRACTICE, same PINs)\n", url)
-		fmt.Fprintf(stdout, "  health        %shealthz   metrics %smetrics\n", url, url)
+		fmt.Fprintf(stdout, "  health        %shealthz   (metrics: caucus serve --metrics-addr)\n", url)
 		if c, err := client.New(url, nil); err == nil {
 			if r, err := c.Results(ctx); err == nil {
 				fmt.Fprintf(stdout, "  log key       %s\n", r.LogPublicKey)

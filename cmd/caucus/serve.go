@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 
 const serveHelp = `Usage: caucus serve --election DIR [--practice DIR] [--db URL] [--addr HOST:PORT]
 	[--live-window START,END] [--trusted-proxy CIDR]...
+	[--log-key FILE] [--metrics-addr HOST:PORT]
 	[--tls-cert FILE --tls-key FILE | --acme-host NAME [--acme-cache DIR]]
 
 Runs the reporting server for an election: chairs log in and report, headquarters and the
@@ -47,6 +49,18 @@ Flags:
 	                 a reverse proxy in front of this server (repeatable): from these peers only,
 	                 X-Forwarded-For is read, right to left, to find the client's address for the
 	                 login throttles; from any other peer the header is ignored
+	--log-key FILE   the transparency log's signing key, readable by its owner only (default:
+	                 the database's PATH with ".log-key" for its extension; the practice
+	                 election's with "-practice" before it). Created, mode 0600, with the
+	                 election; a database from an earlier version that holds its key hands it to
+	                 this file on the first start and no longer keeps it. Keep the file out of
+	                 the database's backups: with it anyone can sign a forged log. The
+	                 environment variable CAUCUS_LOG_KEY, when set, is the election's key itself
+	                 (no file is read or written for it).
+	--metrics-addr HOST:PORT
+	                 serve the Prometheus metrics at http://HOST:PORT/metrics, a listener of
+	                 their own for the operators (default: not served; /metrics on --addr is
+	                 404, since the series describe the server to whoever reads them)
 ` + tlsHelp
 
 // HTTP server budgets (STYLE.md §6, reliability.md I3).
@@ -55,7 +69,6 @@ const (
 	readTimeout       = 15 * time.Second // a report is ≤ 16 KiB: even a bad phone sends it in this
 	writeTimeout      = 30 * time.Second // results are pre-rendered; SSE extends its own deadline
 	idleTimeout       = 60 * time.Second
-	maxHeaderBytes    = 16 << 10
 	shutdownTimeout   = 20 * time.Second // finish in-flight commits and responses
 	// sessionCache: a session read from the database serves its requests for this long without
 	// another read. A logout through this server ends the session at once; a session ended
@@ -81,6 +94,8 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		opts.trustedProxies = append(opts.trustedProxies, p)
 		return nil
 	})
+	logKey := fs.String("log-key", "", "")
+	metricsAddr := fs.String("metrics-addr", "", "")
 	if err := parseFlags(fs, args, serveHelp, stdout); err != nil {
 		return err
 	}
@@ -108,13 +123,48 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	opts.logKeyFile, opts.logKey = *logKey, os.Getenv("CAUCUS_LOG_KEY")
+	if *metricsAddr != "" {
+		if opts.metrics, err = net.Listen("tcp", *metricsAddr); err != nil {
+			return &hintError{err: err, hint: "choose another --metrics-addr"}
+		}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
+		if opts.metrics != nil {
+			opts.metrics.Close()
+		}
 		return &hintError{err: err, hint: "choose another --addr"}
 	}
 	return serve(ctx, ln, def, practice, *dbURL, log, opts, func(url string) {
 		log.InfoContext(ctx, "serving", slog.String("url", url), slog.String("election", def.Election().ID))
+		if opts.metrics != nil {
+			log.InfoContext(ctx, "serving metrics", slog.String("url", "http://"+opts.metrics.Addr().String()+"/metrics"))
+		}
 	})
+}
+
+// serveOptions are serve's settings beyond the election and its database.
+type serveOptions struct {
+	liveOpens, liveCloses time.Time      // --live-window; both zero: PINs at any time
+	trustedProxies        []netip.Prefix // --trusted-proxy
+	logKeyFile            string         // the log key's file; "": beside the database (logKeyPath)
+	logKey                string         // the election's log key itself (CAUCUS_LOG_KEY); "": from the file
+	metrics               net.Listener   // where to serve /metrics; nil: nowhere
+	tls                   *tls.Config    // --tls-cert/--tls-key or --acme-host; nil: plain HTTP
+}
+
+// logKeyPath is the log key file beside a sqlite:PATH database: PATH with ".log-key" for its
+// extension.
+func logKeyPath(dbURL string) string {
+	path := strings.TrimPrefix(dbURL, "sqlite:")
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".log-key"
+}
+
+// practiceKeyPath is the practice election's log key file beside the election's.
+func practiceKeyPath(file string) string {
+	ext := filepath.Ext(file)
+	return strings.TrimSuffix(file, ext) + "-practice" + ext
 }
 
 // openDB opens a --db URL: the election's store, which also serves auth. Only sqlite:PATH is
@@ -136,13 +186,6 @@ func practiceURL(url string) string {
 	path := strings.TrimPrefix(url, "sqlite:")
 	ext := filepath.Ext(path)
 	return "sqlite:" + strings.TrimSuffix(path, ext) + "-practice" + ext
-}
-
-// serveOptions are serve's settings beyond the election and database.
-type serveOptions struct {
-	liveOpens, liveCloses time.Time      // --live-window; both zero: PINs at any time
-	trustedProxies        []netip.Prefix // --trusted-proxy
-	tls                   *tls.Config    // --tls-cert/--tls-key or --acme-host; nil: plain HTTP
 }
 
 // parseWindow reads --live-window START,END.
@@ -176,8 +219,16 @@ func parseProxy(v string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// serve runs the server on ln until ctx is done, then shuts down gracefully.
-func serve(ctx context.Context, ln net.Listener, def, practice *election.Definition, dbURL string, log *slog.Logger, opts serveOptions, ready func(url string)) error {
+// serve runs the server on ln (and the metrics on opts.metrics) until ctx is done, then shuts
+// down gracefully.
+func serve(ctx context.Context, ln net.Listener, def, practice *election.Definition, dbURL string, log *slog.Logger,
+	opts serveOptions, ready func(url string)) error {
+	if opts.metrics != nil {
+		defer opts.metrics.Close()
+	}
+	if opts.logKeyFile == "" {
+		opts.logKeyFile = logKeyPath(dbURL)
+	}
 	main, err := openDB(ctx, dbURL)
 	if err != nil {
 		return err
@@ -191,7 +242,8 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 	defer authn.FlushFailures(context.WithoutCancel(ctx)) // before the store closes (deferred earlier)
 	// The election's night also keeps the login throttle's tables small: the practice twin
 	// shares its logins.
-	mainNight, err := night.Open(ctx, night.Config{Def: def, Store: main, Log: log, Now: time.Now, Counters: authn})
+	mainNight, err := night.Open(ctx, night.Config{Def: def, Store: main, Log: log, Now: time.Now, Counters: authn, Sessions: authn,
+		LogKeyFile: opts.logKeyFile, LogKey: opts.logKey})
 	if err != nil {
 		return err
 	}
@@ -203,15 +255,24 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 			return err
 		}
 		defer pdb.Close()
-		if cfg.Practice, err = night.Open(ctx, night.Config{Def: practice, Store: pdb, Log: log, Now: time.Now}); err != nil {
+		if cfg.Practice, err = night.Open(ctx, night.Config{Def: practice, Store: pdb, Log: log, Now: time.Now,
+			LogKeyFile: practiceKeyPath(opts.logKeyFile)}); err != nil {
 			return err
 		}
 		nights = append(nights, cfg.Practice)
 	}
 	srv := server.New(cfg)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
-		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: server.MaxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	var ms *http.Server
+	if opts.metrics != nil {
+		ms = &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+			WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: server.MaxHeaderBytes,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go ms.Serve(opts.metrics)
+		defer ms.Close()
+	}
 	runCtx, stopRun := context.WithCancel(context.Background())
 	committed := make(chan struct{})
 	go func() {
@@ -223,13 +284,14 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		close(committed)
 	}()
 	errc := make(chan error, 1)
-	scheme := "http://"
+	// Listener: net/http's own 431 and 400 answers carry the security headers too. Under TLS it
+	// wraps the TLS connections, so it sees the plaintext; net/http then serves HTTP/1.1 only
+	// (it speaks HTTP/2 only on a *tls.Conn it holds itself), which the TLS config says.
+	scheme, tl := "http://", ln
 	if opts.tls != nil {
-		scheme, hs.TLSConfig = "https://", opts.tls
-		go func() { errc <- hs.ServeTLS(ln, "", "") }()
-	} else {
-		go func() { errc <- hs.Serve(ln) }()
+		scheme, tl = "https://", tls.NewListener(ln, opts.tls)
 	}
+	go func() { errc <- hs.Serve(server.Listener(tl)) }()
 	ready(scheme + ln.Addr().String() + "/")
 	select {
 	case <-ctx.Done():

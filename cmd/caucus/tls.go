@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 
+	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
 )
 
@@ -48,7 +49,9 @@ func (f *tlsFlags) config() (*tls.Config, error) {
 	case f.acmeHost != "":
 		m := &autocert.Manager{Prompt: autocert.AcceptTOS, HostPolicy: autocert.HostWhitelist(f.acmeHost),
 			Cache: autocert.DirCache(f.acmeCache)}
-		return m.TLSConfig(), nil
+		c := m.TLSConfig()
+		c.NextProtos = []string{"http/1.1", acme.ALPNProto} // serve wraps the TLS connections: no HTTP/2
+		return c, nil
 	case (f.cert == "") != (f.key == ""):
 		return nil, &usageError{err: errors.New("--tls-cert and --tls-key go together"), hint: "give both, or neither for plain HTTP"}
 	case f.cert != "":
@@ -56,7 +59,7 @@ func (f *tlsFlags) config() (*tls.Config, error) {
 		if err != nil {
 			return nil, &hintError{err: fmt.Errorf("load the TLS certificate: %w", err), hint: "give a PEM certificate and its PEM key"}
 		}
-		return &tls.Config{Certificates: []tls.Certificate{c}, MinVersion: tls.VersionTLS12}, nil
+		return &tls.Config{Certificates: []tls.Certificate{c}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}, nil
 	}
 	return nil, nil
 }

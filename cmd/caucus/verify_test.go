@@ -157,7 +157,7 @@ func TestVerifyWatch(t *testing.T) {
 }
 
 // TestLogKeyNeverServed: the log's private key (with it anyone could sign a forged log) is in
-// the store and nowhere else. `caucus demo` prints the public key; the private key of the
+// its own 0600 file beside the database and nowhere else, the database included. `caucus demo` prints the public key; the private key of the
 // election's log and of its practice twin appears in no response of any route of either site
 // (errors, 404s, the log, results, pages, static files), nor in anything the demo prints or logs.
 func TestLogKeyNeverServed(t *testing.T) {
@@ -207,26 +207,32 @@ func TestLogKeyNeverServed(t *testing.T) {
 			t.Fatalf("report on %q: %d %s", r.site, status, b)
 		}
 	}
-	// The private keys, as an attacker with the database files has them.
+	// The private keys, as an attacker with the key files has them; the databases hold none.
 	var secrets []string
-	for _, db := range []string{"caucus.db", "caucus-practice.db"} {
-		path := filepath.Join(dir, db)
-		if _, err := os.Stat(path); err != nil {
-			t.Fatalf("%s: %v", db, err)
+	for _, name := range []string{"caucus", "caucus-practice"} {
+		keyFile := filepath.Join(dir, name+".log-key")
+		st, err := os.Stat(keyFile)
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, %v", keyFile, st, err)
 		}
-		d, err := sql.Open("sqlite", path)
+		b, err := os.ReadFile(keyFile)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var skey string
-		err = d.QueryRow("SELECT CAST(value AS TEXT) FROM kv WHERE name = ?", tlog.KeyValue).Scan(&skey)
-		d.Close()
-		if err != nil {
-			t.Fatalf("%s: the log key: %v", db, err)
-		}
+		skey := strings.TrimSpace(string(b))
 		parts := strings.SplitN(skey, "+", 5)
 		if len(parts) != 5 || parts[0] != "PRIVATE" {
-			t.Fatalf("%s: not a note signer key", db)
+			t.Fatalf("%s: not a note signer key", keyFile)
+		}
+		d, err := sql.Open("sqlite", filepath.Join(dir, name+".db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err = d.QueryRow("SELECT count(*) FROM kv WHERE name = ?", tlog.KeyValue).Scan(&n)
+		d.Close()
+		if err != nil || n != 0 {
+			t.Errorf("%s.db holds a log key (%d, %v)", name, n, err)
 		}
 		secrets = append(secrets, skey, parts[4]) // the whole key, and its base64 seed alone
 	}

@@ -194,6 +194,16 @@ func (c *sessionCache) drop(id SessionID) {
 	delete(c.m, id)
 }
 
+// DeleteExpiredSessions removes the sessions expired by now (the night's housekeeping calls it
+// hourly, so that the table holds only live sessions) and returns how many.
+func (a *Authenticator) DeleteExpiredSessions(ctx context.Context) (int, error) {
+	n, err := a.store.DeleteExpiredSessions(ctx, a.now())
+	if err != nil {
+		return 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return n, nil
+}
+
 // staffFailure words ErrBadCredentials for staff; other errors pass through.
 func staffFailure(err error) error {
 	if errors.Is(err, ErrBadCredentials) {

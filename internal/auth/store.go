@@ -78,4 +78,8 @@ type Store interface {
 	Session(ctx context.Context, id SessionID) (Session, error)
 	// DeleteSession removes the session with id; ErrNotFound when there is none.
 	DeleteSession(ctx context.Context, id SessionID) error
+	// DeleteExpiredSessions removes every session whose Expires is at or before now (the
+	// caller's clock) and returns how many: housekeeping, since Session's callers already
+	// refuse them, but an expired session's row is a token hash nobody needs kept.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 }

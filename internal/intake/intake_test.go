@@ -26,19 +26,27 @@ var candidates = []string{"adams", "baker", "clark", "davis"}
 // definition is a small election: one county, four precincts electing 4 to 7 delegates.
 func definition(t *testing.T) *election.Definition {
 	t.Helper()
+	return definitionOf(t, 4)
+}
+
+// definitionOf is an election of n precincts electing 4 to 7 delegates.
+func definitionOf(t *testing.T, n int) *election.Definition {
+	t.Helper()
 	e := election.Election{ID: "intake-2020", Name: "Intake test", Date: "2020-02-03", Rules: election.RulesIowa}
 	for _, c := range candidates {
 		e.Candidates = append(e.Candidates, election.Candidate{ID: c, Name: c})
 	}
 	var ps []election.Precinct
-	for i := range 4 {
-		ps = append(ps, election.Precinct{ID: fmt.Sprintf("p%d", i), CountyID: "alpha", Name: fmt.Sprintf("Precinct %d", i), DelegatesToElect: 4 + i})
+	total := 0
+	for i := range n {
+		ps = append(ps, election.Precinct{ID: fmt.Sprintf("p%d", i), CountyID: "alpha", Name: fmt.Sprintf("Precinct %d", i), DelegatesToElect: 4 + i%4})
+		total += 4 + i%4
 	}
 	sde, err := election.ParseSDE("2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	def, err := election.New(e, []election.County{{ID: "alpha", Name: "Alpha", CountyDelegates: 22, StateDelegates: sde}}, ps)
+	def, err := election.New(e, []election.County{{ID: "alpha", Name: "Alpha", CountyDelegates: total, StateDelegates: sde}}, ps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +75,15 @@ type cancelKey struct{}
 
 // observed is the real SQLite store with what the tests watch: the order of events around
 // Append, and a hook that cancels a submission's context once its last read before queueing is
-// done (PrecinctState), so that Submit returns as soon as its report is queued, without a
+// done (EntryByReportID), so that Submit returns as soon as its report is queued, without a
 // committer running.
 type observed struct {
 	*sqlite.DB
 	mu     sync.Mutex
 	events []string
+	// hold, when set, is called by Append before the real one (a slow or stalled disk), and
+	// readHold by EntryByReportID (reads queueing for the database).
+	hold, readHold func()
 }
 
 func (o *observed) event(s string) {
@@ -82,13 +93,25 @@ func (o *observed) event(s string) {
 }
 
 func (o *observed) Append(ctx context.Context, batch []store.NewEntry) ([]store.AppendResult, error) {
+	o.mu.Lock()
+	hold := o.hold
+	o.mu.Unlock()
+	if hold != nil {
+		hold()
+	}
 	res, err := o.DB.Append(ctx, batch)
 	o.event(fmt.Sprintf("append returned %d", len(batch)))
 	return res, err
 }
 
-func (o *observed) PrecinctState(ctx context.Context, precinctID string) (store.PrecinctState, error) {
-	st, err := o.DB.PrecinctState(ctx, precinctID)
+func (o *observed) EntryByReportID(ctx context.Context, reportID string) (store.Entry, error) {
+	o.mu.Lock()
+	hold := o.readHold
+	o.mu.Unlock()
+	if hold != nil {
+		hold()
+	}
+	st, err := o.DB.EntryByReportID(ctx, reportID)
 	if cancel, ok := ctx.Value(cancelKey{}).(context.CancelFunc); ok {
 		cancel()
 	}
@@ -106,7 +129,13 @@ type fixture struct {
 	told    chan int64 // the log size after each commit, as the followers are told it
 }
 
-func newFixture(t *testing.T, maxBatch, queue int) *fixture {
+func newFixture(t *testing.T, maxBatch, queue int, opts ...func(*intake.Config)) *fixture {
+	t.Helper()
+	return newFixtureOf(t, definition(t), maxBatch, queue, opts...)
+}
+
+// newFixtureOf is newFixture for an election def, with opts applied to the intake's Config.
+func newFixtureOf(t *testing.T, def *election.Definition, maxBatch, queue int, opts ...func(*intake.Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "caucus.db"), sqlite.Options{})
@@ -114,12 +143,11 @@ func newFixture(t *testing.T, maxBatch, queue int) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	def := definition(t)
 	if _, err := db.InitSettings(ctx, def.Election().ID); err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, def: def, st: &observed{DB: db}, told: make(chan int64, 100)}
-	f.in = intake.New(intake.Config{Store: f.st, Def: def, MaxBatch: maxBatch, Queue: queue,
+	cfg := intake.Config{Store: f.st, Def: def, MaxBatch: maxBatch, Queue: queue,
 		Committed: func(size int64) { f.told <- size },
 		CommittedLeaves: func(size int64, leaves []intake.Leaf) {
 			// The followers are told after the commit: every leaf is stored, byte for byte.
@@ -136,7 +164,11 @@ func newFixture(t *testing.T, maxBatch, queue int) *fixture {
 			f.mu.Lock()
 			f.batches = append(f.batches, n)
 			f.mu.Unlock()
-		}})
+		}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	f.in = intake.New(cfg)
 	return f
 }
 
@@ -256,8 +288,11 @@ func TestSameContentOtherReportID(t *testing.T) {
 	hotline := r
 	hotline.ReportID, hotline.Channel = "hotline-1", report.ChannelHotline
 	out := f.submit(hotline)
-	if out.Kind != intake.Same || out.Receipt.LogIndex != first.Receipt.LogIndex || out.Receipt.ReportID != "app-1" {
-		t.Errorf("the same numbers again: %d %+v, want Same with app-1's receipt", out.Kind, out.Receipt)
+	if out.Kind != intake.Same || !out.SameNumbers || out.Receipt.LogIndex != first.Receipt.LogIndex || out.Receipt.ReportID != "app-1" {
+		t.Errorf("the same numbers again: %d %+v, want Same (same numbers) with app-1's receipt", out.Kind, out.Receipt)
+	}
+	if again := f.submit(r); again.Kind != intake.Same || again.SameNumbers {
+		t.Errorf("app-1 itself again: %d, same numbers %v; want Same by its report_id", again.Kind, again.SameNumbers)
 	}
 	if n := f.size(); n != 1 {
 		t.Errorf("log size %d, want 1", n)

@@ -15,9 +15,14 @@ import (
 // nightLog is a night's transparency log.
 type nightLog struct{ *tlog.Log }
 
-// openLog opens the election's log, creating its key with the election.
+// openLog opens the election's log, creating its key with the election (logKey).
 func openLog(ctx context.Context, cfg Config) (nightLog, error) {
-	lg, err := tlog.Open(ctx, tlog.Config{Store: cfg.Store, Origin: c2sp.Origin(cfg.Def.Election().ID), Log: cfg.Log})
+	origin := c2sp.Origin(cfg.Def.Election().ID)
+	key, err := logKey(ctx, cfg, origin)
+	if err != nil {
+		return nightLog{}, err
+	}
+	lg, err := tlog.Open(ctx, tlog.Config{Store: cfg.Store, Origin: origin, Log: cfg.Log, Key: key})
 	if err != nil {
 		return nightLog{}, fmt.Errorf("open transparency log: %w", err)
 	}

@@ -34,12 +34,16 @@ import (
 type Store interface {
 	intake.Store
 
+	// Entries returns the entries with from <= index < to, ordered by index.
+	Entries(ctx context.Context, from, to int64) ([]store.Entry, error)
 	// InitSettings binds the database to one election (ErrConflict: another election's).
 	InitSettings(ctx context.Context, electionID string) (store.Settings, error)
 	// PrecinctEntries returns every entry of one precinct, ordered by index.
 	PrecinctEntries(ctx context.Context, precinctID string) ([]store.Entry, error)
 	// PutPhoto stores a worksheet photo by its SHA-256; created says whether it was new.
 	PutPhoto(ctx context.Context, p store.NewPhoto) (created bool, err error)
+	// PhotoUsage is the photos and bytes charged to a precinct's quota.
+	PhotoUsage(ctx context.Context, precinctID string) (photos int, bytes int64, err error)
 	// AddCallback stores a chair's call-back request.
 	AddCallback(ctx context.Context, c store.NewCallback) (store.Callback, error)
 
@@ -47,16 +51,12 @@ type Store interface {
 	CreateValue(ctx context.Context, name string, value []byte) error
 	Value(ctx context.Context, name string) ([]byte, error)
 	SwapValue(ctx context.Context, name string, old, new []byte) error
+	// DeleteSecretValue removes a value and scrubs its bytes from the database's files (the
+	// log key moving out of a database that held it).
+	DeleteSecretValue(ctx context.Context, name string) error
 }
 
 var _ Store = (store.Store)(nil)
-
-// AddressCounters is the login throttle's housekeeping (auth.Authenticator provides it).
-type AddressCounters interface {
-	// ExpireAddressCounters forgets the per-address login counters past their window and says
-	// how many it removed.
-	ExpireAddressCounters(ctx context.Context) (int, error)
-}
 
 // Config sets up a Night.
 type Config struct {
@@ -64,12 +64,25 @@ type Config struct {
 	Store Store
 	Log   *slog.Logger     // nil: discard
 	Now   func() time.Time // the clock; nil: time.Now
-	// Intake tunes the group commit; zero values take the intake's defaults.
+	// Intake tunes the group commit and its load shedding; zero values take the intake's
+	// defaults.
 	MaxBatch, Queue int
+	MaxWait         time.Duration
+	// LogKeyFile is the file that holds the transparency log's signing key (one line, a note
+	// signer key), which only its owner may read. When it does not exist it is created, mode
+	// 0600, with the key a database of an earlier version holds (then scrubbed from the
+	// database), or a new key when the log has signed nothing yet.
+	LogKeyFile string
+	// LogKey is the signing key itself (from the environment); LogKeyFile is then not used.
+	// With neither, the key lives in the store (tests).
+	LogKey string
 	// Counters, if set, has its expired per-address login counters removed every
 	// maintenanceEvery while Run runs (one night per process needs it: the election's, not its
 	// practice twin's, whose logins are the same).
 	Counters AddressCounters
+	// Sessions, if set, has its expired sessions deleted every maintenanceEvery while Run runs
+	// (the election's night, like Counters: the practice twin shares its sessions).
+	Sessions Sessions
 }
 
 // Night is one election's running night. Its methods are safe for concurrent use.
@@ -85,6 +98,7 @@ type Night struct {
 	facts  map[string]report.Precinct // the math's facts per precinct, for corrections
 
 	counters AddressCounters
+	sessions Sessions
 	batches  atomic.Pointer[func(int)] // ObserveBatches' observer
 
 	mu sync.Mutex // serialises follow
@@ -116,10 +130,10 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 		return nil, err
 	}
 	n := &Night{def: cfg.Def, store: cfg.Store, tally: tally.NewWithLog(cfg.Def, lg.names()), tlog: lg.Log,
-		log: cfg.Log, now: cfg.Now, events: newBroadcaster(), counters: cfg.Counters,
+		log: cfg.Log, now: cfg.Now, events: newBroadcaster(), counters: cfg.Counters, sessions: cfg.Sessions,
 		facts: report.Facts(cfg.Def)}
 	n.intake = intake.New(intake.Config{Store: cfg.Store, Def: cfg.Def, Now: cfg.Now, Log: cfg.Log,
-		MaxBatch: cfg.MaxBatch, Queue: cfg.Queue,
+		MaxBatch: cfg.MaxBatch, Queue: cfg.Queue, MaxWait: cfg.MaxWait,
 		Committed: func(size int64) {
 			if err := n.follow(context.Background(), size); err != nil {
 				cfg.Log.Error("tally could not follow the log", slog.Any("err", err))
@@ -152,13 +166,14 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 	return n, nil
 }
 
-// Run runs the night's committer, its log integrator and, when Config.Counters is set, the
-// hourly housekeeping, until ctx is done; a commit under way is finished first.
+// Run runs the night's committer, its log integrator and, when Config.Counters or
+// Config.Sessions is set, the hourly housekeeping, until ctx is done; a commit under way is
+// finished first.
 func (n *Night) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.intake.Run(ctx) })
 	wg.Go(func() { n.tlog.Run(ctx) })
-	if n.counters != nil {
+	if n.counters != nil || n.sessions != nil {
 		wg.Go(func() { n.maintain(ctx) })
 	}
 	wg.Wait()
@@ -217,6 +232,10 @@ func (n *Night) Submit(ctx context.Context, r report.Report, who intake.Submitte
 	return n.intake.Submit(ctx, r, who)
 }
 
+// Busy reports whether a report submitted now would be refused with intake.ErrBusy for the
+// load (intake.Intake.Busy): a front end answers at once, before any work of its own.
+func (n *Night) Busy() bool { return n.intake.Busy() }
+
 // PrecinctEntries returns every entry of one precinct (reports, corrections, reviews), ordered
 // by index.
 func (n *Night) PrecinctEntries(ctx context.Context, precinctID string) ([]store.Entry, error) {
@@ -235,6 +254,16 @@ func (n *Night) PutPhoto(ctx context.Context, p store.NewPhoto) (created bool, e
 		return false, fmt.Errorf("store photo: %w", err)
 	}
 	return created, nil
+}
+
+// PhotoUsage is how many photos, and bytes of them, a precinct has stored
+// (store.Store.PhotoUsage).
+func (n *Night) PhotoUsage(ctx context.Context, precinctID string) (photos int, bytes int64, err error) {
+	photos, bytes, err = n.store.PhotoUsage(ctx, precinctID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read photo usage of %s: %w", precinctID, err)
+	}
+	return photos, bytes, nil
 }
 
 // AddCallback puts a precinct in headquarters' call-back queue (store.Store.AddCallback).

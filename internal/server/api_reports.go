@@ -30,6 +30,10 @@ const maxLoginBytes = 4 << 10
 // handleReport stores a chair's or an operator's report through the night and answers with
 // its receipt (spec/interfaces.md POST /api/v1/reports).
 func (s *Server) handleReport(site *Site, _ http.Header, r *http.Request) (any, int, error) {
+	if site.night.Busy() { // shed before the session lookup and the body: the excess costs little
+		site.count("busy")
+		return nil, 0, busy("the server is busy; your report is not stored yet — retry with the same report_id")
+	}
 	sess, err := s.session(r)
 	if err != nil {
 		return nil, 0, err
@@ -37,9 +41,6 @@ func (s *Server) handleReport(site *Site, _ http.Header, r *http.Request) (any, 
 	body, err := readBody(r, "report", report.MaxBytes)
 	if err != nil {
 		return nil, 0, err
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, 0, errorf(http.StatusUnsupportedMediaType, "content_type", "send the report as application/json")
 	}
 	rep, err := report.Decode(body)
 	var se *report.SyntaxError
@@ -87,6 +88,13 @@ func (s *Server) outcome(site *Site, out intake.Outcome) (any, int, error) {
 		return out.Receipt, http.StatusCreated, nil
 	case intake.Same:
 		site.count("duplicate")
+		if out.SameNumbers {
+			// The same numbers under another report_id (reliability.md C4): the counted
+			// report's receipt, with an informational note saying so.
+			return sameNumbers{Receipt: out.Receipt, Info: []notice{{ID: "same_numbers", Severity: "info",
+					Message: fmt.Sprintf("these numbers are already counted for this precinct as report %s; counted once", out.Receipt.ReportID)}}},
+				http.StatusOK, nil
+		}
 		return out.Receipt, http.StatusOK, nil
 	case intake.Conflict:
 		site.count("conflict")
@@ -116,6 +124,20 @@ func (s *Server) outcome(site *Site, out intake.Outcome) (any, int, error) {
 		return map[string]any{"error": msg, "checks": checks}, http.StatusUnprocessableEntity, nil
 	}
 	return nil, 0, fmt.Errorf("submission outcome %d has no answer", out.Kind)
+}
+
+// sameNumbers is the answer to a report whose numbers the precinct already counts under another
+// report_id: the counted report's receipt, and info saying so.
+type sameNumbers struct {
+	*report.Receipt
+	Info []notice `json:"info"`
+}
+
+// notice is an informational note: it flags nothing for review and refuses nothing.
+type notice struct {
+	ID       string `json:"id"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
 }
 
 func (site *Site) count(outcome string) {

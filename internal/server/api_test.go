@@ -25,7 +25,7 @@ func TestJSONRoutes(t *testing.T) {
 	if err := env.Server.SignCheckpoint(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 100)...)
+	png := encodePNG(t, worksheet(7))
 	tests := []struct {
 		name         string
 		method, path string
@@ -36,37 +36,37 @@ func TestJSONRoutes(t *testing.T) {
 		want         string // the JSON body, with the volatile fields (request_id, at, sha256, files) removed
 	}{
 		{"precinct info", "GET", "/api/v1/precinct-info/p0001", "", "", nil, 200, "public, max-age=300", ""},
-		{"precinct info of no precinct", "GET", "/api/v1/precinct-info/nowhere", "", "", nil, 404, "",
+		{"precinct info of no precinct", "GET", "/api/v1/precinct-info/nowhere", "", "", nil, 404, "no-store",
 			`{"code":"not_found","error":"no precinct \"nowhere\" in this election"}`},
-		{"photo without login", "POST", "/api/v1/photos", "", "image/png", png, 401, "",
+		{"photo without login", "POST", "/api/v1/photos", "", "image/png", png, 401, "no-store",
 			`{"code":"unauthenticated","error":"log in first: send Authorization: Bearer \u003ctoken\u003e"}`},
-		{"photo of another type", "POST", "/api/v1/photos", tok, "text/plain", png, 415, "",
+		{"photo of another type", "POST", "/api/v1/photos", tok, "text/plain", png, 415, "no-store",
 			`{"code":"content_type","error":"send the photo as image/jpeg or image/png"}`},
-		{"photo", "POST", "/api/v1/photos", tok, "image/png", png, 201, "", `{"bytes":108}`},
-		{"the same photo", "POST", "/api/v1/photos", tok, "image/png", png, 200, "", `{"bytes":108}`},
-		{"photo not of its type", "POST", "/api/v1/photos", tok, "image/jpeg", png, 400, "",
+		{"photo", "POST", "/api/v1/photos", tok, "image/png", png, 201, "no-store", ""},
+		{"the same photo", "POST", "/api/v1/photos", tok, "image/png", png, 200, "no-store", ""},
+		{"photo not of its type", "POST", "/api/v1/photos", tok, "image/jpeg", png, 400, "no-store",
 			`{"code":"bad_photo","error":"the photo is not a image/jpeg image"}`},
-		{"empty photo", "POST", "/api/v1/photos", tok, "image/png", []byte{}, 400, "",
+		{"empty photo", "POST", "/api/v1/photos", tok, "image/png", []byte{}, 400, "no-store",
 			`{"code":"bad_body","error":"the photo is empty"}`},
-		{"photo too large", "POST", "/api/v1/photos", tok, "image/png", append(png, make([]byte, store.MaxPhotoBytes)...), 413, "",
+		{"photo too large", "POST", "/api/v1/photos", tok, "image/png", append(png, make([]byte, store.MaxPhotoBytes)...), 413, "no-store",
 			`{"code":"too_large","error":"the photo is larger than ` + itoa(store.MaxPhotoBytes) + ` bytes"}`},
-		{"call-back", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"precinct_id":"p0001","phone":"515-555-0101","note":"tie"}`), 201, "",
-			`{"callback_id":1}`},
-		{"call-back for another precinct", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"precinct_id":"p0002","phone":"515-555-0101"}`), 403, "",
+		{"call-back", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"precinct_id":"p0001","phone":"515-555-0101","note":"tie"}`), 201, "no-store",
+			`{"callback_id":1,"phone":"+15155550101"}`},
+		{"call-back for another precinct", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"precinct_id":"p0002","phone":"515-555-0101"}`), 403, "no-store",
 			`{"code":"forbidden","error":"this login may not ask for precinct p0002"}`},
-		{"call-back without a phone", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"precinct_id":"p0001","phone":"55"}`), 400, "",
-			`{"code":"bad_phone","error":"give a phone number with at least 7 digits"}`},
-		{"call-back not JSON", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"phone":`), 400, "",
+		{"call-back without a phone", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"precinct_id":"p0001","phone":"55"}`), 400, "no-store",
+			`{"code":"bad_phone","error":"phone: give a 10-digit US number with its area code, like 515-555-0101, or an international number starting with +"}`},
+		{"call-back not JSON", "POST", "/api/v1/callbacks", tok, "application/json", []byte(`{"phone":`), 400, "no-store",
 			`{"code":"bad_callback","error":"send {\"precinct_id\", \"phone\", \"note\"} as JSON"}`},
 		{"proof", "GET", "/log/proof?index=0", "", "", nil, 200, "no-cache", ""},
-		{"proof of no entry", "GET", "/log/proof?index=9", "", "", nil, 404, "",
+		{"proof of no entry", "GET", "/log/proof?index=9", "", "", nil, 404, "no-store",
 			`{"code":"not_found","error":"index must be an entry of the latest checkpoint (size 1)"}`},
 		{"election", "GET", "/api/v1/election", "", "", nil, 200, "public, max-age=1, stale-while-revalidate=5", `{"election_id":"test-2020"}`},
-		{"health", "GET", "/healthz", "", "", nil, 200, "", `{"status":"ok","test-2020":{"log_size":1}}`},
-		{"login not JSON", "POST", "/api/v1/login", "", "application/json", []byte(`{`), 400, "",
+		{"health", "GET", "/healthz", "", "", nil, 200, "no-store", `{"status":"ok","test-2020":{"log_size":1}}`},
+		{"login not JSON", "POST", "/api/v1/login", "", "application/json", []byte(`{`), 400, "no-store",
 			`{"code":"bad_login","error":"send {\"precinct_id\", \"pin\"} as JSON"}`},
-		{"logout", "POST", "/api/v1/logout", tok, "application/json", nil, 200, "", `{"logged_out":true}`},
-		{"photo after logout", "POST", "/api/v1/photos", tok, "image/png", png, 401, "", ""},
+		{"logout", "POST", "/api/v1/logout", tok, "application/json", nil, 200, "no-store", `{"logged_out":true}`},
+		{"photo after logout", "POST", "/api/v1/photos", tok, "image/png", png, 401, "no-store", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

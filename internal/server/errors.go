@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -68,6 +69,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("path", r.URL.Path), slog.Any("err", err))
 		ae = &apiError{status: http.StatusInternalServerError, code: "internal", msg: "internal error; the request id identifies it in the server log"}
 	}
+	// An error is never cached (a 404 is cacheable by default, RFC 9111 §4.2.2), whatever
+	// the route set before it failed.
+	w.Header()["Cache-Control"] = hdrNoStore
 	if ae.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((ae.retryAfter+time.Second-1)/time.Second)))
 	}
@@ -90,11 +94,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 type jsonWork func(site *Site, h http.Header, r *http.Request) (v any, status int, err error)
 
 // serveJSON is the one place a JSON handler's answer is written (STYLE.md §7): it caps the
-// request body at maxBody bytes (0: the route takes none), runs the work, and writes its value
-// with writeJSON or its error with writeError.
+// request body at maxBody bytes (0: the route takes none) and requires it to be JSON, runs the
+// work, and writes its value with writeJSON or its error with writeError.
 func (s *Server) serveJSON(maxBody int64, work jsonWork) func(*Site, http.ResponseWriter, *http.Request) {
+	return s.serveBody(maxBody, true, work)
+}
+
+// serveBody is serveJSON for a route whose body may be other than JSON (a photo): the work
+// checks its media type itself when json is false. The answer is not cached unless the work
+// says otherwise: logins, receipts and everything answered to a session are no-store.
+func (s *Server) serveBody(maxBody int64, json bool, work jsonWork) func(*Site, http.ResponseWriter, *http.Request) {
 	return func(site *Site, w http.ResponseWriter, r *http.Request) {
 		if maxBody > 0 {
+			if json && !isJSON(r.Header.Get("Content-Type")) {
+				s.writeError(w, r, errorf(http.StatusUnsupportedMediaType, "content_type", "send the body as application/json"))
+				return
+			}
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		v, status, err := work(site, w.Header(), r)
@@ -102,8 +117,23 @@ func (s *Server) serveJSON(maxBody int64, work jsonWork) func(*Site, http.Respon
 			s.writeError(w, r, err)
 			return
 		}
+		if _, ok := w.Header()["Cache-Control"]; !ok {
+			w.Header()["Cache-Control"] = hdrNoStore
+		}
 		writeJSON(w, status, v)
 	}
+}
+
+// isJSON says whether a request's Content-Type is JSON: exactly the media type
+// application/json, parameters allowed ("; charset=utf-8"), or no Content-Type at all (a
+// client that sends none still has to send JSON). "application/jsonfoo" and
+// "application/json-seq" are not JSON.
+func isJSON(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 // readBody reads a request body capped by serveJSON, saying what was too large (what, limit)

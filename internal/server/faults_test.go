@@ -47,7 +47,9 @@ type faultStore struct {
 	release chan struct{} // delayCommit: the test closes it to let the commit go
 	// gate, when set, is waited on by every Append before it commits (overload_test.go);
 	// it is read under mu on each Append, so a test can swap it.
-	gate    chan struct{}
+	gate chan struct{}
+	// slow, when set, is how long every Append takes before it commits (a slow disk).
+	slow    time.Duration
 	appends int // Append calls that reached the real store
 	maxLen  int // the largest batch seen
 	active  int // Appends in progress
@@ -71,7 +73,7 @@ func (f *faultStore) Append(ctx context.Context, batch []store.NewEntry) ([]stor
 	if f.always != noFault {
 		k = f.always
 	}
-	entered, release, gate := f.entered, f.release, f.gate
+	entered, release, gate, slow := f.entered, f.release, f.gate, f.slow
 	f.active++
 	f.maxAct = max(f.maxAct, f.active)
 	f.maxLen = max(f.maxLen, len(batch))
@@ -84,6 +86,7 @@ func (f *faultStore) Append(ctx context.Context, batch []store.NewEntry) ([]stor
 	if gate != nil {
 		<-gate
 	}
+	time.Sleep(slow)
 	switch k {
 	case failBefore:
 		return nil, errInjected

@@ -64,6 +64,7 @@ var (
 	hdrNoSniff   = []string{"nosniff"}
 	hdrNoReferer = []string{"no-referrer"}
 	hdrDeny      = []string{"DENY"}
+	hdrNoStore   = []string{"no-store"}
 )
 
 // securityHeaders are on every response, errors and 404s included (reliability.md A6). The
@@ -119,6 +120,11 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 		st := &reqState{ctx: reqCtx{Context: r.Context(), id: reqID{n: reqIDSeq.Add(1)}}}
 		r = r.WithContext(&st.ctx)
 		securityHeaders(w.Header())
+		// A request with credentials gets an answer no cache keeps (ASVS 14.3.2), unless its
+		// handler says the answer is public.
+		if _, ok := r.Header["Authorization"]; ok {
+			w.Header()["Cache-Control"] = hdrNoStore
+		}
 		sw := &st.sw
 		sw.ResponseWriter = w
 		defer func() {

@@ -32,11 +32,29 @@ func (s *Server) Handler() http.Handler {
 	s.webRoutes(mux)
 	s.pageRoutes(mux)
 	mux.HandleFunc("GET /healthz", s.onMain(s.serveJSON(0, s.handleHealth)))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such page: %s %s", r.Method, r.URL.Path))
 	})
 	return s.wrap(mux)
+}
+
+// MetricsHandler serves the Prometheus metrics (GET /metrics). It is not among Handler's
+// routes: the series name routes, outcomes and the process's memory, which are for the
+// operators, so caucus serve puts them on a listener of their own (--metrics-addr) that only
+// they can reach.
+func (s *Server) MetricsHandler() http.Handler {
+	prom := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w.Header())
+		w.Header()["Cache-Control"] = hdrNoStore
+		prom.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		securityHeaders(w.Header())
+		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such page: %s %s (only GET /metrics here)", r.Method, r.URL.Path))
+	})
+	return mux
 }
 
 // prefix is where the site's routes live: "" for the election, "/practice" for its practice twin.

@@ -5,10 +5,8 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"caucus/internal/report"
 	"caucus/internal/store"
@@ -25,9 +23,6 @@ func appCSP(a *web.Assets) string {
 	return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' " + a.CSP("app.boot.js") +
 		"; style-src 'self' " + a.CSP("app.css") + "; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 }
-
-// maxCallbackBytes bounds a call-back request: a phone number and a short note.
-const maxCallbackBytes = 4 << 10
 
 // webRoutes adds the chair app and the API it needs beyond the contract's.
 func (s *Server) webRoutes(mux *http.ServeMux) {
@@ -98,7 +93,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 	for _, site := range s.sites() {
 		p := site.prefix()
 		mux.HandleFunc("GET "+p+"/api/v1/precinct-info/{precinct_id}", s.onSite(site, s.serveJSON(0, s.handlePrecinctInfo)))
-		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.serveJSON(store.MaxPhotoBytes, s.handlePhoto)))
+		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.serveBody(store.MaxPhotoBytes, false, s.handlePhoto)))
 		mux.HandleFunc("POST "+p+"/api/v1/callbacks", s.onSite(site, s.serveJSON(maxCallbackBytes, s.handleCallback)))
 		mux.HandleFunc("POST "+p+"/api/v1/calc", s.onSite(site, s.serveJSON(report.MaxBytes, s.handleCalc)))
 	}
@@ -150,80 +145,4 @@ func (s *Server) handlePrecinctInfo(site *Site, h http.Header, r *http.Request) 
 	}
 	h.Set("Cache-Control", "public, max-age=300")
 	return out, http.StatusOK, nil
-}
-
-// handlePhoto stores a worksheet photo by the SHA-256 of its bytes; the report names it in
-// photo_sha256. 201 when new, 200 when the same bytes were already stored.
-func (s *Server) handlePhoto(site *Site, _ http.Header, r *http.Request) (any, int, error) {
-	sess, err := s.session(r)
-	if err != nil {
-		return nil, 0, err
-	}
-	ct := r.Header.Get("Content-Type")
-	if ct != "image/jpeg" && ct != "image/png" {
-		return nil, 0, errorf(http.StatusUnsupportedMediaType, "content_type", "send the photo as image/jpeg or image/png")
-	}
-	data, err := readBody(r, "photo", store.MaxPhotoBytes)
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(data) == 0 {
-		return nil, 0, errorf(http.StatusBadRequest, "bad_body", "the photo is empty")
-	}
-	if got := http.DetectContentType(data); got != ct {
-		return nil, 0, errorf(http.StatusBadRequest, "bad_photo", "the photo is not a %s image", ct)
-	}
-	sum := sha256.Sum256(data)
-	sha := hex.EncodeToString(sum[:])
-	created, err := site.night.PutPhoto(r.Context(), store.NewPhoto{SHA256: sha, ContentType: ct, Data: data,
-		PrecinctID: sess.PrecinctID, Actor: submitterOf(sess)})
-	if err != nil {
-		return nil, 0, err
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	return map[string]any{"sha256": sha, "bytes": len(data)}, status, nil
-}
-
-type callbackRequest struct {
-	PrecinctID string `json:"precinct_id"`
-	Phone      string `json:"phone"`
-	Note       string `json:"note"`
-}
-
-// handleCallback puts a precinct in headquarters' call-back queue with the chair's number.
-func (s *Server) handleCallback(site *Site, _ http.Header, r *http.Request) (any, int, error) {
-	sess, err := s.session(r)
-	if err != nil {
-		return nil, 0, err
-	}
-	var req callbackRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return nil, 0, errorf(http.StatusBadRequest, "bad_callback", "send {\"precinct_id\", \"phone\", \"note\"} as JSON")
-	}
-	req.Phone, req.Note = strings.TrimSpace(req.Phone), strings.TrimSpace(req.Note)
-	digits := 0
-	for _, c := range req.Phone {
-		if c >= '0' && c <= '9' {
-			digits++
-		}
-	}
-	switch {
-	case !sess.MaySubmit(req.PrecinctID):
-		return nil, 0, errorf(http.StatusForbidden, "forbidden", "this login may not ask for precinct %s", req.PrecinctID)
-	case digits < 7 || utf8.RuneCountInString(req.Phone) > 40:
-		return nil, 0, errorf(http.StatusBadRequest, "bad_phone", "give a phone number with at least 7 digits")
-	case utf8.RuneCountInString(req.Note) > 500:
-		return nil, 0, errorf(http.StatusBadRequest, "bad_note", "the note is longer than 500 characters")
-	}
-	cb, err := site.night.AddCallback(r.Context(), store.NewCallback{PrecinctID: req.PrecinctID, Phone: req.Phone,
-		Note: req.Note, Actor: submitterOf(sess)})
-	if err != nil {
-		return nil, 0, err
-	}
-	return map[string]any{"callback_id": cb.ID, "at": cb.At.UTC().Format("2006-01-02T15:04:05Z")}, http.StatusCreated, nil
 }

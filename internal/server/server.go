@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"caucus/internal/auth"
@@ -31,6 +32,9 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For is believed (clientAddr); none: the
 	// client address is always the connection's peer.
 	TrustedProxies []netip.Prefix
+	// MaxStreams bounds the open event streams of all sites together; 0 takes half the
+	// process's file-descriptor limit, at most maxStreams (streamCap).
+	MaxStreams int
 }
 
 // Server is the HTTP handler set. Create it with New and serve Handler; the nights it serves
@@ -42,6 +46,9 @@ type Server struct {
 	now            func() time.Time
 	metrics        *metrics
 	trusted        []netip.Prefix
+	photoSlots     chan struct{} // photos being decoded (photoDecoders)
+	streams        atomic.Int64  // open event streams
+	maxStreams     int64
 }
 
 // New makes a Server of the nights in cfg.
@@ -52,7 +59,12 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{auth: cfg.Auth, log: cfg.Log, now: cfg.Now, metrics: newMetrics(), trusted: cfg.TrustedProxies}
+	s := &Server{auth: cfg.Auth, log: cfg.Log, now: cfg.Now, metrics: newMetrics(), trusted: cfg.TrustedProxies,
+		photoSlots: make(chan struct{}, photoDecoders)}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = streamCap(fileLimit())
+	}
+	s.maxStreams = int64(cfg.MaxStreams)
 	s.main = s.newSite(cfg.Main)
 	if cfg.Practice != nil {
 		s.practice = s.newSite(cfg.Practice)

@@ -19,11 +19,29 @@ const (
 	eventWriteTimeout = 10 * time.Second
 )
 
+// maxStreams bounds the open event streams when the descriptor limit allows more: each holds a
+// goroutine, a socket and a little memory.
+const maxStreams = 10000
+
+// streamCap is how many event streams the server keeps open with a file-descriptor limit of
+// nofile: half of it, at most maxStreams, so that the other half is left for the chairs'
+// connections, the databases and the listeners however many readers follow the results. The
+// sites share it: the election's and the practice twin's streams together stay below the limit.
+func streamCap(nofile uint64) int {
+	return int(min(nofile/2, maxStreams))
+}
+
 // handleEvents streams a `results` event with the current results at once, then one each
 // time they change.
 func (s *Server) handleEvents(site *Site, w http.ResponseWriter, r *http.Request) {
-	// The night bounds the open streams (each holds a goroutine and a socket); beyond it a client
-	// gets 503 and falls back to polling the (cacheable) results.
+	// The server bounds the open streams (each holds a goroutine and a socket), and so does each
+	// night; beyond either a client gets 503 and falls back to polling the (cacheable) results.
+	if s.streams.Add(1) > s.maxStreams {
+		s.streams.Add(-1)
+		s.writeError(w, r, busy("too many open event streams; poll /api/v1/results instead"))
+		return
+	}
+	defer s.streams.Add(-1)
 	ch, unsubscribe, err := site.night.Subscribe()
 	if errors.Is(err, night.ErrTooManySubscribers) {
 		s.writeError(w, r, busy("too many open event streams; poll /api/v1/results instead"))

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"time"
@@ -73,7 +74,15 @@ type NewEntry struct {
 	// Counts, for a review only, names the entry (a report or correction of the same precinct)
 	// the decision makes counted; nil keeps the counted one.
 	Counts *int64
+	// Content, for a report only, is a digest the caller computes of what the report says, its
+	// report_id and channel left out (1 to MaxContentBytes bytes; nil: none). A report whose
+	// Content equals that of the entry its precinct counts is the same report under another
+	// report_id (a double tap, the app and the hotline both): SameContent, nothing stored.
+	Content []byte
 }
+
+// MaxContentBytes bounds NewEntry.Content: a digest, not a copy of the body.
+const MaxContentBytes = 64
 
 // Validate checks the rules a NewEntry must meet on its own. Its error wraps ErrInvalid.
 func (e *NewEntry) Validate() error {
@@ -95,6 +104,9 @@ func (e *NewEntry) Validate() error {
 	}
 	if e.Counts != nil && e.Kind != KindReview {
 		return bad("counts is for reviews only")
+	}
+	if e.Content != nil && (e.Kind != KindReport || len(e.Content) == 0 || len(e.Content) > MaxContentBytes) {
+		return bad("content is a report's digest of 1 to %d bytes", MaxContentBytes)
 	}
 	switch e.Kind {
 	case KindReport:
@@ -149,6 +161,7 @@ const (
 	ReportIDReused                    // same ReportID, different body; nothing stored
 	Conflict                          // stored, but the precinct already counted another report
 	Invalid                           // refused on its own merits; nothing stored
+	SameContent                       // another report_id, the counted report's Content; nothing stored
 )
 
 func (o Outcome) String() string {
@@ -163,6 +176,8 @@ func (o Outcome) String() string {
 		return "conflict"
 	case Invalid:
 		return "invalid"
+	case SameContent:
+		return "same_content"
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
@@ -171,9 +186,10 @@ func (o Outcome) String() string {
 type AppendResult struct {
 	Outcome Outcome
 	// Entry is the stored entry: the new one for Appended and Conflict, the original for
-	// Duplicate and ReportIDReused, the zero Entry for Invalid.
+	// Duplicate and ReportIDReused, the precinct's counted one for SameContent, the zero Entry
+	// for Invalid.
 	Entry Entry
-	// Err is nil for Appended and Duplicate, a *ConflictError for Conflict, a
+	// Err is nil for Appended, Duplicate and SameContent, a *ConflictError for Conflict, a
 	// *ReportIDReusedError for ReportIDReused, and an error wrapping ErrInvalid for Invalid.
 	Err error
 }
@@ -244,6 +260,14 @@ func Next(prev PrecinctState, e *NewEntry, index int64, at time.Time) (PrecinctS
 		return prev, "", 0, fmt.Errorf("%w: unknown kind %q", ErrInvalid, e.Kind)
 	}
 	return next, next.Status, outcome, nil
+}
+
+// IsSameContent reports whether e is the report its precinct already counts, sent again under
+// another report_id: a report with a Content, for a precinct counting an entry (prev.Counted)
+// whose stored Content, counted, equals it. Append resolves such an entry as SameContent
+// instead of passing it to Next, so that the precinct state does not change.
+func IsSameContent(prev PrecinctState, e *NewEntry, counted []byte) bool {
+	return e.Kind == KindReport && len(e.Content) > 0 && prev.Counted != NoIndex && bytes.Equal(e.Content, counted)
 }
 
 // BUG(store): a report arriving after certification is a Conflict like any other: it is kept

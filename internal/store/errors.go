@@ -20,6 +20,9 @@ var (
 	ErrInvalid = errors.New("invalid argument")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
+	// ErrQuota: a precinct has used up its quota of photos or call-back requests; nothing was
+	// stored.
+	ErrQuota = errors.New("quota exceeded")
 )
 
 // ConflictError is the AppendResult.Err of a Conflict: the entry was stored at Index, but the

@@ -44,6 +44,12 @@ type Store interface {
 	//   - Conflict: a report for a precinct that already has a counted entry. It IS appended
 	//     (append-only: kept as evidence), its stored status is under_review, the precinct goes
 	//     under_review with its conflict flag set, and the counted entry stays the first one.
+	//   - SameContent: a report with a Content under a new ReportID, for a precinct whose counted
+	//     entry has the same Content (the same numbers sent twice). Nothing is stored, the
+	//     precinct state is unchanged and Result.Entry is the counted entry; the audit row
+	//     (AuditReportDup) names both. Decided inside the transaction, so two such reports in
+	//     one batch or in two racing batches are one Appended and one SameContent, never a
+	//     Conflict.
 	//   - Invalid: the NewEntry breaks a rule of its own (Validate, or a review naming an entry
 	//     that is not a counted candidate); nothing is stored for it; Result.Err says why.
 	// Exactly one audit row is written per entry, whatever its outcome, in the same transaction,
@@ -115,10 +121,21 @@ type Store interface {
 	// old, or a missing name, returns an error wrapping ErrConflict and changes nothing.
 	SwapValue(ctx context.Context, name string, old, new []byte) error
 
+	// DeleteSecretValue removes a named value and scrubs its bytes from the database's files:
+	// once it returns, a copy of the files made afterwards holds none of them (for SQLite: the
+	// row deleted, the file rebuilt by VACUUM, the WAL checkpointed and truncated). It is how a
+	// secret that once lived in the store (the log's signing key) is moved out of it. A missing
+	// name is not an error. It takes the database's write lock for as long as the rebuild
+	// takes: for start-up and maintenance, not the night's hot path.
+	DeleteSecretValue(ctx context.Context, name string) error
+
 	// AddCallback stores a chair's call-back request and its AuditCallbackRequested row in one
 	// transaction, and returns it with its ID and time. Not idempotent: each call is one request.
 	// An empty PrecinctID, Phone or Actor, a Phone over 40 or a Note over 500 characters returns
-	// an error wrapping ErrInvalid. Rows are never updated or deleted.
+	// an error wrapping ErrInvalid. A precinct that already has MaxCallbacksPerWindow requests
+	// in the last CallbackWindow (by the store's clock) gets an error wrapping ErrQuota and
+	// nothing is stored; the count and the insert are one transaction, across processes too.
+	// Rows are never updated or deleted.
 	AddCallback(ctx context.Context, c NewCallback) (Callback, error)
 
 	// Callbacks returns up to limit call-back requests with ID > after, ordered by ID.
@@ -128,8 +145,16 @@ type Store interface {
 	// reports whether it was new. Storing the same bytes again is a no-op returning false
 	// (idempotent); the AuditPhotoStored row is written, in the same transaction, only when new.
 	// A hash that does not match Data, a content type other than image/jpeg or image/png, or a
-	// size outside 1..MaxPhotoBytes returns an error wrapping ErrInvalid.
+	// size outside 1..MaxPhotoBytes returns an error wrapping ErrInvalid. A new photo that would
+	// take its PrecinctID past MaxPhotosPerPrecinct photos or MaxPhotoBytesPerPrecinct bytes
+	// returns an error wrapping ErrQuota and stores nothing (an empty PrecinctID, a staff
+	// upload, has no quota); the check and the insert are one transaction.
 	PutPhoto(ctx context.Context, p NewPhoto) (created bool, err error)
+
+	// PhotoUsage returns how many photos, and how many bytes of them, are charged to a precinct
+	// (what PutPhoto's quota counts), so that an upload past the quota can be refused before it
+	// is read.
+	PhotoUsage(ctx context.Context, precinctID string) (photos int, bytes int64, err error)
 
 	// Photo returns the photo stored under sha256 (lowercase hex), or an error wrapping
 	// ErrNotFound.

@@ -22,7 +22,7 @@ import (
 
 // Names of the log's values in the store.
 const (
-	KeyValue        = "tlog/signing-key" // the note signer key; never leaves the store
+	KeyValue        = "tlog/signing-key" // the note signer key, when Config.Key does not give it
 	CheckpointValue = "tlog/checkpoint"  // the latest signed checkpoint note
 )
 
@@ -61,6 +61,10 @@ type Config struct {
 	Store  Store
 	Origin string       // the checkpoint's first line and the key's name (c2sp.Origin)
 	Log    *slog.Logger // nil: discard
+	// Key is the note signer key, kept outside the store (a file of its own, or the
+	// environment), so that a copy of the database cannot sign checkpoints; empty: the key is
+	// the store's KeyValue, created on first use.
+	Key string
 }
 
 // Log is one election's transparency log: the tree's stored hashes (kept in memory, rebuilt
@@ -81,23 +85,26 @@ type Log struct {
 	head   c2sp.Checkpoint
 }
 
-// Open loads the log's key from the store, creating it on first use, and the latest signed
-// checkpoint if there is one. The tree starts empty: feed it every stored entry with Append,
-// then Sign.
+// Open takes the log's key from Config.Key or else the store (creating it there on first use),
+// and loads the latest signed checkpoint if there is one. The tree starts empty: feed it every
+// stored entry with Append, then Sign.
 func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	skey, err := loadKey(ctx, cfg.Store, cfg.Origin)
-	if err != nil {
-		return nil, err
+	skey := cfg.Key
+	if skey == "" {
+		var err error
+		if skey, err = loadKey(ctx, cfg.Store, cfg.Origin); err != nil {
+			return nil, err
+		}
 	}
 	signer, err := note.NewSigner(skey)
 	if err != nil {
 		return nil, fmt.Errorf("read log signing key: %w", err)
 	}
 	if signer.Name() != cfg.Origin {
-		return nil, fmt.Errorf("the stored log key is for %q, not %q", signer.Name(), cfg.Origin)
+		return nil, fmt.Errorf("the log key is for %q, not %q", signer.Name(), cfg.Origin)
 	}
 	vkey, err := verifierKey(skey)
 	if err != nil {

@@ -87,6 +87,8 @@ type Options struct {
 	WrapAuth func(auth.Store) auth.Store
 	// MaxConcurrentHashes and MaxWaitingHashes size auth's hashing lanes; 0: auth's defaults.
 	MaxConcurrentHashes, MaxWaitingHashes int
+	// MaxStreams is the server's cap on open event streams; 0: the server's default.
+	MaxStreams int
 }
 
 // Env is a running server.
@@ -225,8 +227,14 @@ func (env *Env) open() {
 	}
 	env.Night = n
 	env.Auth = authn
-	env.Server = server.New(server.Config{Main: n, Auth: authn, Log: log, TrustedProxies: env.opts.TrustedProxies})
-	env.HTTP = httptest.NewServer(env.Server.Handler())
+	env.Server = server.New(server.Config{Main: n, Auth: authn, Log: log, TrustedProxies: env.opts.TrustedProxies,
+		MaxStreams: env.opts.MaxStreams})
+	// As caucus serve listens: its header limit, and net/http's own error answers with the
+	// security headers.
+	env.HTTP = httptest.NewUnstartedServer(env.Server.Handler())
+	env.HTTP.Listener = server.Listener(env.HTTP.Listener)
+	env.HTTP.Config.MaxHeaderBytes = server.MaxHeaderBytes
+	env.HTTP.Start()
 	env.URL = env.HTTP.URL
 	runCtx, cancel := context.WithCancel(context.Background())
 	env.cancel, env.done = cancel, make(chan struct{})

@@ -17,8 +17,9 @@ import (
 const (
 	selectNextIndex = `SELECT coalesce(max(idx), -1) + 1 FROM entries`
 	insertEntry     = `INSERT INTO entries
-	(idx, kind, precinct_id, report_id, submitter, channel, received_at, body, leaf_hash, status, counts)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	(idx, kind, precinct_id, report_id, submitter, channel, received_at, body, leaf_hash, status, counts, content)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	selectEntryContent  = `SELECT ` + entryColumns + `, content FROM entries WHERE idx = ?`
 	selectPrecinctState = `SELECT status, counted_idx, reports, conflict, last_idx, updated_at
 	FROM precinct_state WHERE precinct_id = ?`
 	upsertPrecinctState = `INSERT INTO precinct_state
@@ -100,6 +101,16 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 	} else if err != nil {
 		return store.AppendResult{}, err
 	}
+	if e.Kind == store.KindReport && len(e.Content) > 0 && prev.Counted != store.NoIndex {
+		counted, content, err := a.entryContent(prev.Counted)
+		if err != nil {
+			return store.AppendResult{}, err
+		}
+		if store.IsSameContent(prev, e, content) {
+			return a.audited(store.AppendResult{Outcome: store.SameContent, Entry: counted}, e,
+				store.AuditReportDup, map[string]any{"report_id": e.ReportID, "same_content_as": entryDetail(counted)})
+		}
+	}
 	if e.Counts != nil {
 		if err := a.checkCounts(e); err != nil {
 			return a.invalid(e, err)
@@ -126,7 +137,7 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 	}
 	if _, err := a.tx.ExecContext(a.ctx, insertEntry, entry.Index, entry.Kind, entry.PrecinctID,
 		nullString(entry.ReportID), entry.Submitter, entry.Channel, ms(entry.ReceivedAt),
-		entry.Body, entry.LeafHash[:], entry.Status, counts); err != nil {
+		entry.Body, entry.LeafHash[:], entry.Status, counts, nullBytes(e.Content)); err != nil {
 		return store.AppendResult{}, fmt.Errorf("insert entry %d: %w", entry.Index, err)
 	}
 	var counted any
@@ -152,6 +163,30 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 		kind = store.AuditReportFlagged
 	}
 	return a.audited(r, e, kind, entryDetail(entry))
+}
+
+// entryContent reads the entry at index with its stored content digest (nil: none).
+func (a *appender) entryContent(index int64) (store.Entry, []byte, error) {
+	var content []byte
+	row := a.tx.QueryRowContext(a.ctx, selectEntryContent, index)
+	e, err := scanEntry(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &content)...) }))
+	if err != nil {
+		return store.Entry{}, nil, fmt.Errorf("read counted entry %d: %w", index, err)
+	}
+	return e, content, nil
+}
+
+// scanFunc is a scanner made of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// nullBytes stores an empty or nil slice as NULL.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 const selectCountsTarget = `SELECT kind, precinct_id FROM entries WHERE idx = ?`

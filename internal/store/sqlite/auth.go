@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"caucus/internal/auth"
 	"caucus/internal/store"
@@ -96,6 +97,7 @@ const (
 	VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`
 	selectSession = `SELECT subject, role, created_at, expires_at FROM sessions WHERE token_hash = ?`
 	deleteSession = `DELETE FROM sessions WHERE token_hash = ?`
+	deleteExpired = `DELETE FROM sessions WHERE expires_at <= ?`
 )
 
 // CreateSession implements auth.Store. The subject column holds the precinct ID of a chair
@@ -160,6 +162,12 @@ func (d *DB) DeleteSession(ctx context.Context, id auth.SessionID) error {
 		return fmt.Errorf("delete session: %w", auth.ErrNotFound)
 	}
 	return nil
+}
+
+// DeleteExpiredSessions implements auth.Store, by the index on expires_at.
+func (d *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	n, err := d.execCount(ctx, "delete expired sessions", deleteExpired, ms(now))
+	return int(n), err
 }
 
 // execCount runs one statement in a write transaction and returns the rows it changed.

@@ -17,8 +17,12 @@ const (
 	insertCallback  = `INSERT INTO callbacks (at, precinct_id, phone, note, actor) VALUES (?, ?, ?, ?, ?)`
 	selectCallbacks = `SELECT id, at, precinct_id, phone, note, actor FROM callbacks
 	WHERE id > ? ORDER BY id LIMIT ?`
-	insertPhoto = `INSERT INTO photos (sha256, content_type, data, at) VALUES (?, ?, ?, ?)
+	countCallbacks = `SELECT count(*) FROM callbacks WHERE precinct_id = ? AND at > ?`
+	insertPhoto    = `INSERT INTO photos (sha256, content_type, data, at, precinct_id) VALUES (?, ?, ?, ?, ?)
 	ON CONFLICT (sha256) DO NOTHING`
+	photoExists = `SELECT 1 FROM photos WHERE sha256 = ?`
+	// length() of a BLOB reads its size from the record header, not the bytes.
+	countPhotos = `SELECT count(*), coalesce(sum(length(data)), 0) FROM photos WHERE precinct_id = ?`
 	selectPhoto = `SELECT content_type, data, at FROM photos WHERE sha256 = ?`
 )
 
@@ -33,6 +37,15 @@ func (d *DB) AddCallback(ctx context.Context, c store.NewCallback) (store.Callba
 	now := fromMS(ms(d.now()))
 	var id int64
 	err := d.write(ctx, "add callback", func(tx *txStmts) error {
+		var n int
+		since := ms(now.Add(-store.CallbackWindow))
+		if err := tx.QueryRowContext(ctx, countCallbacks, c.PrecinctID, since).Scan(&n); err != nil {
+			return fmt.Errorf("count callbacks: %w", err)
+		}
+		if n >= store.MaxCallbacksPerWindow {
+			return fmt.Errorf("%w: precinct %s has %d call-back requests in the last %v",
+				store.ErrQuota, c.PrecinctID, n, store.CallbackWindow)
+		}
 		res, err := tx.ExecContext(ctx, insertCallback, ms(now), c.PrecinctID, c.Phone, c.Note, c.Actor)
 		if err != nil {
 			return fmt.Errorf("insert callback: %w", err)
@@ -97,7 +110,19 @@ func (d *DB) PutPhoto(ctx context.Context, p store.NewPhoto) (bool, error) {
 	now := ms(d.now())
 	var created bool
 	err := d.write(ctx, "put photo", func(tx *txStmts) error {
-		res, err := tx.ExecContext(ctx, insertPhoto, p.SHA256, p.ContentType, p.Data, now)
+		var one int
+		switch err := tx.QueryRowContext(ctx, photoExists, p.SHA256).Scan(&one); {
+		case err == nil:
+			return nil // the same bytes are stored: a no-op, whoever sends them
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("look up photo: %w", err)
+		}
+		if p.PrecinctID != "" {
+			if err := photoQuota(ctx, tx, p.PrecinctID, len(p.Data)); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, insertPhoto, p.SHA256, p.ContentType, p.Data, now, p.PrecinctID)
 		if err != nil {
 			return fmt.Errorf("insert photo: %w", err)
 		}
@@ -115,6 +140,31 @@ func (d *DB) PutPhoto(ctx context.Context, p store.NewPhoto) (bool, error) {
 		return false, err
 	}
 	return created, nil
+}
+
+// photoQuota refuses a new photo of size bytes that would take precinct past its quota.
+func photoQuota(ctx context.Context, tx *txStmts, precinct string, size int) error {
+	var n, total int64
+	if err := tx.QueryRowContext(ctx, countPhotos, precinct).Scan(&n, &total); err != nil {
+		return fmt.Errorf("count photos: %w", err)
+	}
+	if n >= store.MaxPhotosPerPrecinct || total+int64(size) > store.MaxPhotoBytesPerPrecinct {
+		return fmt.Errorf("%w: precinct %s has %d photos of %d bytes stored", store.ErrQuota, precinct, n, total)
+	}
+	return nil
+}
+
+// PhotoUsage implements store.Store.
+func (d *DB) PhotoUsage(ctx context.Context, precinctID string) (int, int64, error) {
+	if err := d.checkOpen("read photo usage"); err != nil {
+		return 0, 0, err
+	}
+	var n int
+	var total int64
+	if err := d.rs.QueryRowContext(ctx, countPhotos, precinctID).Scan(&n, &total); err != nil {
+		return 0, 0, d.wrap("read photo usage", err)
+	}
+	return n, total, nil
 }
 
 // Photo implements store.Store.

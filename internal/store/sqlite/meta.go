@@ -135,3 +135,33 @@ func (d *DB) SwapValue(ctx context.Context, name string, old, new []byte) error 
 		return err
 	})
 }
+
+const deleteValue = `DELETE FROM kv WHERE name = ?`
+
+// DeleteSecretValue implements store.Store. VACUUM writes a fresh copy of every live page, so
+// no free page keeps the value's bytes (deleting alone would leave them in the file until the
+// page is reused); the checkpoint then copies the new pages into the file and truncates the
+// WAL, whose older frames held them too.
+func (d *DB) DeleteSecretValue(ctx context.Context, name string) error {
+	if name == "" {
+		return fmt.Errorf("delete value: %w: empty name", store.ErrInvalid)
+	}
+	op := "delete value " + name
+	if err := d.write(ctx, op, func(tx *txStmts) error {
+		_, err := tx.ExecContext(ctx, deleteValue, name)
+		return err
+	}); err != nil {
+		return err
+	}
+	if _, err := d.writer.ExecContext(ctx, "VACUUM"); err != nil {
+		return d.wrap(op+": vacuum", err)
+	}
+	var busy, frames, done int
+	if err := d.writer.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done); err != nil {
+		return d.wrap(op+": checkpoint", err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("%s: the WAL could not be truncated: a reader holds it (%d of %d frames copied)", op, done, frames)
+	}
+	return nil
+}

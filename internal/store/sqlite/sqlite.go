@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"runtime"
 	"sort"
@@ -77,6 +78,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if d.now == nil {
 		d.now = time.Now
 	}
+	if err := makePrivate(path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	var err error
 	d.writer, err = sql.Open("sqlite", dsn(path, false))
 	if err != nil {
@@ -114,6 +118,36 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// makePrivate creates the database file with mode 0600 when it does not exist (an empty file
+// is an empty SQLite database), so that SQLite, which gives the -wal and -shm files it creates
+// the database file's mode, makes those 0600 too: the file holds the chairs' credential
+// hashes, sessions and phone numbers. An existing database, -wal or -shm file that others may
+// read or write is made 0600 (its owner's bits kept), which is how a database created before
+// this rule is brought under it.
+func makePrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("read mode of %s: %w", p, err)
+		}
+		if perm := st.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(p, perm&0o700); err != nil {
+				return fmt.Errorf("make %s private (mode %04o): %w", p, perm, err)
+			}
+		}
+	}
+	return nil
 }
 
 // dsn is the modernc.org/sqlite data source name. The pragmas run on every new connection.

@@ -1,8 +1,10 @@
 package sqlite_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -138,4 +140,51 @@ func TestOpenBadPath(t *testing.T) {
 			t.Errorf("Open(%q) = %v, want ErrInvalid", p, err)
 		}
 	}
+}
+
+// TestFileModes: a new database and the -wal and -shm files SQLite makes beside it are 0600
+// (they hold credential hashes, sessions and phone numbers); an older database made 0644 is
+// made 0600 when it is opened.
+func TestFileModes(t *testing.T) {
+	ctx := context.Background()
+	files := func(path string) []string { return []string{path, path + "-wal", path + "-shm"} }
+	check := func(path string) {
+		t.Helper()
+		for _, p := range files(path) {
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if perm := st.Mode().Perm(); perm != 0o600 {
+				t.Errorf("%s: mode %04o, want 0600", filepath.Base(p), perm)
+			}
+		}
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh.db")
+	db, err := sqlite.Open(ctx, fresh, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddAudit(ctx, store.NewAudit{Actor: "t", Kind: store.AuditLogKeyCreated, Detail: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	check(fresh)
+	db.Close()
+
+	old := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(old, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(old, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	db, err = sqlite.Open(ctx, old, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.AddAudit(ctx, store.NewAudit{Actor: "t", Kind: store.AuditLogKeyCreated, Detail: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	check(old)
 }

@@ -15,7 +15,7 @@ import (
 // writeQueries are prepared on the writer, readQueries on the reader pool.
 var (
 	writeQueries = []string{insertEntry, selectPrecinctState, upsertPrecinctState, insertAudit,
-		selectEntryByReportID, selectCountsTarget, addCounter, selectCounter, putCounter, deleteCounter,
+		selectEntryByReportID, selectCountsTarget, selectEntryContent, addCounter, selectCounter, putCounter, deleteCounter,
 		addLoginFailure}
 	readQueries = []string{selectEntries, selectEntryByReportID, selectPrecinctState, selectSize,
 		selectSession, selectCredential, selectSettings,

@@ -337,6 +337,37 @@ func testSessions(t *testing.T, h *authHarness) {
 	if err := h.s.DeleteSession(h.ctx, id); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("second delete: err = %v, want ErrNotFound", err)
 	}
+	testExpiredSessions(t, h)
+}
+
+// testExpiredSessions: the sweep removes exactly the sessions expired by the caller's clock
+// (at or before now), whatever the store's clock says, and keeps the live ones.
+func testExpiredSessions(t *testing.T, h *authHarness) {
+	at := farFromClock.Add(24 * time.Hour)
+	live := auth.Session{ID: auth.SessionID{30}, Role: auth.RoleChair, PrecinctID: "p1", Created: at, Expires: at.Add(time.Hour)}
+	edge := auth.Session{ID: auth.SessionID{31}, Role: auth.RoleChair, PrecinctID: "p2", Created: at.Add(-time.Hour), Expires: at}
+	old := auth.Session{ID: auth.SessionID{32}, Role: auth.RoleAdmin, Username: "ann", Created: at.Add(-3 * time.Hour), Expires: at.Add(-2 * time.Hour)}
+	for _, s := range []auth.Session{live, edge, old} {
+		if err := h.s.CreateSession(h.ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The "past" session of testSessions (expired long before at) goes too.
+	n, err := h.s.DeleteExpiredSessions(h.ctx, at)
+	if err != nil || n != 3 {
+		t.Fatalf("DeleteExpiredSessions = %d, %v; want 3 (edge, old and the earlier past one)", n, err)
+	}
+	for _, s := range []auth.Session{edge, old} {
+		if _, err := h.s.Session(h.ctx, s.ID); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("expired session %x still stored: %v", s.ID[:1], err)
+		}
+	}
+	if _, err := h.s.Session(h.ctx, live.ID); err != nil {
+		t.Errorf("the live session was swept: %v", err)
+	}
+	if n, err := h.s.DeleteExpiredSessions(h.ctx, at); err != nil || n != 0 {
+		t.Errorf("second sweep = %d, %v; want 0", n, err)
+	}
 }
 
 // testAuthReopen: credentials, counters and sessions outlive the handle that wrote them.

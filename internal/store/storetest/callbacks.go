@@ -104,3 +104,81 @@ func testPhotos(t *testing.T, h *harness) {
 		}
 	}
 }
+
+// testCallbackQuota: a precinct gets MaxCallbacksPerWindow requests per CallbackWindow; the
+// next is refused with ErrQuota and stores nothing, another precinct is not affected, and the
+// window slides with the store's clock, across a reopen (the count is in the store).
+func testCallbackQuota(t *testing.T, h *harness) {
+	req := store.NewCallback{PrecinctID: "p1", Phone: "+15155550101", Actor: "p1"}
+	for i := range store.MaxCallbacksPerWindow {
+		if _, err := h.s.AddCallback(h.ctx, req); err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		h.clock.Advance(time.Minute)
+	}
+	h.s.Close()
+	h.s = h.reopen()
+	if _, err := h.s.AddCallback(h.ctx, req); !errors.Is(err, store.ErrQuota) {
+		t.Fatalf("request %d = %v, want ErrQuota", store.MaxCallbacksPerWindow+1, err)
+	}
+	if _, err := h.s.AddCallback(h.ctx, store.NewCallback{PrecinctID: "p2", Phone: "+15155550102", Actor: "p2"}); err != nil {
+		t.Fatalf("another precinct: %v", err)
+	}
+	// The first request leaves the window an hour after it was made.
+	h.clock.Advance(store.CallbackWindow - time.Duration(store.MaxCallbacksPerWindow)*time.Minute + time.Millisecond)
+	if _, err := h.s.AddCallback(h.ctx, req); err != nil {
+		t.Fatalf("after the first request left the window: %v", err)
+	}
+	if _, err := h.s.AddCallback(h.ctx, req); !errors.Is(err, store.ErrQuota) {
+		t.Fatalf("the next = %v, want ErrQuota", err)
+	}
+	all, err := h.s.Callbacks(h.ctx, 0, 100)
+	if err != nil || len(all) != store.MaxCallbacksPerWindow+2 {
+		t.Fatalf("%d callbacks stored, %v; want %d (refused ones are not stored)", len(all), err, store.MaxCallbacksPerWindow+2)
+	}
+}
+
+// testPhotoQuota: a precinct stores at most MaxPhotosPerPrecinct photos and
+// MaxPhotoBytesPerPrecinct bytes; past either, ErrQuota and nothing stored. Bytes already
+// stored stay a no-op (no quota charged), and a staff upload (no precinct) has no quota.
+func testPhotoQuota(t *testing.T, h *harness) {
+	photo := func(precinct string, i, size int) store.NewPhoto {
+		data := bytes.Repeat([]byte{byte(i), byte(i >> 8), 0xd8}, size/3+1)[:size]
+		sum := sha256.Sum256(data)
+		return store.NewPhoto{SHA256: hex.EncodeToString(sum[:]), ContentType: "image/jpeg", Data: data,
+			PrecinctID: precinct, Actor: precinct + "x"}
+	}
+	for i := range store.MaxPhotosPerPrecinct {
+		if _, err := h.s.PutPhoto(h.ctx, photo("p1", i, 100)); err != nil {
+			t.Fatalf("photo %d: %v", i+1, err)
+		}
+	}
+	h.s.Close()
+	h.s = h.reopen()
+	if n, total, err := h.s.PhotoUsage(h.ctx, "p1"); err != nil || n != store.MaxPhotosPerPrecinct || total != int64(100*n) {
+		t.Fatalf("PhotoUsage(p1) = %d, %d, %v", n, total, err)
+	}
+	if created, err := h.s.PutPhoto(h.ctx, photo("p1", 0, 100)); err != nil || created {
+		t.Fatalf("the same bytes again = %v, %v; want a no-op", created, err)
+	}
+	over := photo("p1", 1000, 100)
+	if _, err := h.s.PutPhoto(h.ctx, over); !errors.Is(err, store.ErrQuota) {
+		t.Fatalf("photo %d = %v, want ErrQuota", store.MaxPhotosPerPrecinct+1, err)
+	}
+	if _, err := h.s.Photo(h.ctx, over.SHA256); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused photo is stored: %v", err)
+	}
+	// Bytes: p2 fills its byte quota with fewer photos than the count allows.
+	per := store.MaxPhotoBytesPerPrecinct / 4
+	for i := range 4 {
+		if _, err := h.s.PutPhoto(h.ctx, photo("p2", i, per)); err != nil {
+			t.Fatalf("p2 photo %d: %v", i+1, err)
+		}
+	}
+	if _, err := h.s.PutPhoto(h.ctx, photo("p2", 99, 1)); !errors.Is(err, store.ErrQuota) {
+		t.Fatalf("one byte past p2's byte quota = %v, want ErrQuota", err)
+	}
+	if created, err := h.s.PutPhoto(h.ctx, photo("", 1000, 100)); err != nil || !created {
+		t.Fatalf("staff upload = %v, %v", created, err)
+	}
+}

@@ -250,6 +250,122 @@ func testConflict(t *testing.T, h *harness) {
 	}
 }
 
+// withContent is a report entry whose Content digests its numbers, as a caller computes it.
+func withContent(precinct, reportID, numbers string) store.NewEntry {
+	e := report(precinct, reportID, numbers)
+	e.Content = []byte("numbers:" + numbers)
+	return e
+}
+
+// testSameContent: a report under a new report_id with the Content of the entry its precinct
+// counts is SameContent: nothing stored, the counted entry returned, the state unchanged, one
+// audit row; a different Content is a Conflict as before, and so is a report without Content.
+func testSameContent(t *testing.T, h *harness) {
+	first := h.append(withContent("p1", "r1", "1"))[0]
+	if first.Outcome != store.Appended {
+		t.Fatalf("first report: %v", first.Outcome)
+	}
+	before := h.state("p1")
+	r := h.append(withContent("p1", "r2", "1"))[0]
+	if r.Outcome != store.SameContent || r.Err != nil {
+		t.Fatalf("the same numbers under r2: %v (%v), want same_content", r.Outcome, r.Err)
+	}
+	checkEntry(t, "same content", r.Entry, first.Entry)
+	if n := h.size(); n != 1 {
+		t.Errorf("log size %d, want 1: nothing stored for the same content", n)
+	}
+	if st := h.state("p1"); st != before {
+		t.Errorf("state %+v after the same content, want it unchanged %+v", st, before)
+	}
+	if _, err := h.s.EntryByReportID(h.ctx, "r2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("r2 is stored: %v", err)
+	}
+	// Asked again, r2 is the same content again: idempotent without being stored.
+	if r := h.append(withContent("p1", "r2", "1"))[0]; r.Outcome != store.SameContent || r.Entry.Index != 0 {
+		t.Errorf("r2 again: %v at %d, want same_content at 0", r.Outcome, r.Entry.Index)
+	}
+	a := h.audit()
+	if len(a) != 3 || a[1].Kind != store.AuditReportDup || a[2].Kind != store.AuditReportDup {
+		t.Errorf("audit %+v, want accepted then two report_duplicate rows", a)
+	}
+	// Other numbers, or no Content at all: a Conflict, kept for review.
+	if r := h.append(withContent("p1", "r3", "2"))[0]; r.Outcome != store.Conflict {
+		t.Errorf("other numbers: %v, want conflict", r.Outcome)
+	}
+	if r := h.append(report("p1", "r4", "1"))[0]; r.Outcome != store.Conflict {
+		t.Errorf("no content: %v, want conflict", r.Outcome)
+	}
+	// The conflicting r3 is not counted: its numbers again are a conflict too, the counted
+	// entry's numbers still the same content.
+	rs := h.append(withContent("p1", "r5", "2"), withContent("p1", "r6", "1"))
+	if rs[0].Outcome != store.Conflict || rs[1].Outcome != store.SameContent || rs[1].Entry.Index != 0 {
+		t.Errorf("outcomes %v %v (at %d), want conflict, same_content at 0", rs[0].Outcome, rs[1].Outcome, rs[1].Entry.Index)
+	}
+	// A correction counts what it says; a report with the old counted numbers is then a conflict.
+	h.append(store.NewEntry{Kind: store.KindCorrection, PrecinctID: "p1", Submitter: "staff",
+		Channel: store.ChannelStaff, Body: []byte(`{"kind":"correction"}`)})
+	if r := h.append(withContent("p1", "r7", "1"))[0]; r.Outcome != store.Conflict {
+		t.Errorf("the first numbers after a correction: %v, want conflict", r.Outcome)
+	}
+	// Content is a report's, and bounded.
+	bad := withContent("p2", "r8", "1")
+	bad.Content = make([]byte, store.MaxContentBytes+1)
+	if r := h.append(bad)[0]; r.Outcome != store.Invalid || !errors.Is(r.Err, store.ErrInvalid) {
+		t.Errorf("content of %d bytes: %v, want invalid", len(bad.Content), r.Outcome)
+	}
+	// Reopened, the stored Content still decides.
+	h.s.Close()
+	h.s = h.reopen()
+	if r := h.append(withContent("p1", "r9", "2"), withContent("p3", "r10", "1"))[1]; r.Outcome != store.Appended {
+		t.Errorf("another precinct's numbers: %v, want appended", r.Outcome)
+	}
+}
+
+// testSameContentSameBatch: the same numbers under two report_ids in one batch, and in batches
+// racing from many goroutines, are one Appended and the rest SameContent: never a Conflict.
+func testSameContentSameBatch(t *testing.T, h *harness) {
+	rs := h.append(withContent("p1", "a", "7"), withContent("p1", "b", "7"), withContent("p1", "c", "8"))
+	if rs[0].Outcome != store.Appended || rs[1].Outcome != store.SameContent || rs[1].Entry.Index != rs[0].Entry.Index ||
+		rs[2].Outcome != store.Conflict {
+		t.Errorf("outcomes %v %v %v, want appended, same_content (the first), conflict", rs[0].Outcome, rs[1].Outcome, rs[2].Outcome)
+	}
+	const precincts, copies = 20, 4
+	var wg sync.WaitGroup
+	outcomes := make([][]store.Outcome, precincts)
+	for p := range precincts {
+		outcomes[p] = make([]store.Outcome, copies)
+		for c := range copies {
+			wg.Go(func() {
+				pid := fmt.Sprintf("q%d", p)
+				r, err := h.s.Append(h.ctx, []store.NewEntry{withContent(pid, fmt.Sprintf("%s-%d", pid, c), "5")})
+				if err != nil {
+					t.Errorf("Append: %v", err)
+					return
+				}
+				outcomes[p][c] = r[0].Outcome
+			})
+		}
+	}
+	wg.Wait()
+	for p, os := range outcomes {
+		appended, same := 0, 0
+		for _, o := range os {
+			switch o {
+			case store.Appended:
+				appended++
+			case store.SameContent:
+				same++
+			}
+		}
+		if appended != 1 || same != copies-1 {
+			t.Errorf("precinct q%d: outcomes %v, want one appended and %d same_content", p, os, copies-1)
+		}
+		if st := h.state(fmt.Sprintf("q%d", p)); st.Conflict || st.Status != store.StatusAccepted || st.Reports != 1 {
+			t.Errorf("precinct q%d: state %+v, want accepted, one report, no conflict", p, st)
+		}
+	}
+}
+
 func testFlaggedReport(t *testing.T, h *harness) {
 	e := report("p1", "r1", "1")
 	e.Status = store.StatusUnderReview

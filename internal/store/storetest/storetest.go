@@ -57,6 +57,8 @@ func Run(t *testing.T, open Opener) {
 		{"DuplicateAcrossBatches", testDuplicateAcrossBatches},
 		{"ReportIDReused", testReportIDReused},
 		{"Conflict", testConflict},
+		{"SameContent", testSameContent},
+		{"SameContentSameBatch", testSameContentSameBatch},
 		{"FlaggedReport", testFlaggedReport},
 		{"CorrectionAndReview", testCorrectionAndReview},
 		{"InvalidEntries", testInvalidEntries},
@@ -69,6 +71,8 @@ func Run(t *testing.T, open Opener) {
 		{"Values", testValues},
 		{"Callbacks", testCallbacks},
 		{"Photos", testPhotos},
+		{"CallbackQuota", testCallbackQuota},
+		{"PhotoQuota", testPhotoQuota},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
