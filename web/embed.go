@@ -26,6 +26,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -130,13 +131,50 @@ func load(fsys fs.FS) (*Assets, error) {
 	funcs := template.FuncMap{"asset": a.URL,
 		"style":  func(name string) template.CSS { return template.CSS(a.inline[name].Data) },
 		"script": func(name string) template.JS { return template.JS(a.inline[name].Data) },
-		"words":  func(keys ...string) (map[string]map[string]string, error) { return words(fsys, keys...) }}
+		"words":  func(keys ...string) (map[string]map[string]string, error) { return words(fsys, keys...) },
+		"num":    Thousands}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(fsys, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
 	a.tmpl = tmpl
 	return a, nil
+}
+
+// Thousands writes a whole number, or a decimal string such as an SDE ("1234.5678"), with
+// English thousands separators: 38,895 and 1,234.5678. Other strings ("–") pass unchanged.
+func Thousands(v any) string {
+	var s string
+	switch n := v.(type) {
+	case int:
+		s = strconv.Itoa(n)
+	case int64:
+		s = strconv.FormatInt(n, 10)
+	case string:
+		s = n
+	default:
+		return fmt.Sprint(v)
+	}
+	sign, rest := "", s
+	if strings.HasPrefix(rest, "-") {
+		sign, rest = "-", rest[1:]
+	}
+	whole, frac, dot := strings.Cut(rest, ".")
+	if whole == "" || strings.Trim(whole, "0123456789") != "" {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(sign)
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if dot {
+		b.WriteString("." + frac)
+	}
+	return b.String()
 }
 
 func contentType(ext string) string {

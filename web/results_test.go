@@ -171,6 +171,13 @@ func (e *resultsEnv) report(practice bool, precinct string, seed int) {
 		LogIndex int64 `json:"log_index"`
 	}
 	json.Unmarshal(b, &rec)
+	e.waitFor(prefix, rec.LogIndex)
+}
+
+// waitFor waits until the published results of a site (prefix "" or "/practice") count the
+// log entry of the given index.
+func (e *resultsEnv) waitFor(prefix string, index int64) {
+	e.t.Helper()
 	for deadline := time.Now().Add(stepTimeout); ; {
 		var res struct {
 			LogSize int64 `json:"log_size"`
@@ -180,11 +187,11 @@ func (e *resultsEnv) report(practice bool, precinct string, seed int) {
 			json.NewDecoder(resp.Body).Decode(&res)
 			resp.Body.Close()
 		}
-		if res.LogSize > rec.LogIndex {
+		if res.LogSize > index {
 			return
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("report %s (entry %d) not in the results after %s", precinct, rec.LogIndex, stepTimeout)
+			e.t.Fatalf("entry %d not in the results after %s", index, stepTimeout)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the server, not timing an assertion
 	}
@@ -253,11 +260,12 @@ func resultsPage(t testing.TB, e *resultsEnv, width, height int64) *page {
 	return p
 }
 
-// visit loads a results page and waits until results.js has run.
+// visit loads a results page and waits until results.js has run: on a live page, until its
+// live line says it follows the results.
 func (p *page) visit(url string) {
 	p.t.Helper()
 	p.do(chromedp.Navigate(url))
-	p.wait(`document.readyState === "complete" && document.querySelector(".live") !== null && document.querySelector(".live").textContent !== ""`)
+	p.wait(`document.readyState === "complete" && (!document.documentElement.dataset.live || (document.querySelector(".live") !== null && document.querySelector(".live").textContent !== ""))`)
 }
 
 type totals struct {
@@ -289,7 +297,7 @@ func checkTotals(t testing.TB, p *page, res totals) {
 	for _, c := range res.Candidates {
 		row := rowOf(p, c.Name)
 		cells := strings.Fields(row)
-		want := []string{fmt.Sprint(c.First), fmt.Sprint(c.Final), fmt.Sprint(c.CountyDelegates), c.SDE}
+		want := []string{web.Thousands(c.First), web.Thousands(c.Final), web.Thousands(c.CountyDelegates), web.Thousands(c.SDE)}
 		for _, w := range want {
 			found := false
 			for _, cell := range cells {
@@ -331,17 +339,17 @@ func TestResultsPages(t *testing.T) {
 
 			p.visit(e.URL + "/results")
 			checkTotals(t, p, res)
-			if got := p.text(".reporting"); !strings.Contains(got, fmt.Sprintf("%d of 1765 precincts reporting", len(seeded))) {
+			if got := p.text(".reporting"); !strings.Contains(got, fmt.Sprintf("%d of 1,765 precincts reporting", len(seeded))) {
 				t.Errorf("statewide reporting line: %q", got)
 			}
-			if got := p.text(".provenance"); !strings.Contains(got, fmt.Sprintf("first %d entries", res.LogSize)) || !strings.Contains(got, "signed checkpoint") {
-				t.Errorf("statewide provenance: %q", got)
+			if got := p.text("#verify"); !strings.Contains(got, fmt.Sprintf("first %s entries", web.Thousands(res.LogSize))) || !strings.Contains(got, "signed checkpoint") {
+				t.Errorf("statewide provenance (the verify section): %q", got)
 			}
 			p.shot("results-statewide-" + size.name)
 
 			// The map: 99 real county shapes, drawn (the external <use> loaded), Adair coloured
 			// by its SDE leader, then by its final-alignment leader after the switch.
-			if n := eval[int](p, `document.querySelectorAll("#map svg use").length`); n != 99 {
+			if n := eval[int](p, `document.querySelectorAll("#map svg use:not(.hatch)").length`); n != 99 {
 				t.Errorf("the map draws %d counties, want 99", n)
 			}
 			p.wait(`document.querySelector('#map a[href$="/counties/adair"]').getBBox().width > 10`)
@@ -435,7 +443,7 @@ func TestResultsPages(t *testing.T) {
 					continue
 				}
 				row := strings.Fields(rowIn(p, "table.worksheet", g.Name))
-				for _, want := range []string{fmt.Sprint(g.First), fmt.Sprint(g.Final), fmt.Sprint(g.Delegates), g.SDE} {
+				for _, want := range []string{web.Thousands(g.First), web.Thousands(g.Final), web.Thousands(g.Delegates), web.Thousands(g.SDE)} {
 					if !slices.Contains(row, want) {
 						t.Errorf("worksheet row of %s %q lacks %s (first %d, final %d, %d delegates, %s SDE)", g.Name, row, want, g.First, g.Final, g.Delegates, g.SDE)
 					}

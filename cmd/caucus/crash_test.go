@@ -417,7 +417,11 @@ func TestCrashRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recount, err := tally.RecountWithLog(loaded, entries, servertest.LogNames(t, db, loaded, entries))
+	key, err := os.ReadFile(logKeyPath("sqlite:" + dbPath)) // caucus serve keeps the key beside the database
+	if err != nil {
+		t.Fatalf("B0.2: the log key: %v", err)
+	}
+	recount, err := tally.RecountWithLog(loaded, entries, servertest.LogNames(t, db, loaded, entries, strings.TrimSpace(string(key))))
 	if err != nil {
 		t.Fatal(err)
 	}

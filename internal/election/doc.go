@@ -3,7 +3,7 @@
 // delegates, and its precincts with the delegates each elects. It reads and writes the
 // definition folder of spec/interfaces.md, section "Election definition (a folder)":
 //
-//	election.json  {"id", "name", "date", "rules", "candidates": [{"id", "name"}], "practice"}
+//	election.json  {"id", "name", "date", "rules", "candidates": [{"id", "name"}], "practice", "time_zone"}
 //	counties.csv   county_id,name,county_delegates,state_delegates
 //	precincts.csv  precinct_id,county_id,name,delegates_to_elect,satellite
 //
@@ -13,6 +13,10 @@
 // refused, and so is a file larger than any real election needs. Every problem is reported as a
 // [*FieldError] naming the file, the line and the field, in words a volunteer can act on; up to
 // 20 of them are returned together (errors.Join) so a folder can be fixed in one pass.
+//
+// The optional time_zone is an IANA name (America/Chicago) checked with time.LoadLocation
+// against the zone database compiled into the program (time/tzdata), so a server on a machine
+// without one reads the same definitions; absent, times are UTC.
 //
 // A satellite caucus (spec/caucus-rules.md R14) may leave delegates_to_elect empty: it then
 // elects the delegates its attendance gives (1–20 → 4, …, 101+ → 9, 0 → 0). A county whose

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // time_zone is checked against the zone database the program carries
 
 	"caucus/internal/rules"
 )
@@ -33,6 +35,9 @@ type Election struct {
 	Rules      rules.Profile // checked at load: one of rules.Profiles()
 	Candidates []Candidate
 	Practice   bool // a rehearsal: every response about it must say so
+	// TimeZone is where the caucuses meet, an IANA name such as "America/Chicago": the results
+	// pages show times in it. Empty: UTC.
+	TimeZone string
 }
 
 // Candidate is one entry of the ballot. "uncommitted" is a candidate id like any other.
@@ -132,6 +137,7 @@ type Definition struct {
 	candidateIndex map[string]int
 	countyIndex    map[string]int
 	precinctIndex  map[string]int
+	location       *time.Location // the election's TimeZone, loaded
 }
 
 // New validates an election definition built in code and returns it. Its errors are those of
@@ -176,6 +182,9 @@ func (d *Definition) Election() Election {
 	e.Candidates = slices.Clone(e.Candidates)
 	return e
 }
+
+// Location is the election's time zone (UTC when it names none).
+func (d *Definition) Location() *time.Location { return d.location }
 
 // Candidates returns the candidates in ballot order.
 func (d *Definition) Candidates() []Candidate {

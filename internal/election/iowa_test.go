@@ -117,6 +117,7 @@ func generateIowa(t *testing.T) map[string][]byte {
 		Date:       "2020-02-03",
 		Rules:      election.RulesIowa,
 		Candidates: candidates,
+		TimeZone:   "America/Chicago",
 	}, cs, precincts)
 	if err != nil {
 		t.Fatalf("the generated Iowa 2020 definition is not valid: %v", err)
@@ -135,6 +136,7 @@ func generateIowa(t *testing.T) map[string][]byte {
 			{ID: "uncommitted", Name: "Uncommitted"},
 		},
 		Practice: true,
+		TimeZone: "America/Chicago",
 	}, cs, precincts)
 	if err != nil {
 		t.Fatalf("the generated practice definition is not valid: %v", err)

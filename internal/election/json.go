@@ -158,10 +158,10 @@ func decodeElection(data []byte, p *problems, s *source) {
 	const what = `one JSON object like {"id": …, "name": …, "date": …, "rules": …, "candidates": […], "practice": false}`
 	_, ok := r.object("", what, func(key, path string, line int) {
 		switch key {
-		case "id", "name", "date", "rules":
+		case "id", "name", "date", "rules", "time_zone":
 			v, vline, ok := r.str(key, map[string]string{
 				"id": `"iowa-2020"`, "name": `"2020 Iowa Democratic Caucuses"`,
-				"date": `"2020-02-03"`, "rules": `"iowa-dem-2020"`}[key])
+				"date": `"2020-02-03"`, "rules": `"iowa-dem-2020"`, "time_zone": `"America/Chicago"`}[key])
 			if !ok {
 				return
 			}
@@ -175,6 +175,8 @@ func decodeElection(data []byte, p *problems, s *source) {
 				e.Date = v
 			case "rules":
 				e.Rules = rules.Profile(v)
+			case "time_zone":
+				e.TimeZone = v
 			}
 		case "practice":
 			tok, vline, ok := r.next()
@@ -192,7 +194,7 @@ func decodeElection(data []byte, p *problems, s *source) {
 		case "candidates":
 			r.candidates(s)
 		default:
-			r.unknown(key, path, line, "id, name, date, rules, candidates and practice")
+			r.unknown(key, path, line, "id, name, date, rules, candidates, practice and time_zone")
 		}
 	}, "id", "name", "date", "rules", "candidates")
 	if !ok {
@@ -274,7 +276,12 @@ func marshalElection(e Election) []byte {
 		b.WriteByte('\n')
 	}
 	b.WriteString("  ],\n")
-	fmt.Fprintf(&b, "  \"practice\": %t\n", e.Practice)
+	if e.TimeZone != "" {
+		fmt.Fprintf(&b, "  \"practice\": %t,\n", e.Practice)
+		fmt.Fprintf(&b, "  \"time_zone\": %s\n", jsonString(e.TimeZone))
+	} else {
+		fmt.Fprintf(&b, "  \"practice\": %t\n", e.Practice)
+	}
 	b.WriteString("}\n")
 	return b.Bytes()
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"caucus/internal/election"
 )
@@ -92,6 +93,7 @@ func TestLoadAccepts(t *testing.T) {
 		{"straw poll", election.ElectionFile, "iowa-dem-2020", "straw-poll"},
 		{"satellite in a real county", election.PrecinctsFile, "cd1-sat-one,cd1-satellite", "cd1-sat-one,adair"},
 		{"name with ampersand and accent", election.CountiesFile, "Adair,", "Adair & Café,"},
+		{"time zone", election.ElectionFile, `"practice": false`, `"practice": false, "time_zone": "America/Chicago"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,6 +107,38 @@ func TestLoadAccepts(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestTimeZone: the election's zone is loaded, UTC when it names none, and written back.
+func TestTimeZone(t *testing.T) {
+	fsys := baseFS()
+	d, err := election.Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Location() != time.UTC || d.Election().TimeZone != "" {
+		t.Errorf("no time_zone: location %v, TimeZone %q; want UTC and empty", d.Location(), d.Election().TimeZone)
+	}
+	s := strings.Replace(string(fsys[election.ElectionFile].Data), `"practice": false`, `"practice": false, "time_zone": "America/Chicago"`, 1)
+	fsys[election.ElectionFile] = &fstest.MapFile{Data: []byte(s)}
+	if d, err = election.Load(fsys); err != nil {
+		t.Fatal(err)
+	}
+	feb := time.Date(2020, 2, 4, 1, 0, 0, 0, time.UTC).In(d.Location())
+	if d.Election().TimeZone != "America/Chicago" || feb.Format("15:04 MST") != "19:00 CST" {
+		t.Errorf("time_zone America/Chicago: TimeZone %q, 01:00 UTC shows as %s", d.Election().TimeZone, feb.Format("15:04 MST"))
+	}
+	dir := t.TempDir()
+	if err := d.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	again, err := election.Load(os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Election().TimeZone != "America/Chicago" {
+		t.Errorf("written and read again: TimeZone %q", again.Election().TimeZone)
 	}
 }
 
@@ -163,8 +197,14 @@ func TestLoadErrors(t *testing.T) {
 		{"candidate unknown field", ej, `"name": "Alpha"`, `"name": "Alpha", "party": "D"`,
 			`election.json line 7, field candidates[0].party: "party" is not a field here (the fields are id and name); check its spelling`},
 		{"unknown field", ej, `"practice": false`, `"practice": false, "colour": "red"`,
-			`election.json line 10, field colour: "colour" is not a field here (the fields are id, name, date, rules, candidates and practice); check its spelling`},
+			`election.json line 10, field colour: "colour" is not a field here (the fields are id, name, date, rules, candidates, practice and time_zone); check its spelling`},
 		{"repeated field", ej, `"practice": false`, `"practice": false, "id": "again"`, `election.json line 10, field id: appears twice; keep only one`},
+		{"time_zone unknown", ej, `"practice": false`, `"practice": false, "time_zone": "America/Chicagoo"`,
+			`election.json line 10, field time_zone: "America/Chicagoo" is not a known time zone: write an IANA name like "America/Chicago"`},
+		{"time_zone Local", ej, `"practice": false`, `"practice": false, "time_zone": "Local"`,
+			`election.json line 10, field time_zone: "Local" is not a time zone: write an IANA name like "America/Chicago", or leave time_zone out for UTC`},
+		{"time_zone empty", ej, `"practice": false`, `"practice": false, "time_zone": ""`, `election.json line 10, field time_zone: "" is not a time zone…`},
+		{"time_zone a number", ej, `"practice": false`, `"practice": false, "time_zone": -6`, `election.json line 10, field time_zone: must be text in double quotes, like "America/Chicago"`},
 		{"practice a string", ej, `"practice": false`, `"practice": "no"`, `election.json line 10, field practice: must be true or false, without quotes`},
 		{"required field missing", ej, "  \"rules\": \"iowa-dem-2020\",\n", "",
 			`election.json line 1, field rules: is missing; one JSON object like…`},

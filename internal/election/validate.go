@@ -116,6 +116,21 @@ func (s *source) has(path string) bool {
 
 // definition validates s and returns it as a Definition, or every problem found (with those
 // already in p).
+// checkTimeZone loads an IANA time zone name; "Local" is refused, since it would mean whatever
+// zone the server's machine is set to.
+func checkTimeZone(p *problems, f string, line int, name string) *time.Location {
+	if name == "" || name == "Local" {
+		p.add(f, line, "time_zone", "%q is not a time zone: write an IANA name like \"America/Chicago\", or leave time_zone out for UTC", name)
+		return nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		p.add(f, line, "time_zone", "%q is not a known time zone: write an IANA name like \"America/Chicago\"", name)
+		return nil
+	}
+	return loc
+}
+
 func (s *source) definition(p *problems) (*Definition, error) {
 	d := &Definition{
 		election:       s.election,
@@ -124,8 +139,11 @@ func (s *source) definition(p *problems) (*Definition, error) {
 		candidateIndex: make(map[string]int, len(s.election.Candidates)),
 		countyIndex:    make(map[string]int, len(s.counties)),
 		precinctIndex:  make(map[string]int, len(s.precincts)),
+		location:       time.UTC,
 	}
-	s.checkElection(p, d.candidateIndex)
+	if loc := s.checkElection(p, d.candidateIndex); loc != nil {
+		d.location = loc
+	}
 	s.checkCounties(p, d.countyIndex)
 	s.checkPrecincts(p, d.countyIndex, d.precinctIndex)
 	if err := p.err(); err != nil {
@@ -134,9 +152,14 @@ func (s *source) definition(p *problems) (*Definition, error) {
 	return d, nil
 }
 
-func (s *source) checkElection(p *problems, index map[string]int) {
+// checkElection checks election.json's fields and returns the time zone it names (nil: none, or
+// not valid).
+func (s *source) checkElection(p *problems, index map[string]int) (loc *time.Location) {
 	const f = ElectionFile
 	e := s.election
+	if s.has("time_zone") && (e.TimeZone != "" || s.electionLines != nil) {
+		loc = checkTimeZone(p, f, s.eline("time_zone"), e.TimeZone)
+	}
 	if s.has("id") {
 		checkID(p, f, s.eline("id"), "id", e.ID, "iowa-2020")
 	}
@@ -175,6 +198,7 @@ func (s *source) checkElection(p *problems, index map[string]int) {
 			checkName(p, f, s.eline(path+".name"), path+".name", c.Name)
 		}
 	}
+	return loc
 }
 
 func (s *source) checkCounties(p *problems, index map[string]int) {

@@ -35,8 +35,16 @@ func keyInFiles(t *testing.T, dbPath, secret string) []string {
 }
 
 // secretPart is the private half of a note signer key ("PRIVATE+KEY+name+hash+key"): the
-// bytes that must not be in the database.
-func secretPart(key string) string { return key[strings.LastIndexByte(key, '+')+1:] }
+// bytes that must not be in the database. The key is base64, which may itself hold '+', so it is
+// everything after the fourth '+' (the name, an origin, holds none), never a short tail that
+// could turn up in a database file by chance.
+func secretPart(key string) string {
+	parts := strings.SplitN(key, "+", 5)
+	if len(parts) != 5 || len(parts[4]) < 40 {
+		panic("not a note signer key: " + key)
+	}
+	return parts[4]
+}
 
 // openKeyed opens a night on dbPath with cfg's key settings, signs a checkpoint and closes it,
 // returning its verifier key.

@@ -138,7 +138,7 @@ func (tn *testNight) checkRecount() {
 	if err != nil {
 		tn.t.Fatal(err)
 	}
-	recount, err := tally.RecountWithLog(tn.def, entries, servertest.LogNames(tn.t, tn.db, tn.def, entries))
+	recount, err := tally.RecountWithLog(tn.def, entries, servertest.LogNames(tn.t, tn.db, tn.def, entries, ""))
 	if err != nil {
 		tn.t.Fatal(err)
 	}

@@ -137,6 +137,28 @@ type Precinct struct {
 	ChairDelegates   rules.Counts    `json:"chair_delegates"` // the worksheet's; null when not given
 	Flags            []rules.CheckID `json:"flags"`
 	Checks           []rules.Check   `json:"checks"`
+	Tiebreaks        []Tiebreak      `json:"tiebreaks"` // the games of chance that decided delegates
+}
+
+// Tiebreak is one recorded game of chance of a Precinct's counted report that decided delegates
+// (R12), one per winner: Kind "coin" or "card", Between the tied groups' ids in id order,
+// Delegates how many delegates the tie decided (a tie for two has two winners, so two
+// tiebreaks), Winner the group that came out ahead. A game the allocation did not need is not
+// listed (C14 names it).
+type Tiebreak struct {
+	Kind      string   `json:"kind"`
+	Between   []string `json:"between"`
+	Delegates int64    `json:"delegates"`
+	Winner    string   `json:"winner"`
+}
+
+// Tiebreaks are the published tiebreaks of a computed report; never nil.
+func Tiebreaks(res *rules.Result) []Tiebreak {
+	out := make([]Tiebreak, 0, len(res.TiebreaksSettled))
+	for _, t := range res.TiebreaksSettled {
+		out = append(out, Tiebreak{Kind: t.Kind, Between: append([]string{}, t.Between...), Delegates: t.Delegates, Winner: t.Winner})
+	}
+	return out
 }
 
 // Group is one group of a Precinct: every candidate of the election in ballot order, then any

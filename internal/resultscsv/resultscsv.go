@@ -213,6 +213,10 @@ func parseCount(s string) (int64, string) {
 }
 
 // Write writes precincts in the format, in the given order, candidates in each precinct's order.
+// A precinct's recorded coin tosses and card draws are not in it: Header is the contract's fixed
+// header (the party's published format, which `caucus check` reads), and a column per toss does not
+// fit one row per candidate; they are published in the precinct's JSON only ("tiebreaks" of
+// /api/v1/results/precincts/{id}).
 func Write(w io.Writer, precincts []Precinct) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(Header); err != nil {

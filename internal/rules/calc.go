@@ -89,6 +89,7 @@ func calc(in Input, problems []problem, attendeesOK, delegatesOK bool) Result {
 		c.add(C13, tieArgs(&in, prof, gs, p, d, a.open))
 	}
 	tb.report(c, &in)
+	res.TiebreaksSettled = tb.settled
 
 	res.Groups = make([]Group, len(gs))
 	for i, g := range gs {

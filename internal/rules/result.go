@@ -15,6 +15,9 @@ type Result struct {
 	Groups           []Group
 	TiebreaksNeeded  []TieNeeded
 	Checks           []Check
+	// TiebreaksSettled are the recorded games of chance that decided the allocation, one per
+	// winner: what the results publish. Not part of `caucus calc --json`.
+	TiebreaksSettled []TieSettled
 }
 
 // Group is one candidate's line of the result. First and Final are combined (in person + early
@@ -39,6 +42,16 @@ type TieNeeded struct {
 	Kind      string   `json:"kind"`
 	Between   []string `json:"between"`
 	Delegates int64    `json:"delegates"`
+}
+
+// TieSettled is one winner of a game of chance that decided delegates (R12): Kind as recorded,
+// Between the tied groups in id order, Delegates how many the tie decided (as many winners as
+// that), Winner the group that came out ahead.
+type TieSettled struct {
+	Kind      string
+	Between   []string
+	Delegates int64
+	Winner    string
 }
 
 // HasErrors reports whether any check has severity error: a live report with errors is refused.

@@ -14,6 +14,7 @@ type tiebreaks struct {
 	matched  []bool // recorded[i]'s between is the tied set of a tie met
 	tooMany  bool   // more distinct winners than the tie allows
 	tooManyT tie
+	settled  []TieSettled // the recorded winners of the tie the allocation met, when they settled it
 }
 
 // settle returns the recorded winners of t when the entries whose between equals the tied set
@@ -27,20 +28,27 @@ func (tb *tiebreaks) settle(t tie) ([]int, bool) {
 		set[i] = tb.gs[k].id
 	}
 	var winners []int
+	var kinds []string // the game recorded for each winner, first record first
 	for i, r := range tb.recorded {
 		if !slices.Equal(distinct(r.Between), set) { // set is sorted: groups are in id order
 			continue
 		}
 		tb.matched[i] = true
 		if w := tb.index[r.Winner]; !slices.Contains(winners, w) {
-			winners = append(winners, w)
+			winners, kinds = append(winners, w), append(kinds, r.Kind)
 		}
 	}
 	if int64(len(winners)) > t.n {
 		tb.tooMany, tb.tooManyT = true, t
 		return nil, false
 	}
-	return winners, int64(len(winners)) == t.n
+	if int64(len(winners)) != t.n {
+		return winners, false
+	}
+	for k, w := range winners {
+		tb.settled = append(tb.settled, TieSettled{Kind: kinds[k], Between: set, Delegates: t.n, Winner: tb.gs[w].id})
+	}
+	return winners, true
 }
 
 // report raises C14 for entries that matched no tie, or named too many winners.

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	xtlog "golang.org/x/mod/sumdb/tlog"
 
@@ -39,14 +42,16 @@ type pageHead struct {
 	PublicKey    string
 	Checkpoint   int64 // size of the latest signed checkpoint, 0 before the first
 	CheckRoot    string
+	TimeZone     string // the election's IANA zone, for results.js; "UTC" when it names none
+	Live         bool   // the page follows the results as they change (not the feeds' documentation)
 }
 
 // base fills the page head from the site and snapshot.
 func (pg *pages) base(site *Site, snap *tally.Snapshot, title, path string) pageHead {
 	e := site.def.Election()
 	h := pageHead{Title: title, Path: path, Prefix: site.prefix(), Practice: e.Practice, ElectionName: e.Name,
-		LogSize: snap.LogSize(), UpdatedAt: snap.UpdatedAt(), UpdatedHuman: humanTime(snap.UpdatedAt()),
-		NameSaysIt: strings.Contains(strings.ToUpper(e.Name), "PRACTICE")}
+		LogSize: snap.LogSize(), UpdatedAt: snap.UpdatedAt(), UpdatedHuman: humanTime(snap.UpdatedAt(), site.def.Location()),
+		NameSaysIt: strings.Contains(strings.ToUpper(e.Name), "PRACTICE"), TimeZone: site.def.Location().String(), Live: true}
 	var doc results.Results
 	if b, _ := snap.Results(); json.Unmarshal(b, &doc) == nil {
 		h.RootHash, h.PublicKey = doc.LogRootHash, doc.LogPublicKey
@@ -57,12 +62,14 @@ func (pg *pages) base(site *Site, snap *tally.Snapshot, title, path string) page
 	return h
 }
 
-func humanTime(rfc string) string {
+// humanTime writes an RFC 3339 time in the election's zone, as an American reader expects it,
+// with the zone's abbreviation: "Feb 3, 2020, 7:42:05 PM CST".
+func humanTime(rfc string, loc *time.Location) string {
 	t, err := time.Parse(time.RFC3339Nano, rfc)
 	if err != nil {
 		return ""
 	}
-	return t.UTC().Format("2 Jan 2006, 15:04:05 UTC")
+	return t.In(loc).Format("Jan 2, 2006, 3:04:05 PM MST")
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -231,6 +238,8 @@ type countyRow struct {
 	OnMap            bool
 	MapHref          string
 	Classes          string // s-… f-…: the map's two colourings
+	Partial          bool   // some of its precincts have reported, not all: the map hatches it
+	Label            string // the county in words, for the map's hover and focus
 }
 
 type legendItem struct{ Name, Class string }
@@ -243,6 +252,7 @@ type mapView struct {
 	ViewBox  string
 	Counties []countyRow // those on the map
 	Legend   []legendItem
+	Partial  bool // a county on the map is partly reported: the legend explains the hatching
 }
 
 // stateView is the statewide page and the map page.
@@ -280,7 +290,10 @@ func (pg *pages) stateView(site *Site, snap *tally.Snapshot, mode string) (*stat
 		bySDE, byFinal := leaders(site, c.Candidates)
 		row := countyRow{ID: c.CountyID, Name: c.Name, URL: site.prefix() + "/results/counties/" + c.CountyID,
 			Reporting: c.PrecinctsReporting, Total: c.PrecinctsTotal, BySDE: bySDE, ByFinal: byFinal,
-			Classes: "s-" + bySDE.Class + " f-" + byFinal.Class}
+			Classes: "s-" + bySDE.Class + " f-" + byFinal.Class,
+			Partial: c.PrecinctsReporting > 0 && c.PrecinctsReporting < c.PrecinctsTotal}
+		row.Label = fmt.Sprintf("%s: %s of %s precincts reporting. Most SDEs: %s. Most people in the final alignment: %s.",
+			c.Name, web.Thousands(c.PrecinctsReporting), web.Thousands(c.PrecinctsTotal), bySDE.Name, byFinal.Name)
 		if m != nil && m.ids[c.CountyID] {
 			row.OnMap = true
 			row.MapHref = pg.assets.URL(countyMapAsset) + "#" + c.CountyID
@@ -304,6 +317,11 @@ func (pg *pages) stateView(site *Site, snap *tally.Snapshot, mode string) (*stat
 	}
 	if inLegend["tie"] {
 		v.Map.Legend = append(v.Map.Legend, legendItem{"Tied", "tie"})
+	}
+	for _, c := range v.Map.Counties {
+		if c.Partial {
+			v.Map.Partial = true
+		}
 	}
 	v.Map.Legend = append(v.Map.Legend, legendItem{"No results yet", "none"})
 	return v, nil
@@ -351,7 +369,11 @@ var statusText = map[results.Status][2]string{
 type precinctLine struct {
 	Name, URL, Status, StatusLabel, Delegates, Flags string
 	Reports                                          int64
+	Winner                                           string // who won it, in words; "" before it reports
 }
+
+// checkKey is one check ID of a county's list and its plain title, from internal/rules' table.
+type checkKey struct{ ID, Title string }
 
 type countyPageView struct {
 	Page             pageHead
@@ -362,6 +384,7 @@ type countyPageView struct {
 	HasCD, HasSDE    bool
 	BySDE, ByFinal   leader
 	Precincts        []precinctLine
+	CheckKey         []checkKey // every check ID the list shows, in ID order
 }
 
 func (pg *pages) countyView(site *Site, snap *tally.Snapshot, body []byte) (*countyPageView, error) {
@@ -384,10 +407,75 @@ func (pg *pages) countyView(site *Site, snap *tally.Snapshot, body []byte) (*cou
 				l.Flags += ", "
 			}
 			l.Flags += string(f)
+			if !slices.ContainsFunc(v.CheckKey, func(k checkKey) bool { return k.ID == string(f) }) {
+				v.CheckKey = append(v.CheckKey, checkKey{string(f), sentence(f.Title())})
+			}
+		}
+		if p.Status != results.NotReported {
+			if b, _, ok := snap.Precinct(p.PrecinctID); ok {
+				var pd results.Precinct
+				if err := json.Unmarshal(b, &pd); err != nil {
+					return nil, fmt.Errorf("read precinct document %s: %w", p.PrecinctID, err)
+				}
+				l.Winner = precinctWinner(&pd)
+			}
 		}
 		v.Precincts = append(v.Precincts, l)
 	}
+	slices.SortFunc(v.CheckKey, func(a, b checkKey) int { return strings.Compare(a.ID, b.ID) })
 	return v, nil
+}
+
+// sentence capitalises a check's title and ends it with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:] + "."
+}
+
+// precinctWinner names who won a reported precinct: most SDEs; where it has none (no county
+// ratio, a game of chance still to play, an error check), most delegates; in a straw poll, most
+// people in the final alignment. A tie at the top is said as a tie.
+func precinctWinner(d *results.Precinct) string {
+	if slices.Contains(d.Flags, rules.C13) {
+		return "Tie: a game of chance is still to be played"
+	}
+	type score struct {
+		name string
+		v    *big.Rat
+	}
+	var by string
+	var scores []score
+	for _, g := range d.Groups {
+		switch {
+		case g.SDE != nil:
+			if x, ok := new(big.Rat).SetString(*g.SDE); ok {
+				scores, by = append(scores, score{g.Name, x}), ""
+			}
+		case g.Delegates != nil:
+			scores, by = append(scores, score{g.Name, big.NewRat(*g.Delegates, 1)}), " (most delegates)"
+		default:
+			scores, by = append(scores, score{g.Name, big.NewRat(g.Final, 1)}), " (most people)"
+		}
+	}
+	var best *big.Rat
+	var top []string
+	for _, sc := range scores {
+		if best == nil || sc.v.Cmp(best) > 0 {
+			best, top = sc.v, []string{sc.name}
+		} else if sc.v.Cmp(best) == 0 {
+			top = append(top, sc.name)
+		}
+	}
+	switch {
+	case best == nil || best.Sign() == 0:
+		return "No winner: nobody won a delegate"
+	case len(top) == 1:
+		return top[0] + by
+	}
+	return "Tied: " + strings.Join(top, ", ") + by
 }
 
 type groupRow struct {
@@ -428,6 +516,7 @@ type precinctPageView struct {
 	HasChair                  bool   // show the chair's delegates: they differ somewhere
 	ChairAgrees               bool   // the chair's worksheet gives the computed delegates
 	Checks                    []rules.Check
+	Tiebreaks                 []string // each recorded game of chance that decided delegates, in words
 	Flags                     string
 	Entries                   []entryRow
 	Inclusion                 *inclusion
@@ -492,6 +581,7 @@ func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snaps
 		}
 	}
 	v.HasChair = v.HasChair && !v.ChairAgrees
+	v.Tiebreaks = tiebreakSentences(doc.Groups, doc.Tiebreaks)
 	if err := pg.history(ctx, site, snap, &doc, v); err != nil {
 		return nil, err
 	}
@@ -513,7 +603,7 @@ func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, 
 			continue
 		}
 		at := e.ReceivedAt.UTC().Format(time.RFC3339Nano)
-		v.Entries = append(v.Entries, entryRow{Index: e.Index, Kind: string(e.Kind), Received: humanTime(at), ReceivedISO: at,
+		v.Entries = append(v.Entries, entryRow{Index: e.Index, Kind: string(e.Kind), Received: humanTime(at, site.def.Location()), ReceivedISO: at,
 			Channel: string(e.Channel), Status: statusText[results.Status(e.Status)][0], LeafHex: hex.EncodeToString(e.LeafHash[:]),
 			Counted: doc.CountedEntry != nil && *doc.CountedEntry == e.Index})
 	}
@@ -537,6 +627,61 @@ func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, 
 	}
 	v.Inclusion = in
 	return nil
+}
+
+// tiebreakSentences says each tie a game of chance decided, its winners together: "Coin toss
+// between Buttigieg and Warren for 1 delegate: Warren".
+func tiebreakSentences(groups []results.Group, tbs []results.Tiebreak) []string {
+	names := map[string]string{}
+	for _, g := range groups {
+		names[g.CandidateID] = g.Name
+	}
+	name := func(id string) string {
+		if n, ok := names[id]; ok {
+			return n
+		}
+		return id
+	}
+	list := func(ids []string) string {
+		ns := make([]string, len(ids))
+		for i, id := range ids {
+			ns[i] = name(id)
+		}
+		if len(ns) < 2 {
+			return strings.Join(ns, "")
+		}
+		return strings.Join(ns[:len(ns)-1], ", ") + " and " + ns[len(ns)-1]
+	}
+	type tie struct {
+		kind, between string
+		delegates     int64
+		winners       []string
+	}
+	var ties []*tie
+	for _, t := range tbs {
+		between := strings.Join(t.Between, " ")
+		i := slices.IndexFunc(ties, func(x *tie) bool {
+			return x.kind == t.Kind && x.between == between && x.delegates == t.Delegates
+		})
+		if i < 0 {
+			ties = append(ties, &tie{kind: t.Kind, between: between, delegates: t.Delegates})
+			i = len(ties) - 1
+		}
+		ties[i].winners = append(ties[i].winners, t.Winner)
+	}
+	out := make([]string, len(ties))
+	for i, t := range ties {
+		game := "Coin toss"
+		if t.kind == "card" {
+			game = "Card draw"
+		}
+		unit := "delegates"
+		if t.delegates == 1 {
+			unit = "delegate"
+		}
+		out[i] = fmt.Sprintf("%s between %s for %s %s: %s", game, list(strings.Fields(t.between)), web.Thousands(t.delegates), unit, list(t.winners))
+	}
+	return out
 }
 
 func viableText(b bool) string {

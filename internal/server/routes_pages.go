@@ -195,6 +195,7 @@ func (pg *pages) precinct(site *Site, snap *tally.Snapshot, r *http.Request) (st
 
 func (pg *pages) apiPage(site *Site, snap *tally.Snapshot, r *http.Request) (string, any, int, error) {
 	v := pg.base(site, snap, "Results feeds for newsrooms", "/api")
+	v.Live = false // documentation: nothing on it follows the results
 	return "results_api.html", struct {
 		Page        pageHead
 		HasPractice bool
@@ -203,6 +204,7 @@ func (pg *pages) apiPage(site *Site, snap *tally.Snapshot, r *http.Request) (str
 
 func (pg *pages) notFound(site *Site, snap *tally.Snapshot, msg string) (string, any, int, error) {
 	v := pg.base(site, snap, "Not found", "")
+	v.Live = false
 	return "results_notfound.html", struct {
 		Page    pageHead
 		Message string

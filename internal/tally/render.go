@@ -141,7 +141,7 @@ func (v *precinctView) Detail() doc {
 			Name: p.Name, CountyID: p.CountyID, Satellite: p.Satellite, Status: results.Status(ps.st.Status),
 			UpdatedAt: strp(ps.updatedAt), Entries: append([]int64{}, ps.entries...),
 			Reports: ps.st.Reports, DelegatesToElect: v.delegatesToElect(), Groups: []results.Group{},
-			Flags: v.flags(), Checks: []rules.Check{}}
+			Flags: v.flags(), Checks: []rules.Check{}, Tiebreaks: []results.Tiebreak{}}
 		if o := ps.out; o != nil {
 			res := &o.result
 			d.CountedEntry = &o.index
@@ -151,6 +151,7 @@ func (v *precinctView) Detail() doc {
 				d.Checks = res.Checks
 			}
 			d.Groups = ix.groups(l, o)
+			d.Tiebreaks = results.Tiebreaks(res)
 		}
 		v.detail = newDoc(marshal(d))
 	})

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing/fstest"
 
@@ -505,6 +506,27 @@ func (v *run) precinct(pr *precinct, s *pstate, pub results.Precinct, size int64
 		}
 		v.cmpStr("precinct", rec+" sde", pg.SDE, want)
 	}
+	// The games of chance the counted entry recorded and the allocation used: a published toss
+	// changed, added or left out is a finding.
+	if want := results.Tiebreaks(s.res); !slices.EqualFunc(pub.Tiebreaks, want, sameTiebreak) {
+		v.find(Finding{Check: "tiebreaks", Record: where + " tiebreaks", Published: tiebreakText(pub.Tiebreaks), Recomputed: tiebreakText(want)})
+	}
+}
+
+func sameTiebreak(a, b results.Tiebreak) bool {
+	return a.Kind == b.Kind && slices.Equal(a.Between, b.Between) && a.Delegates == b.Delegates && a.Winner == b.Winner
+}
+
+// tiebreakText writes tiebreaks for a finding: "coin a|b for 1: b; …", or "none".
+func tiebreakText(ts []results.Tiebreak) string {
+	if len(ts) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = fmt.Sprintf("%s %s for %d: %s", t.Kind, strings.Join(t.Between, "|"), t.Delegates, t.Winner)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func group(res *rules.Result, id string) rules.Group {

@@ -250,6 +250,12 @@ func TestVerify(t *testing.T) {
 			}
 			return b
 		}, verify.Config{}, []string{"delegates: precinct p0005 candidate clark delegates: published 9"}},
+		{"precinct tiebreak published that the log does not record", func(path string, b []byte) []byte {
+			if path == "/api/v1/results/precincts/p0005" {
+				return bytes.Replace(b, []byte(`"tiebreaks":[]`), []byte(`"tiebreaks":[{"kind":"coin","between":["adams","clark"],"delegates":1,"winner":"clark"}]`), 1)
+			}
+			return b
+		}, verify.Config{}, []string{"tiebreaks: precinct p0005 tiebreaks: published coin adams|clark for 1: clark, recomputed none"}},
 		{"V7 bad signature", func(path string, b []byte) []byte {
 			if path == "/log/checkpoint" {
 				i := bytes.LastIndexByte(b, ' ') + 1

@@ -1,19 +1,32 @@
 // results.js: the results pages' progressive enhancement. The pages are complete
-// without it; with it, the map switch works in place, times show in local time, and the page
-// follows the results live: each `results` event of the SSE stream that names a newer log size
-// fetches the page again (revalidated with its ETag) and swaps in its <main>.
+// without it; with it, the map switch works in place, the map names the county pointed at or
+// focused, and a live page (data-live on <html>; not the feeds' documentation) follows the
+// results: each `results` event of the SSE stream that names a newer log size fetches the page
+// again (revalidated with its ETag) and swaps in its <main>. Times are the server's, written in
+// the election's zone (data-tz) with its abbreviation, so every reader sees the same clock.
 "use strict";
 (() => {
   const root = document.documentElement;
   const prefix = root.dataset.prefix || "";
   const live = document.querySelector(".live");
+  const tz = root.dataset.tz || "UTC";
 
-  function localTimes(scope) {
-    for (const t of scope.querySelectorAll("time[datetime]")) {
-      const d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  function clock() {
+    try {
+      return new Date().toLocaleTimeString("en-US", { timeZone: tz, timeZoneName: "short" });
+    } catch (e) {
+      return new Date().toLocaleTimeString("en-US", { timeZone: "UTC", timeZoneName: "short" });
     }
   }
+
+  // The map's label: the county under the pointer or with the focus, in words.
+  function label(ev) {
+    const a = ev.target.closest && ev.target.closest("#map a[data-label]");
+    const out = document.querySelector(".maplabel");
+    if (a && out) out.textContent = a.dataset.label;
+  }
+  document.addEventListener("mouseover", label);
+  document.addEventListener("focusin", label);
 
   // The map switch: colour by SDE leader or by final-alignment leader, without a reload.
   document.addEventListener("click", (ev) => {
@@ -47,8 +60,7 @@
       main.replaceChildren(...next.childNodes);
       main.querySelectorAll("details").forEach((d, i) => { if (open[i] !== undefined) d.open = open[i]; });
       if (focusID && document.getElementById(focusID)) document.getElementById(focusID).focus();
-      localTimes(main);
-      if (live) live.textContent = "Live: updated " + new Date().toLocaleTimeString();
+      if (live) live.textContent = "Live: updated " + clock();
     } catch (e) {
       // A failed fetch is retried at the next event.
     } finally {
@@ -76,7 +88,7 @@
     }, 15000);
   }
 
-  localTimes(document);
+  if (!root.dataset.live) return;
   if (!("EventSource" in window)) { poll(); return; }
   // One stream per open page; closed when the page is left (a kept-alive stream would hold one
   // of the browser's few connections to the server, and keep the page out of the back cache).

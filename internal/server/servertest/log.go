@@ -58,10 +58,11 @@ func (env *Env) checkLog(entries []store.Entry) tally.Log {
 
 // LogNames is what published results must say of the log of st (its key, and the root hash of
 // each size, recomputed here from the entries' bytes with x/mod's tlog), for tests that compare
-// the published results with tally.RecountWithLog.
-func LogNames(t testing.TB, st store.Store, def *election.Definition, entries []store.Entry) tally.Log {
+// the published results with tally.RecountWithLog. key is the log's signer key when it is kept
+// outside the store (caucus serve's key file); "" reads it from the store, as servertest keeps it.
+func LogNames(t testing.TB, st store.Store, def *election.Definition, entries []store.Entry, key string) tally.Log {
 	t.Helper()
-	return names(logOf(t, st, def, entries))
+	return names(logOfKey(t, st, def, entries, key))
 }
 
 func names(lg *tlog.Log, root func(int64) xtlog.Hash) tally.Log {
@@ -74,7 +75,13 @@ func names(lg *tlog.Log, root func(int64) xtlog.Hash) tally.Log {
 // logOf opens the election's log in st (for its key) and recomputes the tree of the entries.
 func logOf(t testing.TB, st store.Store, def *election.Definition, entries []store.Entry) (*tlog.Log, func(int64) xtlog.Hash) {
 	t.Helper()
-	lg, err := tlog.Open(context.Background(), tlog.Config{Store: st, Origin: c2sp.Origin(def.Election().ID)})
+	return logOfKey(t, st, def, entries, "")
+}
+
+// logOfKey is logOf with the signer key given ("": the store's).
+func logOfKey(t testing.TB, st store.Store, def *election.Definition, entries []store.Entry, key string) (*tlog.Log, func(int64) xtlog.Hash) {
+	t.Helper()
+	lg, err := tlog.Open(context.Background(), tlog.Config{Store: st, Origin: c2sp.Origin(def.Election().ID), Key: key})
 	if err != nil {
 		t.Fatalf("B0.2: open the log: %v", err)
 	}

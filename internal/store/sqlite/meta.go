@@ -147,6 +147,13 @@ func (d *DB) DeleteSecretValue(ctx context.Context, name string) error {
 		return fmt.Errorf("delete value: %w: empty name", store.ErrInvalid)
 	}
 	op := "delete value " + name
+	// secure_delete zeroes the deleted cell in its page, so no copy of the value survives in a
+	// page's unused space (VACUUM alone copies live rows but does not promise zeroed free space
+	// in the pages it writes). The writer is one connection, so the pragma covers the delete.
+	if _, err := d.writer.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		return d.wrap(op+": secure_delete", err)
+	}
+	defer d.writer.ExecContext(context.WithoutCancel(ctx), "PRAGMA secure_delete = OFF")
 	if err := d.write(ctx, op, func(tx *txStmts) error {
 		_, err := tx.ExecContext(ctx, deleteValue, name)
 		return err
