@@ -17,8 +17,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"mime"
 	"path"
@@ -27,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/andybalholm/brotli"
 
 	"caucus/internal/rules"
 )
@@ -41,6 +45,7 @@ type Asset struct {
 	ContentType string
 	Data        []byte
 	Gzip        []byte // Data gzipped, or nil when that does not make it smaller
+	Brotli      []byte // Data in brotli, or nil when that is not smaller than Gzip
 	ETag        string
 }
 
@@ -84,8 +89,8 @@ func load(fsys fs.FS) (*Assets, error) {
 			return path.Ext(entries[i].Name()) != ".webmanifest" && path.Ext(entries[j].Name()) == ".webmanifest"
 		})
 		for _, e := range entries {
-			if e.IsDir() {
-				continue
+			if e.IsDir() || path.Ext(e.Name()) == ".br" {
+				continue // a .br is its sibling's brotli form (brotliOf), not a file of its own
 			}
 			var data []byte
 			if dir == "locales" {
@@ -113,6 +118,12 @@ func load(fsys fs.FS) (*Assets, error) {
 			asset := &Asset{Name: e.Name(), Data: data, ETag: `"` + hex.EncodeToString(sum[:16]) + `"`,
 				URL: "/static/" + strings.TrimSuffix(e.Name(), ext) + "." + h + ext, ContentType: contentType(ext)}
 			asset.Gzip = compress(data)
+			if asset.Brotli, err = brotliOf(fsys, dir+"/"+e.Name(), data); err != nil {
+				return nil, err
+			}
+			if asset.Brotli != nil && asset.Gzip != nil && len(asset.Brotli) >= len(asset.Gzip) {
+				asset.Brotli = nil
+			}
 			a.byName[asset.Name] = asset
 			a.byURL[asset.URL] = asset
 		}
@@ -181,6 +192,41 @@ func contentType(ext string) string {
 		return t
 	}
 	return "application/octet-stream"
+}
+
+// brotliMaxAtLoad is the largest file compressed with brotli when the assets load: brotli's
+// best quality takes about 3 ms per KB, so a larger file (rules.wasm: 20 s) is compressed once,
+// by go generate, into NAME.br beside it.
+const brotliMaxAtLoad = 256 << 10
+
+// brotliOf is data in brotli at the best quality: the committed NAME.br when there is one (it
+// must decode to data exactly, or the build is broken: TestWasmFresh says how to fix it), else
+// compressed now for a small file, else nil (served gzipped).
+func brotliOf(fsys fs.FS, name string, data []byte) ([]byte, error) {
+	pre, err := fs.ReadFile(fsys, name+".br")
+	switch {
+	case err == nil:
+		got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(pre)))
+		if err != nil || !bytes.Equal(got, data) {
+			return nil, fmt.Errorf("embedded %s.br is not %s in brotli: run \"go generate ./web\"", name, name)
+		}
+		return pre, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("read embedded %s.br: %w", name, err)
+	case len(data) > brotliMaxAtLoad:
+		return nil, nil
+	}
+	return Brotli(data), nil
+}
+
+// Brotli compresses data at brotli's best quality, as go generate does for rules.wasm.br
+// (brotli_gen.go).
+func Brotli(data []byte) []byte {
+	var b bytes.Buffer
+	w := brotli.NewWriterOptions(&b, brotli.WriterOptions{Quality: brotli.BestCompression, LGWin: 24})
+	w.Write(data)
+	w.Close()
+	return b.Bytes()
 }
 
 func compress(data []byte) []byte {

@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/andybalholm/brotli"
 )
 
 // TestWasmFresh fails when the committed rules.wasm or wasm_exec.js is not what this tree and
@@ -40,6 +42,18 @@ func TestWasmFresh(t *testing.T) {
 		if !bytes.Equal(fresh, committed) {
 			t.Errorf("web/%s is stale (%d bytes, a fresh build has %d): run \"go generate ./web\" and commit it", f.committed, len(committed), len(fresh))
 		}
+	}
+	// rules.wasm.br, what a browser that takes brotli is sent, is the fresh build in brotli.
+	fresh, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, err := os.ReadFile("static/rules.wasm.br")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(br))); err != nil || !bytes.Equal(got, fresh) {
+		t.Errorf("web/static/rules.wasm.br is not the fresh rules.wasm in brotli (%v): run \"go generate ./web\" and commit it", err)
 	}
 }
 

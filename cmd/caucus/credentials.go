@@ -9,6 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
@@ -75,8 +78,7 @@ func issueCredentials(ctx context.Context, def *election.Definition, st auth.Sto
 	if err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(progress, "hashing %d precinct credentials with argon2id (once; about 20 s on 2 cores)…\n", len(secrets))
-	creds, err := auth.HashPrecinctSecrets(ctx, secrets, auth.DefaultParams())
+	creds, err := hashWithProgress(ctx, secrets, progress)
 	if err != nil {
 		return 0, err
 	}
@@ -113,6 +115,41 @@ func issueCredentials(ctx context.Context, def *election.Definition, st auth.Sto
 		return 0, fmt.Errorf("store credentials: %w", err)
 	}
 	return len(creds), nil
+}
+
+// progressEvery is how often a long hashing says how far it is.
+const progressEvery = 3 * time.Second
+
+// hashWithProgress hashes the precincts' PINs and tokens (argon2id, deliberately slow: a minute
+// or more for a state on a small machine) in chunks, and says every few seconds how many are
+// done, so a first run is never silent.
+func hashWithProgress(ctx context.Context, secrets []auth.PrecinctSecret, progress io.Writer) ([]auth.PrecinctCredential, error) {
+	fmt.Fprintf(progress, "hashing %s precinct credentials with argon2id (once; %d cores)…\n", thousands(len(secrets)), runtime.GOMAXPROCS(0))
+	chunk := 25 * runtime.GOMAXPROCS(0)
+	start := time.Now()
+	last := start
+	creds := make([]auth.PrecinctCredential, 0, len(secrets))
+	for i := 0; i < len(secrets); i += chunk {
+		got, err := auth.HashPrecinctSecrets(ctx, secrets[i:min(i+chunk, len(secrets))], auth.DefaultParams())
+		if err != nil {
+			return nil, err
+		}
+		creds = append(creds, got...)
+		if now := time.Now(); now.Sub(last) >= progressEvery || len(creds) == len(secrets) {
+			last = now
+			fmt.Fprintf(progress, "  hashed %s of %s PINs (%d s)\n", thousands(len(creds)), thousands(len(secrets)), int(now.Sub(start).Seconds()))
+		}
+	}
+	return creds, nil
+}
+
+// thousands writes n with comma separators, as a person reads it: 1,765.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // writeFileAtomic writes a file through a temporary file, fsync and rename.

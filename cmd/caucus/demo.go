@@ -16,6 +16,7 @@ import (
 )
 
 const demoHelp = `Usage: caucus demo [--addr 127.0.0.1:8080] [--data DIR]
+	[--tls-cert FILE --tls-key FILE | --acme-host NAME [--acme-cache DIR]]
 
 Starts a full caucus-night server on the embedded database with a ready election: the 2020 Iowa
 Democratic structure (its 99 counties and 5 satellite groups, all 1,765 precincts and satellites
@@ -35,23 +36,37 @@ PIN login to the election is open from an hour before the start for a day (as ca
 Flags:
 	--addr HOST:PORT  where to listen (default 127.0.0.1:8080)
 	--data DIR        where the demo keeps its files (default ./caucus-demo)
-`
+` + tlsHelp
 
 func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("demo")
 	addr := fs.String("addr", "127.0.0.1:8080", "")
 	dir := fs.String("data", "caucus-demo", "")
+	var tf tlsFlags
+	tf.register(fs)
 	if err := parseFlags(fs, args, demoHelp, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return &usageError{err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), hint: `run "caucus demo --help"`}
 	}
+	tlsConfig, err := tf.config()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return &hintError{err: err, hint: "another program uses that address: choose another with --addr"}
 	}
-	def, practice, dbURL, err := prepareDemo(ctx, *dir, "http://"+ln.Addr().String()+"/", stdout)
+	// The QR login links on the sheets point where the phones will find the server.
+	base := "http://" + ln.Addr().String() + "/"
+	switch {
+	case tf.acmeHost != "":
+		base = "https://" + tf.acmeHost + "/"
+	case tlsConfig != nil:
+		base = "https://" + ln.Addr().String() + "/"
+	}
+	def, practice, dbURL, err := prepareDemo(ctx, *dir, base, stdout)
 	if err != nil {
 		ln.Close()
 		return err
@@ -60,7 +75,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	// The demo's night is now: PIN login is open from an hour ago for a day, so the live
 	// window is exercised as on a real night.
 	now := time.Now()
-	opts := serveOptions{liveOpens: now.Add(-time.Hour), liveCloses: now.Add(24 * time.Hour)}
+	opts := serveOptions{liveOpens: now.Add(-time.Hour), liveCloses: now.Add(24 * time.Hour), tls: tlsConfig}
 	return serve(ctx, ln, def, practice, dbURL, log, opts, func(url string) {
 		e := def.Election()
 		fmt.Fprintf(stdout, "\ncaucus demo: %s (%d precincts), rules %s\n", e.Name, len(def.Precincts()), e.Rules)

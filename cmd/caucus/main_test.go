@@ -141,7 +141,7 @@ func TestCheckIowa2020(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"calc", "check"} {
+	for _, cmd := range []string{"calc", "check", "serve", "demo"} {
 		code, out, _ := run(t, "", cmd, "--help")
 		if code != 0 {
 			t.Errorf("%s --help: exit %d", cmd, code)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 const serveHelp = `Usage: caucus serve --election DIR [--practice DIR] [--db URL] [--addr HOST:PORT]
 	[--live-window START,END] [--trusted-proxy CIDR]...
 	[--log-key FILE] [--metrics-addr HOST:PORT]
+	[--tls-cert FILE --tls-key FILE | --acme-host NAME [--acme-cache DIR]]
 
 Runs the reporting server for an election: chairs log in and report, headquarters and the
 public read live results. Issue the chairs' credentials first with "caucus credentials".
@@ -59,7 +61,7 @@ Flags:
 	                 serve the Prometheus metrics at http://HOST:PORT/metrics, a listener of
 	                 their own for the operators (default: not served; /metrics on --addr is
 	                 404, since the series describe the server to whoever reads them)
-`
+` + tlsHelp
 
 // HTTP server budgets (STYLE.md §6, reliability.md I3).
 const (
@@ -82,6 +84,8 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	addr := fs.String("addr", "127.0.0.1:8080", "")
 	window := fs.String("live-window", "", "")
 	var opts serveOptions
+	var tf tlsFlags
+	tf.register(fs)
 	fs.Func("trusted-proxy", "", func(v string) error {
 		p, err := parseProxy(v)
 		if err != nil {
@@ -103,6 +107,10 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	if *dir == "" || fs.NArg() > 0 {
 		return &usageError{err: errors.New("caucus serve needs --election DIR"), hint: `run "caucus serve --help"`}
+	}
+	var err error
+	if opts.tls, err = tf.config(); err != nil {
+		return err
 	}
 	def, err := election.LoadDir(*dir)
 	if err != nil {
@@ -143,6 +151,7 @@ type serveOptions struct {
 	logKeyFile            string         // the log key's file; "": beside the database (logKeyPath)
 	logKey                string         // the election's log key itself (CAUCUS_LOG_KEY); "": from the file
 	metrics               net.Listener   // where to serve /metrics; nil: nowhere
+	tls                   *tls.Config    // --tls-cert/--tls-key or --acme-host; nil: plain HTTP
 }
 
 // logKeyPath is the log key file beside a sqlite:PATH database: PATH with ".log-key" for its
@@ -275,9 +284,15 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		close(committed)
 	}()
 	errc := make(chan error, 1)
-	// Listener: net/http's own 431 and 400 answers carry the security headers too.
-	go func() { errc <- hs.Serve(server.Listener(ln)) }()
-	ready("http://" + ln.Addr().String() + "/")
+	// Listener: net/http's own 431 and 400 answers carry the security headers too. Under TLS it
+	// wraps the TLS connections, so it sees the plaintext; net/http then serves HTTP/1.1 only
+	// (it speaks HTTP/2 only on a *tls.Conn it holds itself), which the TLS config says.
+	scheme, tl := "http://", ln
+	if opts.tls != nil {
+		scheme, tl = "https://", tls.NewListener(ln, opts.tls)
+	}
+	go func() { errc <- hs.Serve(server.Listener(tl)) }()
+	ready(scheme + ln.Addr().String() + "/")
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

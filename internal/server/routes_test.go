@@ -21,6 +21,7 @@ var routes = []struct{ method, path string }{
 	{"POST", "/api/v1/logout"},
 	{"POST", "/api/v1/reports"},
 	{"POST", "/api/v1/callbacks/anonymous"},
+	{"POST", "/api/v1/calc"},
 	{"GET", "/api/v1/results"},
 	{"GET", "/api/v1/results/counties"},
 	{"GET", "/api/v1/results/counties/alpha"},

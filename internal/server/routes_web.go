@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"caucus/internal/report"
 	"caucus/internal/store"
 	"caucus/web"
 )
@@ -78,12 +79,16 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 		h.Set("ETag", a.ETag)
 		h.Set("Vary", "Accept-Encoding")
-		if a.Gzip != nil && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		switch {
+		case a.Brotli != nil && acceptsEncoding(r, "br"):
+			h.Set("Content-Encoding", "br")
+			w.Write(a.Brotli)
+		case a.Gzip != nil && acceptsEncoding(r, "gzip"):
 			h.Set("Content-Encoding", "gzip")
 			w.Write(a.Gzip)
-			return
+		default:
+			w.Write(a.Data)
 		}
-		w.Write(a.Data)
 	})
 	for _, site := range s.sites() {
 		p := site.prefix()
@@ -91,7 +96,21 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 		mux.HandleFunc("POST "+p+"/api/v1/photos", s.onSite(site, s.serveBody(store.MaxPhotoBytes, false, s.handlePhoto)))
 		mux.HandleFunc("POST "+p+"/api/v1/callbacks", s.onSite(site, s.serveJSON(maxCallbackBytes, s.handleCallback)))
 		mux.HandleFunc("POST "+p+"/api/v1/callbacks/anonymous", s.onSite(site, s.serveJSON(maxCallbackBytes, s.handleAnonymousCallback)))
+		mux.HandleFunc("POST "+p+"/api/v1/calc", s.onSite(site, s.serveJSON(report.MaxBytes, s.handleCalc)))
 	}
+}
+
+// acceptsEncoding reports whether the request's Accept-Encoding takes coding (a listed token
+// without q=0).
+func acceptsEncoding(r *http.Request, coding string) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(part, ";")
+		if strings.EqualFold(strings.TrimSpace(name), coding) {
+			q := strings.ReplaceAll(params, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }
 
 type candidateInfo struct {

@@ -48,8 +48,13 @@ async function setLang(l) {
   render();
 }
 
-// ---- the math (rules.wasm) ----
+// ---- the math (rules.wasm; the server's POST /api/v1/calc while it loads) ----
+// On a slow line the wasm takes a while; the chair types meanwhile and, when online, the server
+// answers with the same math (the same rules.CalcJSON) for the same input. One question is in
+// flight at a time; when it comes back the page renders again and asks for what is typed now.
 let mathReady = false;
+const served = new Map(); // calc input as sent → the server's answer
+let asking = false;
 window.onCaucusReady = () => { mathReady = true; render(); };
 function loadMath() {
   const s = document.createElement("script");
@@ -66,8 +71,25 @@ function loadMath() {
   document.head.appendChild(s);
 }
 function calc(input) {
-  if (!mathReady) return null;
-  return JSON.parse(window.caucusCalc(JSON.stringify(input)));
+  const inp = JSON.stringify(input);
+  if (mathReady) return JSON.parse(window.caucusCalc(inp));
+  if (served.has(inp)) return served.get(inp);
+  askServer(inp);
+  return null;
+}
+function askServer(inp) {
+  if (asking || !session || !navigator.onLine) return;
+  asking = true;
+  fetch(base + "/api/v1/calc", { method: "POST", body: inp,
+    headers: { "Content-Type": "application/json", Authorization: "Bearer " + session.token } })
+    .then((r) => r.ok ? r.json() : null)
+    .then((res) => {
+      asking = false;
+      if (!res) return; // refused or offline: the next keystroke asks again, or the wasm answers
+      if (served.size > 100) served.clear();
+      served.set(inp, res);
+      if (!mathReady) render();
+    }, () => { asking = false; });
 }
 
 // ---- storage: session and draft in localStorage, outbox in IndexedDB ----
@@ -237,7 +259,7 @@ function render() {
   if (!draft || !info || current === "login") return;
   const d = info.delegates_to_elect;
   const res = draft.attendees !== undefined && !Number.isNaN(draft.attendees) ? calc(input(true)) : null;
-  const waiting = mathReady ? "" : t("math_loading");
+  const waiting = mathReady || res ? "" : t("math_loading");
   switch (current) {
     case "signin": {
       const a = draft.attendees;
