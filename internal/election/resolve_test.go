@@ -60,3 +60,31 @@ func TestFindPrecinctIowa(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFindPrecinct: whatever is typed in the login's precinct field, FindPrecinct never panics,
+// and a precinct it finds is found again by its own ID and its own name.
+func FuzzFindPrecinct(f *testing.F) {
+	d, err := election.New(election.Election{ID: "t", Name: "T", Date: "2020-02-03", Rules: "straw-poll", Candidates: []election.Candidate{{ID: "a", Name: "A"}}},
+		[]election.County{{ID: "polk", Name: "Polk"}, {ID: "adair", Name: "Adair"}},
+		[]election.Precinct{
+			{ID: "polk-des-moines-41", CountyID: "polk", Name: "Des Moines 41", DelegatesToElect: 5},
+			{ID: "adair-1nw-adair", CountyID: "adair", Name: "1NW ADAIR", DelegatesToElect: 4},
+			{ID: "polk-union-1", CountyID: "polk", Name: "Union 1", DelegatesToElect: 3},
+			{ID: "adair-union-1", CountyID: "adair", Name: "Union 1", DelegatesToElect: 3},
+		})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"Polk-Des-Moines-41", " des moines 41 ", "Union 1", "Adair Union 1", "1nw adair", "", "\x00", "polk--des"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, typed string) {
+		p, ok := d.FindPrecinct(typed)
+		if !ok {
+			return
+		}
+		if q, ok := d.FindPrecinct(p.ID); !ok || q.ID != p.ID {
+			t.Fatalf("%q found %s, but its ID finds %v %v", typed, p.ID, q.ID, ok)
+		}
+	})
+}
