@@ -40,6 +40,9 @@ const (
 	// attempts is how often one report or login is sent before the chair gives up: enough to
 	// ride out 503s and, under --chaos, several restarts.
 	attempts = 60
+	// shedPatience is how long a chair keeps logging in while the server sheds (503): far longer
+	// than a night's login peak, short of a chair giving up for the hotline.
+	shedPatience = 5 * time.Minute
 )
 
 // Staff is a hotline operator's account: Run logs in once with it and enters every report
@@ -281,10 +284,29 @@ func each(ctx context.Context, chairs []*chair, n int, f func(*chair)) {
 	wg.Wait()
 }
 
-// loginRetry logs in until an answer comes, riding out restarts and 503s.
+// shedWait is the pause after a 503: a tenth of the server's Retry-After (the rehearsal runs the
+// night faster than phones would, as BenchmarkBurst does), jittered by half so that shed chairs
+// do not come back together, and never less than 50 ms.
+func shedWait(ctx context.Context, retryAfter time.Duration) error {
+	d := max(retryAfter/10, 50*time.Millisecond)
+	d = d/2 + rand.N(d/2+1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// loginRetry logs in until an answer comes, riding out restarts and 503s. A chair whose login is
+// shed keeps trying, as the app does ("busy, try again"), for up to shedPatience; only failures
+// without an answer count against attempts.
 func loginRetry(ctx context.Context, cfg Config, sum *Summary, login func() (string, error)) (string, error) {
 	var last error
-	for range attempts {
+	deadline := time.Now().Add(shedPatience)
+	for tries := 0; tries < attempts; {
 		tok, err := login()
 		var se *client.StatusError
 		switch {
@@ -294,7 +316,16 @@ func loginRetry(ctx context.Context, cfg Config, sum *Summary, login func() (str
 			return "", err
 		case errors.As(err, &se):
 			sum.event("login → 503 (sent again)")
+			if time.Now().After(deadline) {
+				return "", fmt.Errorf("still shed after %v: %w", shedPatience, err)
+			}
+			// The PIN hashing lane is full: wait before the next try, as the chair's app waits
+			// out Retry-After, or the chairs' instant retries are all the server sees.
+			if werr := shedWait(ctx, se.RetryAfter); werr != nil {
+				return "", werr
+			}
 		default:
+			tries++
 			sum.event("login: no answer (sent again)")
 			if cfg.Down != nil {
 				if derr := cfg.Down(ctx); derr != nil {
