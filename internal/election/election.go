@@ -137,8 +137,8 @@ type Definition struct {
 	candidateIndex map[string]int
 	countyIndex    map[string]int
 	precinctIndex  map[string]int
-	location       *time.Location // the election's TimeZone, loaded
-	looseIndex     map[string]int // see FindPrecinct
+	location       *time.Location   // the election's TimeZone, loaded
+	looseIndex     map[uint64]int32 // loose key hashes; see FindPrecinct
 }
 
 // New validates an election definition built in code and returns it. Its errors are those of

@@ -34,33 +34,53 @@ func LooseKey(s string) string {
 
 // looseIndex maps each precinct's loose keys (its ID, its name, its county's name and its name)
 // to its index; a key shared by two precincts maps to ambiguous, unless one of them has it as
-// its ID.
-func looseIndex(counties []County, precincts []Precinct) map[string]int {
+// its ID. The keys are held as 64-bit hashes (looseHash), not strings, so that the index of a
+// national election (175,000 precincts, three keys each) costs about a tenth of the memory;
+// FindPrecinct checks the precinct it finds against the key itself, so a collision of two hashes
+// can only make a precinct unfindable by a loose name (the chair then types the ID), never find
+// the wrong one.
+func looseIndex(counties []County, precincts []Precinct) map[uint64]int32 {
 	countyName := make(map[string]string, len(counties))
 	for _, c := range counties {
 		countyName[c.ID] = c.Name
 	}
-	idx := make(map[string]int, 3*len(precincts))
+	idx := make(map[uint64]int32, 3*len(precincts))
 	for i, p := range precincts {
-		idx[LooseKey(p.ID)] = i
+		idx[looseHash(LooseKey(p.ID))] = int32(i)
 	}
-	ids := make(map[string]bool, len(idx))
+	ids := make(map[uint64]bool, len(idx))
 	for k := range idx {
 		ids[k] = true
 	}
 	for i, p := range precincts {
-		for _, k := range []string{LooseKey(p.Name), LooseKey(countyName[p.CountyID] + " " + p.Name)} {
-			if k == "" || ids[k] {
+		for _, k := range looseNames(p, countyName[p.CountyID]) {
+			h := looseHash(k)
+			if k == "" || ids[h] {
 				continue
 			}
-			if j, ok := idx[k]; ok && j != i {
-				idx[k] = ambiguous
+			if j, ok := idx[h]; ok && j != int32(i) {
+				idx[h] = ambiguous
 			} else if !ok {
-				idx[k] = i
+				idx[h] = int32(i)
 			}
 		}
 	}
 	return idx
+}
+
+// looseNames are the loose keys of a precinct's name: alone, and after its county's name.
+func looseNames(p Precinct, county string) [2]string {
+	return [2]string{LooseKey(p.Name), LooseKey(county + " " + p.Name)}
+}
+
+// looseHash is FNV-1a, 64 bits, of a loose key.
+func looseHash(k string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(k); i++ {
+		h ^= uint64(k[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // FindPrecinct returns the precinct a chair means by what they typed: its exact ID, or else the
@@ -73,9 +93,22 @@ func (d *Definition) FindPrecinct(typed string) (Precinct, bool) {
 	if _, after, ok := strings.Cut(typed, "·"); ok {
 		typed = after
 	}
-	i, ok := d.looseIndex[LooseKey(typed)]
+	k := LooseKey(typed)
+	i, ok := d.looseIndex[looseHash(k)]
 	if !ok || i == ambiguous {
 		return Precinct{}, false
 	}
-	return d.precincts[i], true
+	p := d.precincts[i]
+	if names := looseNames(p, d.countyName(p.CountyID)); k != LooseKey(p.ID) && k != names[0] && k != names[1] {
+		return Precinct{}, false // another key with the same hash
+	}
+	return p, true
+}
+
+// countyName is the name of the county with id, or "".
+func (d *Definition) countyName(id string) string {
+	if i, ok := d.countyIndex[id]; ok {
+		return d.counties[i].Name
+	}
+	return ""
 }
