@@ -26,9 +26,6 @@ import (
 // into its back-off (429) scans the QR code instead, as the app tells them to. The chairs'
 // login p99, memory and disk growth are logged, never asserted on time.
 func TestTrollFlood(t *testing.T) {
-	if testing.Short() {
-		t.Skip("flood test")
-	}
 	const chairs = 200
 	env := servertest.Start(t, servertest.Options{Precincts: chairs,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})

@@ -267,9 +267,6 @@ func startChairs(tb testing.TB, f *faultStore, n int, opts servertest.Options) (
 // the same report_id, is stored exactly once; commits stay one at a time and bounded. The
 // accepted reports' latencies are reported, not asserted.
 func TestOverloadFiveTimesCapacity(t *testing.T) {
-	if testing.Short() {
-		t.Skip("offers five times the server's capacity for a second")
-	}
 	const (
 		warm     = 160 // reports of the closed loop that measures capacity
 		maxBatch = 8
