@@ -63,10 +63,9 @@ func (a *Authenticator) checkPIN(ctx context.Context, precinctID, pinText string
 			return false, err
 		}
 	}
-	cred, err := a.store.PrecinctCredential(ctx, precinctID)
-	known = err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return false, fmt.Errorf("login: %w", err)
+	cred, known, err := a.credential(ctx, precinctID)
+	if err != nil {
+		return false, err
 	}
 	window := now.Truncate(AddressWindow)
 	addr := addressKey(addressPrefix, client, window)
@@ -129,10 +128,9 @@ func (a *Authenticator) checkToken(ctx context.Context, precinctID, tokenText st
 	if err != nil {
 		return false, err
 	}
-	cred, err := a.store.PrecinctCredential(ctx, precinctID)
-	known = err == nil
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return false, fmt.Errorf("login: %w", err)
+	cred, known, err := a.credential(ctx, precinctID)
+	if err != nil {
+		return false, err
 	}
 	window := now.Truncate(AddressWindow)
 	addr := addressKey(tokenAddressPrefix, client, window)
@@ -310,4 +308,16 @@ func dec(c ThrottleCounter) ThrottleCounter {
 		return ThrottleCounter{}
 	}
 	return ThrottleCounter{Count: c.Count - 1, Last: c.Last}
+}
+
+// credential reads a precinct's credential; known is false, with no error, when the election
+// has no such precinct (the caller then spends a dummy hash, so that both cost the same).
+func (a *Authenticator) credential(ctx context.Context, precinctID string) (cred PrecinctCredential, known bool, err error) {
+	cred, err = a.store.PrecinctCredential(ctx, precinctID)
+	if errors.Is(err, ErrNotFound) {
+		return cred, false, nil
+	} else if err != nil {
+		return cred, false, fmt.Errorf("login: %w", err)
+	}
+	return cred, true, nil
 }

@@ -9,14 +9,7 @@ import (
 // TestFindPrecinct: a chair's precinct is found by its ID or its packet's name however it is
 // typed; a name two precincts share, and anything else, finds none.
 func TestFindPrecinct(t *testing.T) {
-	d, err := election.New(election.Election{ID: "t", Name: "T", Date: "2020-02-03", Rules: "straw-poll", Candidates: []election.Candidate{{ID: "a", Name: "A"}}},
-		[]election.County{{ID: "polk", Name: "Polk"}, {ID: "adair", Name: "Adair"}},
-		[]election.Precinct{
-			{ID: "polk-des-moines-41", CountyID: "polk", Name: "Des Moines 41", DelegatesToElect: 5},
-			{ID: "adair-1nw-adair", CountyID: "adair", Name: "1NW ADAIR", DelegatesToElect: 4},
-			{ID: "polk-union-1", CountyID: "polk", Name: "Union 1", DelegatesToElect: 3},
-			{ID: "adair-union-1", CountyID: "adair", Name: "Union 1", DelegatesToElect: 3},
-		})
+	d, err := looseDefinition()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,14 +57,7 @@ func TestFindPrecinctIowa(t *testing.T) {
 // FuzzFindPrecinct: whatever is typed in the login's precinct field, FindPrecinct never panics,
 // and a precinct it finds is found again by its own ID and its own name.
 func FuzzFindPrecinct(f *testing.F) {
-	d, err := election.New(election.Election{ID: "t", Name: "T", Date: "2020-02-03", Rules: "straw-poll", Candidates: []election.Candidate{{ID: "a", Name: "A"}}},
-		[]election.County{{ID: "polk", Name: "Polk"}, {ID: "adair", Name: "Adair"}},
-		[]election.Precinct{
-			{ID: "polk-des-moines-41", CountyID: "polk", Name: "Des Moines 41", DelegatesToElect: 5},
-			{ID: "adair-1nw-adair", CountyID: "adair", Name: "1NW ADAIR", DelegatesToElect: 4},
-			{ID: "polk-union-1", CountyID: "polk", Name: "Union 1", DelegatesToElect: 3},
-			{ID: "adair-union-1", CountyID: "adair", Name: "Union 1", DelegatesToElect: 3},
-		})
+	d, err := looseDefinition()
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -87,4 +73,16 @@ func FuzzFindPrecinct(f *testing.F) {
 			t.Fatalf("%q found %s, but its ID finds %v %v", typed, p.ID, q.ID, ok)
 		}
 	})
+}
+
+// looseDefinition is two counties' precincts, two of them sharing the name "Union 1".
+func looseDefinition() (*election.Definition, error) {
+	return election.New(election.Election{ID: "t", Name: "T", Date: "2020-02-03", Rules: "straw-poll", Candidates: []election.Candidate{{ID: "a", Name: "A"}}},
+		[]election.County{{ID: "polk", Name: "Polk"}, {ID: "adair", Name: "Adair"}},
+		[]election.Precinct{
+			{ID: "polk-des-moines-41", CountyID: "polk", Name: "Des Moines 41", DelegatesToElect: 5},
+			{ID: "adair-1nw-adair", CountyID: "adair", Name: "1NW ADAIR", DelegatesToElect: 4},
+			{ID: "polk-union-1", CountyID: "polk", Name: "Union 1", DelegatesToElect: 3},
+			{ID: "adair-union-1", CountyID: "adair", Name: "Union 1", DelegatesToElect: 3},
+		})
 }
