@@ -61,7 +61,13 @@ func TestServeLogKeyAndMetrics(t *testing.T) {
 	}
 	key, _ := os.ReadFile(keyFile)
 	secret := strings.TrimSpace(string(key))
-	secret = secret[strings.LastIndexByte(secret, '+')+1:]
+	// The private key is everything after the fourth '+' ("PRIVATE+KEY+name+hash+key"): the key
+	// is base64, which may hold '+' itself, and a short tail could turn up in a file by chance.
+	parts := strings.SplitN(secret, "+", 5)
+	if len(parts) != 5 || len(parts[4]) < 40 {
+		t.Fatalf("the log key file does not hold a note signer key")
+	}
+	secret = parts[4]
 	for _, p := range []string{dbPath, dbPath + "-wal"} {
 		b, _ := os.ReadFile(p)
 		if bytes.Contains(b, []byte(secret)) {
