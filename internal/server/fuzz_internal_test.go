@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -79,21 +80,11 @@ func FuzzClientAddr(f *testing.F) {
 	})
 }
 
+// splitHops is the header's comma-separated hops, trimmed as clientAddr trims them.
 func splitHops(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			h := s[start:i]
-			for len(h) > 0 && (h[0] == ' ' || h[0] == '\t') {
-				h = h[1:]
-			}
-			for len(h) > 0 && (h[len(h)-1] == ' ' || h[len(h)-1] == '\t') {
-				h = h[:len(h)-1]
-			}
-			out = append(out, h)
-			start = i + 1
-		}
+	hops := strings.Split(s, ",")
+	for i, h := range hops {
+		hops[i] = strings.TrimSpace(h)
 	}
-	return out
+	return hops
 }
