@@ -77,9 +77,27 @@ func (p *page) waitThroughReload(cond string) {
 			return
 		}
 		if ctx.Err() != nil {
-			p.t.Fatalf("waiting for %s: %v\npage: %s", cond, err, p.text("main"))
+			p.t.Fatalf("waiting for %s: %v\nservice worker: %s\npage: %s", cond, err, p.workerState(), p.text("main"))
 		}
 	}
+}
+
+// workerState says what the page's service worker registration holds (each worker's state and
+// script), and which caches the origin has: what a failed upgrade left behind.
+func (p *page) workerState() string {
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const r = await navigator.serviceWorker.getRegistration();
+		const w = (x) => x ? x.state + " " + x.scriptURL : "none";
+		const c = navigator.serviceWorker.controller;
+		return JSON.stringify({registration: !!r, installing: w(r && r.installing), waiting: w(r && r.waiting),
+			active: w(r && r.active), controller: w(c), caches: await caches.keys(),
+			reloaded: sessionStorage.getItem("caucus.reloaded")}) })()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return err.Error()
+	}
+	return out
 }
 
 func (p *page) cacheKeys() []string {

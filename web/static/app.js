@@ -906,7 +906,10 @@ async function main() {
   root.dataset.ready = "1";
   loadMath();
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/sw.js").catch(() => {});
+    // register() alone does not look for a newer worker, and the browser's own check after a
+    // page load may be put off while the page keeps the worker busy (an outbox retrying): the
+    // explicit update() asks the server for /sw.js now, so a new version installs on this load.
+    navigator.serviceWorker.register("/sw.js").then((reg) => reg.update()).catch(() => {});
     navigator.serviceWorker.addEventListener("controllerchange", () => followNewVersion().catch(() => {}));
     followNewVersion().catch(() => {});
   }
