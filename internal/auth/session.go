@@ -12,17 +12,18 @@ import (
 type Role string
 
 const (
-	RoleChair    Role = "chair"    // reports for one precinct, Session.PrecinctID
-	RoleOperator Role = "operator" // enters hotline and paper reports for any precinct
-	RoleReviewer Role = "reviewer" // resolves flags and conflicts
-	RoleAdmin    Role = "admin"    // sets up the election, staff accounts, resets
-	RoleObserver Role = "observer" // reads everything staff can see, changes nothing
+	RoleChair     Role = "chair"     // reports for one precinct, Session.PrecinctID
+	RoleOperator  Role = "operator"  // enters hotline and paper reports for any precinct
+	RoleReviewer  Role = "reviewer"  // resolves flags and conflicts
+	RoleAdmin     Role = "admin"     // sets up the election, staff accounts, resets
+	RoleObserver  Role = "observer"  // reads everything staff can see, changes nothing
+	RoleCertifier Role = "certifier" // certifies counties and the state (with a second factor)
 )
 
 // Valid reports whether r is one of the five roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleChair, RoleOperator, RoleReviewer, RoleAdmin, RoleObserver:
+	case RoleChair, RoleOperator, RoleReviewer, RoleAdmin, RoleObserver, RoleCertifier:
 		return true
 	}
 	return false

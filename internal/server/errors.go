@@ -51,20 +51,37 @@ var authStatus = map[string]int{
 	auth.CodeBusy:            http.StatusServiceUnavailable, // with auth's jittered Retry-After
 }
 
-// writeError writes err as JSON {error, code, request_id}. Anything that is not an apiError or
-// an auth error is "internal error", logged in full with the request id.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// apiErrorOf is the answer err gets: its apiError, auth's error mapped to a status, or nil for
+// anything else (an internal error).
+func apiErrorOf(err error) *apiError {
 	var ae *apiError
 	var autherr *auth.Error
 	switch {
 	case errors.As(err, &ae):
+		return ae
 	case errors.As(err, &autherr):
 		status, ok := authStatus[autherr.Code]
 		if !ok {
 			status = http.StatusUnauthorized
 		}
-		ae = &apiError{status: status, code: autherr.Code, msg: autherr.Message, retryAfter: autherr.RetryAfter}
-	default:
+		return &apiError{status: status, code: autherr.Code, msg: autherr.Message, retryAfter: autherr.RetryAfter}
+	}
+	return nil
+}
+
+// statusOf is the HTTP status writeError gives err.
+func statusOf(err error) int {
+	if ae := apiErrorOf(err); ae != nil {
+		return ae.status
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError writes err as JSON {error, code, request_id}. Anything that is not an apiError or
+// an auth error is "internal error", logged in full with the request id.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := apiErrorOf(err)
+	if ae == nil {
 		s.log.ErrorContext(r.Context(), "internal error", slog.String("request_id", requestID(r)),
 			slog.String("path", r.URL.Path), slog.Any("err", err))
 		ae = &apiError{status: http.StatusInternalServerError, code: "internal", msg: "internal error; the request id identifies it in the server log"}

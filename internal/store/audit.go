@@ -39,6 +39,10 @@ const (
 	AuditForbidden      AuditKind = "forbidden"       // a failed authorization (ASVS 16.3.2)
 	AuditElectionInit   AuditKind = "election_init"
 	AuditLogKeyCreated  AuditKind = "log_key_created" // the log's signing key (never its bytes)
+	// AuditStaffAction is one state-changing request of a staff member, allowed or refused:
+	// who, the route, the outcome (its HTTP status) and from where. Written once per request
+	// by the server's staff wrapper, whatever else the action writes.
+	AuditStaffAction AuditKind = "staff_action"
 )
 
 // Written by AddCallback and PutPhoto, in their transaction.
@@ -54,6 +58,7 @@ var AuditKinds = []AuditKind{
 	AuditCredentialIssued,
 	AuditReportRejected, AuditLoginOK, AuditLoginFailed, AuditLoginThrottled, AuditLogout,
 	AuditSessionRevoked, AuditThrottleReset, AuditForbidden, AuditElectionInit, AuditLogKeyCreated,
+	AuditStaffAction,
 	AuditCallbackRequested, AuditPhotoStored,
 }
 
