@@ -49,7 +49,8 @@ type Store interface {
 	// nothing and is not an error. Nothing enables an account again.
 	DisableStaff(ctx context.Context, by Actor, username string) (int, error)
 	// SetStaffCredentials replaces the enabled account username's password hash and TOTP
-	// secret (zero: none) and forgets its last TOTP step, deletes every session it holds and
+	// secret (zero: none), forgets its last TOTP step if the secret changed (a code of the
+	// same secret stays used), deletes every session it holds and
 	// writes its staff_account audit row, in one transaction, and returns how many sessions
 	// ended. ErrNotFound when there is no such enabled account.
 	SetStaffCredentials(ctx context.Context, by Actor, username string, hash Hash, totp TOTPSecret) (int, error)
@@ -111,10 +112,11 @@ type Store interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 }
 
-// Actor is who makes a change to staff accounts or credentials, and from where, for the audit
-// trail: a staff username and the client address of the request, or the command line's user
-// and "command line".
+// Actor is who makes a change to staff accounts or credentials, from where and why, for the
+// audit trail: a staff username and the client address of the request, or the command line's
+// user and "command line".
 type Actor struct {
-	Name string
-	From string
+	Name   string
+	From   string
+	Reason string // why, as the actor said it; optional
 }

@@ -17,7 +17,8 @@ const (
 	selectStaffList   = `SELECT username, role, disabled, created_at FROM staff ORDER BY username`
 	selectStaffRole   = `SELECT role, disabled FROM staff WHERE username = ?`
 	disableStaff      = `UPDATE staff SET disabled = 1 WHERE username = ?`
-	setStaffCreds     = `UPDATE staff SET password_hash = ?, totp_secret = ?, totp_step = 0 WHERE username = ? AND disabled = 0`
+	setStaffCreds     = `UPDATE staff SET password_hash = ?1, totp_secret = ?2,
+		totp_step = CASE WHEN totp_secret = ?2 THEN totp_step ELSE 0 END WHERE username = ?3 AND disabled = 0`
 	useTOTPStep       = `UPDATE staff SET totp_step = ? WHERE username = ? AND disabled = 0 AND totp_step < ?`
 	selectStaffExists = `SELECT 1 FROM staff WHERE username = ? AND disabled = 0`
 	// A staff session's subject is its username; a chair's is a precinct ID, which may be
@@ -167,6 +168,9 @@ func (d *DB) UseTOTPStep(ctx context.Context, username string, step int64) (bool
 // staffAudit writes an account change's audit row: by whom and from where, whose account, what.
 func staffAudit(ctx context.Context, tx *txStmts, at int64, by auth.Actor, username, change string, more map[string]any) error {
 	detail := map[string]any{"username": username, "change": change, "from": by.From}
+	if by.Reason != "" {
+		detail["reason"] = by.Reason
+	}
 	for k, v := range more {
 		detail[k] = v
 	}

@@ -199,11 +199,18 @@ func testSetStaffCredentials(t *testing.T, h *authHarness) {
 	if ok, err := h.s.UseTOTPStep(h.ctx, "ann", 10); err != nil || !ok {
 		t.Errorf("UseTOTPStep after reset = %v, %v; want the steps to start again", ok, err)
 	}
+	// A new password with the same secret: a code already used stays used.
+	if _, err := h.s.SetStaffCredentials(h.ctx, admin, "ann", pw, totp2); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := h.s.UseTOTPStep(h.ctx, "ann", 10); err != nil || ok {
+		t.Errorf("UseTOTPStep(10) after a password change = %v, %v; want false (a replay)", ok, err)
+	}
 	if _, err := h.s.SetStaffCredentials(h.ctx, admin, "nobody", pw2, totp2); !errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("SetStaffCredentials(unknown) = %v, want ErrNotFound", err)
 	}
 	rows := h.accountAudit(pw.Encoded(), pw2.Encoded(), totp.Reveal(), totp2.Reveal())
-	if last := rows[len(rows)-1]; last["change"] != "credentials_reset" || last["sessions_ended"] != 1.0 || last["second_factor"] != true {
+	if last := rows[len(rows)-2]; last["change"] != "credentials_reset" || last["sessions_ended"] != 1.0 || last["second_factor"] != true {
 		t.Errorf("reset audit row = %v", last)
 	}
 }

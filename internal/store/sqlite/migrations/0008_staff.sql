@@ -26,7 +26,9 @@ CREATE TABLE sessions_v2 (
 	role         TEXT NOT NULL CHECK (role IN ('chair', 'admin', 'operator', 'reviewer', 'observer', 'certifier')),
 	created_at   INTEGER NOT NULL,
 	expires_at   INTEGER NOT NULL CHECK (expires_at > created_at),
-	last_seen_at INTEGER NOT NULL
+	-- When the session was last used (to the minute): a staff session ends 30 minutes after.
+	-- A row written without it (by hand) reads as never used.
+	last_seen_at INTEGER NOT NULL DEFAULT 0
 ) STRICT, WITHOUT ROWID;
 
 INSERT INTO sessions_v2 (token_hash, subject, role, created_at, expires_at, last_seen_at)
