@@ -14,10 +14,10 @@ import (
 const (
 	insertStaff = `INSERT INTO staff (username, role, password_hash, disabled, created_at, totp_secret, totp_step)
 	VALUES (?, ?, ?, 0, ?, ?, 0) ON CONFLICT (username) DO NOTHING`
-	selectStaffList   = `SELECT username, role, disabled, created_at FROM staff ORDER BY username`
-	selectStaffRole   = `SELECT role, disabled FROM staff WHERE username = ?`
-	disableStaff      = `UPDATE staff SET disabled = 1 WHERE username = ?`
-	setStaffCreds     = `UPDATE staff SET password_hash = ?1, totp_secret = ?2,
+	selectStaffList = `SELECT username, role, disabled, created_at FROM staff ORDER BY username`
+	selectStaffRole = `SELECT role, disabled FROM staff WHERE username = ?`
+	disableStaff    = `UPDATE staff SET disabled = 1 WHERE username = ?`
+	setStaffCreds   = `UPDATE staff SET password_hash = ?1, totp_secret = ?2,
 		totp_step = CASE WHEN totp_secret = ?2 THEN totp_step ELSE 0 END WHERE username = ?3 AND disabled = 0`
 	useTOTPStep       = `UPDATE staff SET totp_step = ? WHERE username = ? AND disabled = 0 AND totp_step < ?`
 	selectStaffExists = `SELECT 1 FROM staff WHERE username = ? AND disabled = 0`
