@@ -259,7 +259,7 @@ func (a *Authenticator) DeleteExpiredSessions(ctx context.Context) (int, error) 
 // staffFailure words ErrBadCredentials for staff; other errors pass through.
 func staffFailure(err error) error {
 	if errors.Is(err, ErrBadCredentials) {
-		return &Error{Code: CodeBadCredentials, Message: "Wrong user name or password."}
+		return &Error{Code: CodeBadCredentials, Message: "Wrong user name, password or one-time code."}
 	}
 	return err
 }

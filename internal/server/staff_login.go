@@ -8,6 +8,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/store"
+	"caucus/web"
 )
 
 // The staff login and session routes (interfaces.md, "Headquarters"): a login sets the
@@ -17,6 +18,31 @@ func (s *Server) staffLoginRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/staff/logout", s.onMain(s.staffJSON(0, rolesStaff, s.handleStaffLogout)))
 	mux.HandleFunc("GET /api/v1/staff/me", s.onMain(s.staffJSON(0, rolesStaff, s.handleStaffMe)))
 	mux.HandleFunc("POST /api/v1/staff/password", s.onMain(s.staffJSON(maxLoginBytes, rolesStaff, s.handleStaffPassword)))
+	mux.HandleFunc("GET /hq/login", s.hqLoginPage())
+}
+
+// hqLoginCSP is the login page's policy: its script and style are files of this origin, no
+// inline block at all, and it posts only to this origin.
+const hqLoginCSP = "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; " +
+	"form-action 'self'; frame-ancestors 'none'"
+
+// hqLoginPage serves the headquarters login page (web/templates/hq_login.html), rendered once.
+func (s *Server) hqLoginPage() http.HandlerFunc {
+	assets, err := web.Load()
+	if err != nil {
+		panic(err) // embedded files: a broken build, caught by the tests
+	}
+	b, err := assets.Render("hq_login.html", map[string]any{"ElectionName": s.main.def.Election().Name})
+	if err != nil {
+		panic(err)
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", hqLoginCSP)
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		w.Write(b)
+	}
 }
 
 type staffLoginRequest struct {
