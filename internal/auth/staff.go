@@ -111,6 +111,14 @@ func (n NewStaff) OTPURI() string {
 	return key.URL()
 }
 
+// GenerateTOTPSecret returns a new TOTP secret from crypto/rand: 160 bits (RFC 4226 §4), in
+// base32 without padding (32 characters), as authenticator apps take it typed.
+func GenerateTOTPSecret() TOTPSecret {
+	b := make([]byte, 20)
+	rand.Read(b)
+	return NewTOTPSecret(totpEncoding.EncodeToString(b))
+}
+
 // decodeTOTP returns the raw bytes of a base32 secret (totp.Generate re-encodes them).
 func decodeTOTP(s TOTPSecret) []byte {
 	b, _ := totpEncoding.DecodeString(s.Reveal())
@@ -121,9 +129,7 @@ func decodeTOTP(s TOTPSecret) []byte {
 func newCredentials(username string, role Role) (NewStaff, Hash, error) {
 	n := NewStaff{Username: username, Role: role, Password: GeneratePassword()}
 	if role.NeedsOTP() {
-		b := make([]byte, 20) // RFC 4226 §4: 160 bits
-		rand.Read(b)
-		n.TOTP = NewTOTPSecret(totpEncoding.EncodeToString(b))
+		n.TOTP = GenerateTOTPSecret()
 	}
 	h, err := HashSecret(DefaultParams(), n.Password.Reveal())
 	if err != nil {
