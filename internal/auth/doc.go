@@ -55,8 +55,8 @@
 // it. The wait is reserved with the attempt, so a burst of concurrent guesses gets the free
 // attempts and then waits, like guesses one at a time. At that pace the budget B lasts about 2 h 43 min of continuous guessing (the tests'
 // MaxAttemptsIn); after it the precinct's PIN path answers ErrPINClosed until staff reset its
-// counters after calling the chair back (headquarters' step; until it is built, the QR token
-// is the way in). None of this touches the other ways in:
+// counters after calling the chair back (ReopenPIN, or NewPIN for a lost card; meanwhile the
+// QR token is the way in). None of this touches the other ways in:
 //   - the QR token is never throttled by anything (its hash is cheap, TokenParams, so a flood
 //     of bogus tokens costs no CPU either);
 //   - a session, once made, lasts ChairSessionTTL from login and is never cut by failures,
