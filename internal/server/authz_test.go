@@ -44,6 +44,7 @@ func authzRows(reportX string) []authzRow {
 		{"GET /api/v1/results", "", "200 200 200 200 200 200 200 200 200 200"},
 		{"GET /api/v1/results/precincts/X", "", "200 200 200 200 200 200 200 200 200 200"},
 		// Staff login and session.
+		{"GET /hq/login", "", "200 200 200 200 200 200 200 200 200 200"},
 		{"POST /api/v1/staff/login", `{"user":"nobody","password":"not a password at all"}`, "401 401 401 401 401 401 401 401 401 401"},
 		{"GET /api/v1/staff/me", "", "401 403 403 200 200 200 200 200 401 401"},
 		{"POST /api/v1/staff/logout", "", "401 403 403 200 200 200 200 200 401 401"},
