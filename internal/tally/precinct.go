@@ -8,6 +8,7 @@ import (
 
 	"caucus/internal/election"
 	"caucus/internal/report"
+	"caucus/internal/results"
 	"caucus/internal/rules"
 	"caucus/internal/store"
 )
@@ -87,6 +88,7 @@ type pstate struct {
 	entries   []int64   // every log index of the precinct, in order
 	reports   []counted // its reports and corrections: what a review may make counted
 	out       *outcome  // the counted entry's numbers; nil when nothing is counted
+	history   []results.HistoryEntry // every entry, as the precinct document lists it (Counted unset)
 	updatedAt string    // received_at of its latest entry
 }
 
@@ -171,6 +173,12 @@ func (ix *index) advance(l loc, old pstate, e *store.Entry, le *report.Entry) (p
 	next := old
 	next.st = st
 	next.entries = append(old.entries, e.Index)
+	h := results.HistoryEntry{LogIndex: e.Index, Kind: le.Kind, ReceivedAt: le.ReceivedAt, Channel: le.Channel,
+		Submitter: le.Submitter, Reason: le.Reason, Decision: le.Decision, Counts: le.Counts}
+	if r := le.Report; r != nil {
+		h.Report = &results.HistoryReport{Attendees: r.Attendees, First: r.First, Final: r.Final, Delegates: r.Delegates}
+	}
+	next.history = append(old.history[:len(old.history):len(old.history)], h)
 	if le.Report != nil {
 		next.reports = append(old.reports, counted{e.Index, le.Report})
 	}
