@@ -85,11 +85,11 @@ func (ix *index) precinct(l loc) election.Precinct { return ix.precincts[l.count
 // leaves the old one as it was, so that an entry that fails changes nothing.
 type pstate struct {
 	st        store.PrecinctState
-	entries   []int64   // every log index of the precinct, in order
-	reports   []counted // its reports and corrections: what a review may make counted
-	out       *outcome  // the counted entry's numbers; nil when nothing is counted
+	entries   []int64                // every log index of the precinct, in order
+	reports   []counted              // its reports and corrections: what a review may make counted
+	out       *outcome               // the counted entry's numbers; nil when nothing is counted
 	history   []results.HistoryEntry // every entry, as the precinct document lists it (Counted unset)
-	updatedAt string    // received_at of its latest entry
+	updatedAt string                 // received_at of its latest entry
 }
 
 // counted is a report or correction of a precinct, by log index.
