@@ -9,10 +9,22 @@ import (
 	"caucus/internal/auth"
 )
 
-// StaffLogin creates a staff account (user, role) with a random password, as an account
-// command would store it (an argon2id hash in the staff table), logs it in through the
-// Authenticator and returns the session token, for a Bearer header or the staff cookie.
+// StaffLogin creates a staff account (StaffAccount), logs it in through the Authenticator and
+// returns the session token, for a Bearer header or the staff cookie.
 func (env *Env) StaffLogin(user string, role auth.Role) string {
+	t := env.t
+	t.Helper()
+	password := auth.NewPassword(env.StaffAccount(user, role))
+	_, tok, err := env.Auth.LoginStaff(context.Background(), user, password, netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatalf("staff login %s: %v", user, err)
+	}
+	return tok.Reveal()
+}
+
+// StaffAccount creates a staff account (user, role) as an account command would store it (an
+// argon2id hash in the staff table) and returns its password.
+func (env *Env) StaffAccount(user string, role auth.Role) string {
 	t := env.t
 	t.Helper()
 	password := auth.NewPassword(user + "-correct-horse-battery")
@@ -29,9 +41,5 @@ func (env *Env) StaffLogin(user string, role auth.Role) string {
 		user, string(role), []byte(h.Encoded()), time.Now().UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
-	_, tok, err := env.Auth.LoginStaff(context.Background(), user, password, netip.MustParseAddr("127.0.0.1"))
-	if err != nil {
-		t.Fatalf("staff login %s: %v", user, err)
-	}
-	return tok.Reveal()
+	return password.Reveal()
 }
