@@ -52,16 +52,16 @@ type Staff struct{ Username, Password string }
 
 // Config is one rehearsal.
 type Config struct {
-	URL         string
-	Truth       *Truth
-	PINs        map[string]string // precinct id → PIN; or Operator
-	Operator    *Staff
+	URL      string
+	Truth    *Truth
+	PINs     map[string]string // precinct id → PIN; or Operator
+	Operator *Staff
 	// HQ, when set, is a reviewer's account: headquarters resolves the review queue after the
 	// reports (accepting the report that matches the truth, correcting where none does), and
 	// chairs hit by the conflict fault also get their first report wrong. HQToken, when set, is
 	// that reviewer's session token instead (no login).
-	HQ      *Staff
-	HQToken string
+	HQ          *Staff
+	HQToken     string
 	Concurrency int // chairs at work at once; 0: 50
 	Faults      Faults
 	Seed        uint64
@@ -100,7 +100,7 @@ type Summary struct {
 	Differences   []string                  // published ≠ truth
 	Compared      int                       // numbers compared
 	CompareTime   time.Duration
-	Decisions     int // headquarters' decisions
+	Decisions     int                      // headquarters' decisions
 	counted       map[string]report.Report // precinct → the report that counts
 	conflicted    map[string]bool
 	decided       map[string]results.Status // precinct → its status after headquarters' decision
