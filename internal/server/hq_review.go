@@ -14,6 +14,7 @@ import (
 	"caucus/internal/review"
 	"caucus/internal/rules"
 	"caucus/internal/store"
+	"caucus/web"
 )
 
 // maxDecisionBytes bounds a review decision: a whole report and a reason.
@@ -31,6 +32,11 @@ func (s *Server) reviewRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/hq/review/{precinct_id}", s.onMain(s.staffJSON(maxDecisionBytes, rolesReview, s.handleDecision)))
 	mux.HandleFunc("POST /api/v1/hq/calc/{precinct_id}", s.onMain(s.serveJSON(report.MaxBytes, s.handleStaffCalc)))
 	mux.HandleFunc("GET /api/v1/hq/photos/{sha256}", s.onMain(s.handleStaffPhoto))
+	assets, err := web.Load()
+	if err != nil {
+		panic(err) // embedded files: a broken build, caught by the tests
+	}
+	mux.HandleFunc("GET /hq/review", s.onMain(s.handleReviewPage(assets)))
 }
 
 // reviewQueue is GET /api/v1/hq/review.

@@ -15,6 +15,7 @@ import (
 	"caucus/internal/report"
 	"caucus/internal/results"
 	"caucus/internal/review"
+	"caucus/internal/server"
 	"caucus/internal/server/servertest"
 	"caucus/internal/store"
 )
@@ -287,5 +288,41 @@ func TestStaffPhoto(t *testing.T) {
 	}
 	if status, _ := env.Do("GET", "/api/v1/hq/photos/NOTAHASH", rita, nil); status != 404 {
 		t.Errorf("bad name: %d", status)
+	}
+}
+
+// TestReviewPage: /hq/review sends a browser without a session to the login page, refuses a
+// role that may not read the queue, and gives observers the page without a decision form.
+func TestReviewPage(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Precincts: 2})
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(token string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", env.URL+"/hq/review", nil)
+		if token != "" {
+			req.AddCookie(&http.Cookie{Name: server.StaffCookie, Value: token})
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		return resp, b.String()
+	}
+	if resp, _ := get(""); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/hq/login?next=%2Fhq%2Freview" {
+		t.Errorf("without a session: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := get(env.StaffLogin("otto", auth.RoleOperator)); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("operator: %d", resp.StatusCode)
+	}
+	resp, page := get(env.StaffLogin("olive", auth.RoleObserver))
+	if resp.StatusCode != 200 || !strings.Contains(page, `data-readonly="1"`) || strings.Contains(page, `id="decide"`) ||
+		resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("observer: %d %v\n%s", resp.StatusCode, resp.Header, page)
+	}
+	resp, page = get(env.StaffLogin("rita", auth.RoleReviewer))
+	if resp.StatusCode != 200 || strings.Contains(page, `data-readonly`) || !strings.Contains(page, `id="decide"`) {
+		t.Errorf("reviewer: %d\n%s", resp.StatusCode, page)
 	}
 }
