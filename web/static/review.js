@@ -103,7 +103,9 @@
     return el("ul", { class: "checks" }, ...checks.map((c) => el("li", { class: "sev-" + c.severity }, el("strong", { text: c.id }), " (" + c.severity + "): " + c.message)));
   }
 
-  function mathTable(report, math, caption) {
+  // mathTable is a report's numbers and computed math per group; cells that differ from other
+  // (the counted entry's report, for the entries beside it) are marked, in words too.
+  function mathTable(report, math, caption, other) {
     const groups = new Map((math.groups || []).map((g) => [g.candidate_id, g]));
     const ids = candidates.map((c) => c.id);
     for (const id of Object.keys(report.final || {})) if (!ids.includes(id)) ids.push(id);
@@ -114,12 +116,16 @@
       const chair = report.delegates ? report.delegates[id] || 0 : null;
       if (first === 0 && final === 0 && !g.delegates && !chair) continue;
       const differs = chair !== null && g.delegates !== undefined && g.delegates !== null && chair !== g.delegates;
-      rows.push(el("tr", null, el("th", { scope: "row", text: groupName(id) }), el("td", { class: "num", text: num(first) }), el("td", { class: "num", text: num(final) }),
-        el("td", { text: g.viable === true ? "viable" : g.viable === false ? "not viable" : "–" }),
+      const cmp = (v, kind) => {
+        const changed = other && ((other[kind] || {})[id] || 0) !== v;
+        return el("td", { class: "num" + (changed ? " changed" : "") }, num(v), changed ? el("span", { class: "vh", text: " (differs from the counted entry)" }) : null);
+      };
+      rows.push(el("tr", null, el("th", { scope: "row", text: groupName(id) }), cmp(first, "first"), cmp(final, "final"),
+        el("td", { text: g.viable === true ? "yes" : g.viable === false ? "no" : "–" }),
         el("td", { class: "num", text: num(g.delegates) }), el("td", { class: "num" + (differs ? " differs" : ""), text: chair === null ? "–" : num(chair) })));
     }
     return el("div", { class: "scroll" }, el("table", null, el("caption", { text: caption }),
-      el("thead", null, el("tr", null, ...["Group", "First", "Final", "Viability", "Delegates (computed)", "Worksheet"].map((h) => el("th", { scope: "col", text: h })))),
+      el("thead", null, el("tr", null, ...["Group", "First", "Final", "Viable", "Delegates", "Sheet"].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", null, ...rows)));
   }
 
@@ -131,7 +137,9 @@
     if (e.reason) card.append(el("p", null, el("strong", { text: "Reason: " }), e.reason));
     const m = e.math || {};
     card.append(el("p", { class: "meta", text: "Signed in " + num(e.report.attendees) + " · delegates to elect " + num(m.delegates_to_elect) + " · viability threshold " + num(m.threshold) }));
-    card.append(mathTable(e.report, m, "The computed math"));
+    const counted = it.entries.find((x) => x.counted);
+    const other = counted && counted !== e ? counted.report : null;
+    card.append(mathTable(e.report, m, "The computed math" + (other ? " (marked: differs from the counted entry)" : ""), other));
     card.append(el("h5", { text: "Checks" }), checksList(e.checks));
     const photo = el("div", { class: "photo" });
     if (e.photo_sha256) {
@@ -141,9 +149,12 @@
     }
     card.append(photo);
     if (!readOnly) {
-      const b = el("button", { type: "button", class: "accept", "data-log-index": e.log_index, text: "Accept log entry " + e.log_index });
+      const own = e.submitter === body.dataset.user;
+      const b = el("button", { type: "button", class: "accept", "data-log-index": e.log_index, text: "Accept log entry " + e.log_index, disabled: own,
+        "aria-describedby": own ? "own-" + e.log_index : null });
       b.addEventListener("click", () => decide({ action: "accept", log_index: e.log_index }));
       card.append(b);
+      if (own) card.append(el("p", { id: "own-" + e.log_index, class: "help", text: "You entered this entry: another reviewer must accept it." }));
     }
     return card;
   }
@@ -160,7 +171,7 @@
     hist.replaceChildren(...it.history.map((h) => {
       let what = h.kind + " (" + h.channel + ") by " + h.submitter;
       if (h.kind === "review") what += ": " + h.decision + (h.counts !== undefined && h.counts !== null ? ", log entry " + h.counts + " counts" : "");
-      return el("li", { value: String(h.log_index) }, el("strong", { text: "Log entry " + h.log_index + ": " }), what, " · " + h.received_at + " · status after: " + h.status.replace("_", " "),
+      return el("li", null, el("strong", { text: "Log entry " + h.log_index + ": " }), what, " · " + h.received_at + " · status after: " + h.status.replace("_", " "),
         h.reason ? el("span", null, " · reason: ", el("q", { text: h.reason })) : null, el("span", { class: "hash", text: " leaf " + h.leaf_hash }));
     }));
     if (!readOnly) fillCorrection(it);
@@ -226,7 +237,7 @@
       return;
     }
     box.replaceChildren(el("p", { text: "Viability threshold " + num(data.threshold) + " · delegates to elect " + num(data.delegates_to_elect) }),
-      mathTable(r, data, "The correction's math, live"), checksList(data.checks));
+      mathTable(r, data, "The correction's math, live", null), checksList(data.checks));
     $("c-submit").disabled = (data.checks || []).some((c) => c.severity === "error");
   }
 
