@@ -182,6 +182,16 @@ func TestReviewQueuePage(t *testing.T) {
 	}
 	p.shot("hq-review-corrected-desktop")
 
+	// The public page of the precinct shows the original beside the correction, who and why.
+	p.do(chromedp.Navigate(env.URL + "/results/precincts/p0002"))
+	p.wait(`document.readyState === "complete"`)
+	if got := p.text("table.history"); !strings.Contains(got, "Original report") || !strings.Contains(got, "Correction by headquarters") ||
+		!strings.Contains(got, "by rita") || !strings.Contains(got, "the worksheet photo shows five more for Adams") {
+		t.Errorf("the precinct page's history: %q", got)
+	}
+	p.shot("hq-review-public-precinct-desktop")
+	p.axe("public precinct page after a correction")
+
 	// An observer: the same page, no decision to make.
 	olive := env.StaffLogin("olive", auth.RoleObserver)
 	o := staffPage(t, env.URL, olive)

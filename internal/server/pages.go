@@ -650,7 +650,7 @@ func describeEntry(site *Site, row *entryRow, h results.HistoryEntry, reports *i
 	case "report":
 		row.Title = "Original report"
 		if *reports > 0 {
-			row.Title = "Another report"
+			row.Title = "Conflicting report"
 		}
 		*reports++
 	case "correction":
