@@ -145,9 +145,9 @@ func (s *Server) handleDecision(site *Site, sess auth.Session, _ http.Header, r 
 	var re *night.RefusedError
 	switch {
 	case errors.Is(err, night.ErrOwnEntry):
-		return nil, 0, errorf(http.StatusForbidden, "own_entry", "%s", re2msg(err))
+		return nil, 0, errorf(http.StatusForbidden, "own_entry", "%s", refusalMessage(err))
 	case errors.Is(err, night.ErrStale):
-		return nil, 0, errorf(http.StatusConflict, "stale", "%s", re2msg(err))
+		return nil, 0, errorf(http.StatusConflict, "stale", "%s", refusalMessage(err))
 	case errors.As(err, &re):
 		checks := re.Checks
 		if checks == nil {
@@ -160,8 +160,8 @@ func (s *Server) handleDecision(site *Site, sess auth.Session, _ http.Header, r 
 	return decisionAnswer{PrecinctID: d.PrecinctID, LogIndex: e.Index, LeafHash: report.HexHash(e.LeafHash), Status: e.Status}, http.StatusCreated, nil
 }
 
-// re2msg is a refusal's message for the reviewer.
-func re2msg(err error) string {
+// refusalMessage is a refusal's message for the reviewer.
+func refusalMessage(err error) string {
 	var re *night.RefusedError
 	if errors.As(err, &re) {
 		return re.Message
