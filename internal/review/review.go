@@ -17,8 +17,9 @@ import (
 	"caucus/internal/store"
 )
 
-// Reason is why a precinct is in the review queue. The list is open: other parts of
-// headquarters (the hotline's double entry, a recanvass) add their own reasons to an item.
+// Reason is why a precinct is in the review queue. The list is open: the hotline's double entry
+// and a recanvass are to add theirs here (hotline_mismatch, recanvass_difference), so a client
+// shows a reason it does not know by its name rather than drop it.
 type Reason string
 
 const (
