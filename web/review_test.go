@@ -23,14 +23,19 @@ import (
 	"caucus/internal/server/servertest"
 )
 
-// staffPage is a tab at a headquarters desk's size (1280×800) whose browser holds the staff
-// session cookie of token (none when empty), as the login page would have set it.
-func staffPage(t *testing.T, url, token string) *page {
+// staffPage is a tab at a headquarters desk's size (1280×800), or a tablet's (768×1024), whose
+// browser holds the staff session cookie of token (none when empty), as the login page would
+// have set it.
+func staffPage(t *testing.T, url, token string, tablet bool) *page {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser(t))
 	t.Cleanup(cancel)
 	p := &page{t: t, ctx: ctx}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1))); err != nil {
+	w, h := int64(1280), int64(800)
+	if tablet {
+		w, h = 768, 1024
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, h, chromedp.EmulateScale(1))); err != nil {
 		t.Fatalf("open a tab: %v", err)
 	}
 	p.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -122,7 +127,7 @@ func precinctNow(t *testing.T, env *servertest.Env, id string) results.Precinct 
 func TestReviewQueuePage(t *testing.T) {
 	env, idx := reviewEnv(t)
 	rita := env.StaffLogin("rita", auth.RoleReviewer)
-	p := staffPage(t, env.URL, rita)
+	p := staffPage(t, env.URL, rita, false)
 	p.do(chromedp.Navigate(env.URL + "/hq/review"))
 	p.wait(`document.documentElement.dataset.ready === "1" && document.querySelectorAll("#entries .entry").length === 2`)
 	if got := p.text("#count"); got != "2" {
@@ -192,9 +197,9 @@ func TestReviewQueuePage(t *testing.T) {
 	p.shot("hq-review-public-precinct-desktop")
 	p.axe("public precinct page after a correction")
 
-	// An observer: the same page, no decision to make.
+	// An observer, on a tablet: the same page, no decision to make.
 	olive := env.StaffLogin("olive", auth.RoleObserver)
-	o := staffPage(t, env.URL, olive)
+	o := staffPage(t, env.URL, olive, true)
 	o.do(chromedp.Navigate(env.URL + "/hq/review"))
 	o.wait(`document.documentElement.dataset.ready === "1"`)
 	o.do(clickCSS("#lookup-id"))
@@ -206,11 +211,11 @@ func TestReviewQueuePage(t *testing.T) {
 	if got := o.text("header"); !strings.Contains(got, "read-only") {
 		t.Errorf("the observer's header does not say read-only: %q", got)
 	}
-	o.shot("hq-review-observer-desktop")
+	o.shot("hq-review-observer-tablet")
 	o.axe("observer")
 
 	// No session: to the login page.
-	n := staffPage(t, env.URL, "")
+	n := staffPage(t, env.URL, "", false)
 	n.do(chromedp.Navigate(env.URL + "/hq/review"))
 	n.wait(`location.pathname === "/hq/login" && location.search === "?next=%2Fhq%2Freview"`)
 }

@@ -124,7 +124,7 @@
         el("td", { text: g.viable === true ? "yes" : g.viable === false ? "no" : "–" }),
         el("td", { class: "num", text: num(g.delegates) }), el("td", { class: "num" + (differs ? " differs" : ""), text: chair === null ? "–" : num(chair) })));
     }
-    return el("div", { class: "scroll" }, el("table", null, el("caption", { text: caption }),
+    return el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": caption }, el("table", null, el("caption", { text: caption }),
       el("thead", null, el("tr", null, ...["Group", "First", "Final", "Viable", "Delegates", "Sheet"].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", null, ...rows)));
   }
