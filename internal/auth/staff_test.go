@@ -400,3 +400,24 @@ func TestReopenPIN(t *testing.T) {
 		t.Errorf("QR token after a new PIN: %v", err)
 	}
 }
+
+// BenchmarkAuthenticateStaff measures what a staff request's session check costs: staff
+// sessions are not cached, so each reads the session and the account (and, once a minute,
+// writes the last-seen time).
+func BenchmarkAuthenticateStaff(b *testing.B) {
+	f := newFixture(b, 0, false)
+	n, err := f.a.CreateStaff(ctx, root, "ann", auth.RoleReviewer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, tok, err := f.a.LoginStaff(ctx, "ann", n.Password, "", chairA)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.a.Authenticate(ctx, tok.Reveal()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
