@@ -416,3 +416,28 @@ func TestPINReopenAPI(t *testing.T) {
 		t.Errorf("reasons logged = %q, want %q", reasons, want)
 	}
 }
+
+// TestHQLoginPage: the login page is served with a policy that allows no inline script or
+// style, and has none; it asks for the user name, the password and the one-time code.
+func TestHQLoginPage(t *testing.T) {
+	k := newStaffKit(t, 1)
+	status, h, b := k.do("GET", "/hq/login", "", "", "")
+	if status != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /hq/login: %d %q", status, h.Get("Content-Type"))
+	}
+	csp := h.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "style-src 'self';") || strings.Contains(csp, "unsafe") {
+		t.Errorf("CSP %q", csp)
+	}
+	page := string(b)
+	for _, bad := range []string{"<script>", "<style", " style="} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page has an inline block (%s)", bad)
+		}
+	}
+	for _, want := range []string{`id="user"`, `type="password"`, `autocomplete="one-time-code"`, `<script src="/static/hq_login.`, `Test caucus`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+}
