@@ -115,14 +115,14 @@ func TestWorkedExampleOverstatement(t *testing.T) {
 	}
 
 	// The p-value after p1 then p2: 45/44 · 15/16 = 675/704 ≈ 0.9588.
-	r := audit.NewRisk().Times(f1, true).Times(f2, true)
-	if r.Rat().Cmp(rat("675/704")) != 0 {
+	r := c.NewRisk().After(c, 0, e1).After(c, 1, e2)
+	if r.Rat().Cmp(rat("675/704")) != 0 || r.Rat().Cmp(new(big.Rat).Mul(f1, f2)) != 0 {
 		t.Errorf("risk %v, want 675/704", r.Rat())
 	}
 	if r.AtMost(rat("675/705")) || !r.AtMost(rat("675/704")) {
 		t.Error("AtMost is not exact at the boundary")
 	}
-	if inf := r.Times(c.Factor(2, e3)); !inf.Infinite || inf.AtMost(rat("1")) {
+	if inf := r.After(c, 2, e3); !inf.Infinite || inf.AtMost(rat("1")) {
 		t.Error("an infinite factor must make the risk infinite and never at most α")
 	}
 }
@@ -132,7 +132,7 @@ func TestWorkedExampleOverstatement(t *testing.T) {
 func TestExpectedSample(t *testing.T) {
 	c := threePrecincts(t)
 	alpha := rat("1/20")
-	m, within, err := c.DrawsNeeded(audit.NewRisk(), alpha, 1000)
+	m, within, err := c.DrawsNeeded(c.NewRisk(), alpha, 1000)
 	if err != nil || !within || m != 47 {
 		t.Fatalf("DrawsNeeded = %d %v %v, want 47 true", m, within, err)
 	}
@@ -143,14 +143,12 @@ func TestExpectedSample(t *testing.T) {
 		t.Fatal("the hand computation is wrong")
 	}
 	// A limit below 47 is not enough, decided exactly.
-	if m, within, _ := c.DrawsNeeded(audit.NewRisk(), alpha, 46); within || m < 47 {
+	if m, within, _ := c.DrawsNeeded(c.NewRisk(), alpha, 46); within || m < 47 {
 		t.Errorf("with limit 46: %d %v, want not within and an estimate ≥ 47", m, within)
 	}
 	// From a risk of 675/704, the draws still needed: (675/704)(15/16)^m ≤ 1/20 first at m = 46
 	// (46.42 − ln(704/675)/0.0645 = 46.42 − 0.65 = 45.77).
-	f1, _ := c.Factor(0, rat("1/2"))
-	f2, _ := c.Factor(1, rat("0"))
-	r := audit.NewRisk().Times(f1, true).Times(f2, true)
+	r := c.NewRisk().After(c, 0, rat("1/2")).After(c, 1, rat("0"))
 	if m, within, _ := c.DrawsNeeded(r, alpha, 1000); !within || m != 46 {
 		t.Errorf("from 675/704: %d %v, want 46", m, within)
 	}

@@ -21,8 +21,7 @@ type Election struct {
 	recorded  map[string][]rules.Tiebreak
 }
 
-// ErrNoRatio means a precinct's county SDE ratio is unknown, so its hand-counted SDEs cannot be
-// computed.
+// ErrNoRatio means the rules computed no SDEs (no county ratio was given).
 var ErrNoRatio = errors.New("the county's SDE ratio is not known")
 
 // ErrUnknownPrecinct means a hand count names a precinct the results do not have.
@@ -118,15 +117,20 @@ func people(c rules.Counts) Tally {
 
 // HandCount turns one precinct's hand count of its preference cards (each candidate's first and
 // final alignment) into each contest's possible outcomes: the counts themselves for first and
-// final alignment, and for SDEs the outcomes of HandSDE.
+// final alignment, and for SDEs the outcomes of HandSDE. When the rules cannot compute the
+// precinct's SDEs because its county's ratio is not known (2020's satellites), the SDE outcome is
+// the worst the bound allows, the winner at 0 and every loser at b_p: its overstatement is its
+// whole bound u_p, so drawing it sends the SDE contest to a full hand count.
 func (e *Election) HandCount(precinctID string, first, final rules.Counts) (map[Kind][]Tally, error) {
 	p, ok := e.precincts[precinctID]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownPrecinct, precinctID)
 	}
+	out := map[Kind][]Tally{First: {people(first)}, Final: {people(final)}}
 	rho := e.ratio(p.CountyID)
 	if rho == nil {
-		return nil, fmt.Errorf("precinct %s: %w", precinctID, ErrNoRatio)
+		out[SDE] = []Tally{e.worstSDE(precinctID)}
+		return out, nil
 	}
 	in := bulk.Input(p, rho, e.profile)
 	in.First, in.Final = first, final
@@ -137,7 +141,19 @@ func (e *Election) HandCount(precinctID string, first, final rules.Counts) (map[
 	if err != nil {
 		return nil, fmt.Errorf("precinct %s: %w", precinctID, err)
 	}
-	return map[Kind][]Tally{First: {people(first)}, Final: {people(final)}, SDE: sdes}, nil
+	out[SDE] = sdes
+	return out, nil
+}
+
+// worstSDE is the SDE outcome least favourable to the reported winner that the bound allows.
+func (e *Election) worstSDE(precinctID string) Tally {
+	c := e.Contest(SDE)
+	b := c.Batches[c.Index(precinctID)]
+	t := Tally{c.Winner: new(big.Rat)}
+	for _, l := range c.Losers {
+		t[l] = b.Bound
+	}
+	return t
 }
 
 // maxTieDepth bounds how many games of chance HandSDE plays out one after another.

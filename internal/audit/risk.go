@@ -7,35 +7,136 @@ import (
 )
 
 // Risk is a Kaplan–Markov p-value, the product Π (1 − 1/U) / (1 − e_p/u_p) over the draws so
-// far, kept as an unreduced fraction of big integers: reducing it after every draw would cost a
-// gcd of ever longer numbers, and comparing it with α needs only two products. Infinite means a
-// drawn precinct overstated by its whole bound (e_p ≥ u_p): no further sampling can bring the
-// risk under any limit. The zero value is not valid; start from NewRisk.
+// far. It is kept exactly, as ((U − 1)/U)^Draws times the product of u_p/(u_p − e_p) over the
+// draws that found an overstatement (the others contribute 1), the latter an unreduced fraction
+// of big integers: reducing it after every draw would cost a gcd of ever longer numbers, and
+// comparing with α needs only products. Infinite means a drawn precinct overstated by its whole
+// bound (e_p ≥ u_p): no further sampling can bring the risk under any limit. Start from
+// Contest.NewRisk; a Risk is a value, After never changes its receiver.
 type Risk struct {
-	num, den *big.Int
+	Draws    int64
 	Infinite bool
+	p, q     *big.Int // U = p/q' and 1 − 1/U = q/p
+	num, den *big.Int // Π u/(u − e) over the draws with e > 0
 }
 
-// NewRisk is the p-value before any draw: 1.
-func NewRisk() Risk { return Risk{num: big.NewInt(1), den: big.NewInt(1)} }
+// NewRisk is the p-value before any draw: 1. It panics on a tied contest, which has no U.
+func (c *Contest) NewRisk() Risk {
+	p := c.U.Num()
+	q := new(big.Int).Sub(p, c.U.Denom())
+	return Risk{p: p, q: q, num: big.NewInt(1), den: big.NewInt(1)}
+}
+
+// After returns the risk after one more draw: the batch at index i with overstatement e.
+func (r Risk) After(c *Contest, i int, e *big.Rat) Risk {
+	out := r.clone()
+	out.add(c, i, e, new(big.Int))
+	return out
+}
+
+// clone returns a copy that shares nothing mutable with r.
+func (r Risk) clone() Risk {
+	if r.num != nil {
+		r.num, r.den = new(big.Int).Set(r.num), new(big.Int).Set(r.den)
+	}
+	return r
+}
+
+// add multiplies in one draw, in place; tmp is scratch space.
+func (r *Risk) add(c *Contest, i int, e *big.Rat, tmp *big.Int) {
+	r.Draws++
+	if r.Infinite || e.Sign() <= 0 { // an understatement counts as 0: a factor of 1 here
+		return
+	}
+	u := c.u[i]
+	if e.Cmp(u) >= 0 {
+		r.Infinite = true
+		return
+	}
+	// u/(u − e) = (u.num · e.den) / (u.num · e.den − e.num · u.den)
+	a := new(big.Int).Mul(u.Num(), e.Denom())
+	b := new(big.Int).Mul(e.Num(), u.Denom())
+	b.Sub(a, b)
+	tmp.Mul(r.num, a)
+	r.num.Set(tmp)
+	tmp.Mul(r.den, b)
+	r.den.Set(tmp)
+}
+
+// frac returns the p-value after m more draws with no overstatement as num/den (not reduced).
+func (r Risk) frac(m int64) (num, den *big.Int) {
+	n := big.NewInt(r.Draws + m)
+	num = new(big.Int).Exp(r.q, n, nil)
+	num.Mul(num, r.num)
+	den = new(big.Int).Exp(r.p, n, nil)
+	den.Mul(den, r.den)
+	return num, den
+}
 
 // Rat returns the p-value as a reduced rational (nil when Infinite).
 func (r Risk) Rat() *big.Rat {
 	if r.Infinite {
 		return nil
 	}
-	return new(big.Rat).SetFrac(r.num, r.den)
+	num, den := r.frac(0)
+	return new(big.Rat).SetFrac(num, den)
 }
 
-// AtMost reports whether the p-value is at most alpha, exactly.
-func (r Risk) AtMost(alpha *big.Rat) bool {
+// AtMost reports whether the p-value is at most alpha, exactly (see atMostAfter).
+func (r Risk) AtMost(alpha *big.Rat) bool { return r.atMostAfter(0, alpha) }
+
+// atMostAfter reports whether the p-value after m more draws with no overstatement is at most
+// alpha. The answer is always the exact one: it is first sought with interval arithmetic (big.Float
+// of boundPrec bits, every operation rounded outwards, so the true value lies in [lo, hi]), and
+// only when the interval holds α are the exact integers compared, num·b ≤ a·den.
+func (r Risk) atMostAfter(m int64, alpha *big.Rat) bool {
 	if r.Infinite {
 		return false
 	}
-	// num/den ≤ a/b  ⇔  num·b ≤ a·den (den, b > 0).
-	lhs := new(big.Int).Mul(r.num, alpha.Denom())
-	rhs := new(big.Int).Mul(alpha.Num(), r.den)
-	return lhs.Cmp(rhs) <= 0
+	if n := r.Draws + m; int64(r.p.BitLen()+r.num.BitLen()+r.den.BitLen())*max(n, 1) < 1<<30 {
+		aLo := new(big.Float).SetPrec(boundPrec).SetMode(big.ToNegativeInf).SetRat(alpha)
+		aHi := new(big.Float).SetPrec(boundPrec).SetMode(big.ToPositiveInf).SetRat(alpha)
+		if r.bound(n, true).Cmp(aLo) <= 0 {
+			return true
+		}
+		if r.bound(n, false).Cmp(aHi) > 0 {
+			return false
+		}
+	}
+	num, den := r.frac(m)
+	num.Mul(num, alpha.Denom())
+	den.Mul(den, alpha.Num())
+	return num.Cmp(den) <= 0
+}
+
+// boundPrec is the precision of the interval arithmetic of atMostAfter.
+const boundPrec = 256
+
+// bound is an upper (up) or lower bound of (q/p)^n · num/den, every operation rounded outwards.
+func (r Risk) bound(n int64, up bool) *big.Float {
+	out, in := big.ToPositiveInf, big.ToNegativeInf
+	if !up {
+		out, in = in, out
+	}
+	num := pow(r.q, n, out)
+	num.Mul(num, new(big.Float).SetPrec(boundPrec).SetMode(out).SetInt(r.num))
+	den := pow(r.p, n, in)
+	den.Mul(den, new(big.Float).SetPrec(boundPrec).SetMode(in).SetInt(r.den))
+	return num.Quo(num, den)
+}
+
+// pow is x^n for x ≥ 0 by squaring, every operation rounded in the given mode.
+func pow(x *big.Int, n int64, mode big.RoundingMode) *big.Float {
+	f := func() *big.Float { return new(big.Float).SetPrec(boundPrec).SetMode(mode) }
+	result := f().SetInt64(1)
+	base := f().SetInt(x)
+	for ; n > 0; n >>= 1 {
+		if n&1 == 1 {
+			result.Mul(result, base)
+		}
+		base.Mul(base, base)
+	}
+	return result
 }
 
 // String shows the p-value with 6 decimals (rounded half-up), or "infinite".
@@ -64,14 +165,6 @@ func (c *Contest) Factor(i int, e *big.Rat) (f *big.Rat, ok bool) {
 	return f.Quo(f, new(big.Rat).Sub(u, e)), true
 }
 
-// Times returns the risk after one more draw of factor f (ok false: an infinite factor).
-func (r Risk) Times(f *big.Rat, ok bool) Risk {
-	if r.Infinite || !ok {
-		return Risk{Infinite: true}
-	}
-	return Risk{num: new(big.Int).Mul(r.num, f.Num()), den: new(big.Int).Mul(r.den, f.Denom())}
-}
-
 // ErrTie means the contest's reported outcome is a tie: only a full hand count decides it.
 var ErrTie = errors.New("the reported outcome is a tie")
 
@@ -87,20 +180,8 @@ func (c *Contest) DrawsNeeded(r Risk, alpha *big.Rat, limit int64) (m int64, wit
 	if r.Infinite {
 		return -1, false, nil
 	}
-	// U = P/Q, so 1 − 1/U = (P − Q)/P.
-	p := c.U.Num()
-	q := new(big.Int).Sub(p, c.U.Denom())
-	ok := func(m int64) bool {
-		// r.num/r.den · (q/p)^m ≤ a/b  ⇔  r.num · q^m · b ≤ a · r.den · p^m
-		em := big.NewInt(m)
-		lhs := new(big.Int).Exp(q, em, nil)
-		lhs.Mul(lhs, r.num)
-		lhs.Mul(lhs, alpha.Denom())
-		rhs := new(big.Int).Exp(p, em, nil)
-		rhs.Mul(rhs, r.den)
-		rhs.Mul(rhs, alpha.Num())
-		return lhs.Cmp(rhs) <= 0
-	}
+	ok := func(m int64) bool { return r.atMostAfter(m, alpha) }
+	p, q := r.p, r.q
 	if ok(0) {
 		return 0, true, nil
 	}
@@ -135,8 +216,8 @@ func (c *Contest) DrawsNeeded(r Risk, alpha *big.Rat, limit int64) (m int64, wit
 
 // estimate is ⌈ln(α/r) / ln(q/p)⌉ in floating point, saturating at MaxInt64/2.
 func estimate(r Risk, alpha *big.Rat, q, p *big.Int) int64 {
-	lnA := logRat(alpha.Num(), alpha.Denom()) - logRat(r.num, r.den)
 	lnQ := logRat(q, p)
+	lnA := logRat(alpha.Num(), alpha.Denom()) - logRat(r.num, r.den) - float64(r.Draws)*lnQ
 	x := math.Ceil(lnA / lnQ)
 	if math.IsNaN(x) || x > math.MaxInt64/2 {
 		return math.MaxInt64 / 2

@@ -57,7 +57,7 @@ func (c *Contest) Plan(alpha *big.Rat) Plan {
 		pl.Reason = fmt.Sprintf("the reported outcome is a tie (%s and %s, zero margin): no sample can confirm it", c.Winner, c.RunnerUp)
 		return pl
 	}
-	m, within, _ := c.DrawsNeeded(NewRisk(), alpha, int64(n)-1)
+	m, within, _ := c.DrawsNeeded(c.NewRisk(), alpha, int64(n)-1)
 	pl.ExpectedSample = m
 	if !within {
 		pl.FullHandCount = true
@@ -81,15 +81,15 @@ type Progress struct {
 	Risk    Risk
 	Status  Status
 	Rounds  []Round
+	tmp     *big.Int // scratch for the risk's products
 }
 
 // Start begins a contest's audit at risk limit alpha. A tie starts as a full hand count.
 func (c *Contest) Start(alpha *big.Rat) *Progress {
-	p := &Progress{Contest: c, Alpha: alpha, Risk: NewRisk(), Status: InProgress}
 	if c.Tie {
-		p.Status = FullHandCount
+		return &Progress{Contest: c, Alpha: alpha, Risk: Risk{Infinite: true}, Status: FullHandCount}
 	}
-	return p
+	return &Progress{Contest: c, Alpha: alpha, Risk: c.NewRisk(), Status: InProgress, tmp: new(big.Int)}
 }
 
 // ErrOver means the audit has ended and takes no more hand counts.
@@ -103,7 +103,7 @@ func (p *Progress) Add(i int, e *big.Rat) error {
 		return ErrOver
 	}
 	p.Draws = append(p.Draws, i)
-	p.Risk = p.Risk.Times(p.Contest.Factor(i, e))
+	p.Risk.add(p.Contest, i, e, p.tmp)
 	return nil
 }
 
@@ -119,7 +119,7 @@ func (p *Progress) NextRound() int64 {
 	drawn := int64(len(p.Draws))
 	if len(p.Rounds) == 0 || p.Rounds[len(p.Rounds)-1].Draws != drawn {
 		if drawn > 0 {
-			p.Rounds = append(p.Rounds, Round{Draws: drawn, Risk: p.Risk})
+			p.Rounds = append(p.Rounds, Round{Draws: drawn, Risk: p.Risk.clone()})
 		}
 	}
 	if drawn > 0 && p.Risk.AtMost(p.Alpha) {
