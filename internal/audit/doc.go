@@ -40,10 +40,14 @@
 // # Exactness
 //
 // Every tally is an exact rational (people are integers, SDEs are exact decimals), and so are
-// margins, bounds, e_p, u_p, U and the p-value P, which is kept as an unreduced fraction of big
-// integers (Risk), so every comparison with α is exact. The only floating point is the first
-// guess of ExpectedSample, which is then checked and corrected with exact integer powers; the
-// decisions (stop, escalate, full hand count) never read a float.
+// margins, bounds, e_p, u_p and U. The p-value P is exact too: ((U − 1)/U)^n times the product
+// of u_p/(u_p − e_p) over the draws that found an overstatement, the latter kept as an unreduced
+// fraction of big integers (Risk). Comparing P with α is decided by interval arithmetic first
+// (big.Float of 256 bits with every operation rounded outwards, so the true value is inside the
+// interval) and by exact integer powers whenever the interval holds α, so every answer is the
+// exact one; the interval only makes the common case fast. The one float64 is the first guess of
+// DrawsNeeded, which is then checked, and corrected, by those exact comparisons; it is shown as
+// is only as the estimate of a sample too large to draw (a full hand count).
 //
 // # Public sampling
 //

@@ -288,3 +288,103 @@ func TestSimulationWrongOutcome(t *testing.T) {
 		}
 	}
 }
+
+// sdeElection builds an election with the real 2020 structure (every precinct whose county ratio
+// is known, with its delegates and ratio) whose reported counts are the 2020 counts with a share
+// of the given candidate's final alignment moved to another: its reported SDEs are computed by
+// the rules from those counts, games of chance settled for the first candidate in id order and
+// published as such.
+func sdeElection(t testing.TB, from, to string, percent int64) (*audit.Election, []resultscsv.Precinct, truth) {
+	t.Helper()
+	all, ratio := load2020(t)
+	var ps []resultscsv.Precinct
+	real := truth{}
+	for _, p := range all {
+		rho := ratio(p.CountyID)
+		if rho == nil {
+			continue
+		}
+		real[p.ID] = [2]rules.Counts{p.First, p.Final}
+		final := clone(p.Final)
+		k := final[from] * percent / 100
+		final[from] -= k
+		final[to] += k
+		in := rules.Input{Mode: rules.Bulk, Attendees: max(p.First.Sum(), final.Sum()), DelegatesToElect: p.DelegatesToElect,
+			HasDelegatesToElect: p.HasDelegatesToElect, Satellite: p.Satellite, First: p.First, Final: final, SDERatio: rho}
+		outs, err := audit.HandSDE(in)
+		if err != nil {
+			t.Fatalf("%s: %v", p.ID, err)
+		}
+		q := p
+		q.Final, q.SDE = final, map[string]string{}
+		for _, c := range p.Candidates {
+			v := outs[0][c.ID]
+			if v == nil {
+				v = new(big.Rat)
+			}
+			q.SDE[c.ID] = v.FloatString(4)
+		}
+		ps = append(ps, q)
+	}
+	e, err := audit.FromPublished(ps, ratio, rules.DefaultProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, ps, real
+}
+
+// TestSimulationSDE: the SDE contest, on the 2020 structure with 6 % of Buttigieg's final
+// alignment reported as Sanders' (so that Sanders wins the reported SDEs by enough for a
+// sample to confirm it). (a) Cards as reported: every hand count reproduces the reported SDEs
+// and every audit stops at the planned size. (b) Cards as in 2020, where Buttigieg won: the
+// reported outcome is wrong and the audit must end in a full hand count.
+func TestSimulationSDE(t *testing.T) {
+	e, ps, real := sdeElection(t, "buttigieg", "sanders", 6)
+	c := e.Contest(audit.SDE)
+	alpha := big.NewRat(5, 100)
+	pl := c.Plan(alpha)
+	t.Logf("SDEs as reported: %s over %s by %s; U = %s; expected sample %d of %d precincts",
+		c.Winner, c.RunnerUp, c.Margin().FloatString(4), c.U.FloatString(3), pl.ExpectedSample, len(c.Batches))
+	if c.Winner != "sanders" || pl.FullHandCount {
+		t.Fatalf("the altered election must have Sanders winning with a sample possible: %+v", pl)
+	}
+
+	es := overstatements(t, e, c, reportedTruth(ps))
+	for i, x := range es {
+		if x.Sign() != 0 {
+			t.Errorf("%s: the hand count equal to the report overstates by %s", c.Batches[i].ID, x.FloatString(6))
+		}
+	}
+	n := trials()
+	for i := range n {
+		status, draws := runAudit(t, c, es, alpha, seedOf(30, i))
+		if status != audit.Confirmed || draws != int(pl.ExpectedSample) {
+			t.Fatalf("trial %d: %s after %d draws, want confirmed after %d", i, status, draws, pl.ExpectedSample)
+		}
+	}
+	t.Logf("SDEs, cards as reported: confirmed in %d of %d trials, each after exactly %d draws", n, n, pl.ExpectedSample)
+
+	es = overstatements(t, e, c, real)
+	sum := new(big.Rat)
+	for _, x := range es {
+		if x.Sign() > 0 {
+			sum.Add(sum, x)
+		}
+	}
+	if sum.Cmp(big.NewRat(1, 1)) < 0 {
+		t.Fatalf("the total overstatement %s is under 1: the 2020 cards do not make the reported outcome wrong", sum.FloatString(4))
+	}
+	full, total := 0, 0
+	for i := range n {
+		status, draws := runAudit(t, c, es, alpha, seedOf(31, i))
+		if status == audit.FullHandCount {
+			full++
+		}
+		total += draws
+	}
+	t.Logf("SDEs, cards as in 2020 (total overstatement %s): full hand count in %d of %d trials (%.1f %%); mean draws before escalating %.1f",
+		sum.FloatString(4), full, n, 100*float64(full)/float64(n), float64(total)/float64(n))
+	if full < atLeast(n, 0.05) {
+		t.Errorf("a wrong SDE outcome went to a full hand count in only %d of %d trials", full, n)
+	}
+}
