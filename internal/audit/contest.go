@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Kind names one of the night's three contests.
@@ -52,10 +53,14 @@ type Contest struct {
 	// Tie is true when the winner's total is shared (zero margin): no sample can confirm it.
 	Tie bool
 
-	u   []*big.Rat // u_p per batch (nil when Tie)
-	cum []*big.Rat // cum[k] = Σ u_p over batches[0..k]
-	U   *big.Rat   // Σ u_p (nil when Tie)
-	smp *sampler   // built on first use
+	u       []*big.Rat // u_p per batch (nil when Tie)
+	cum     []*big.Rat // cum[k] = Σ u_p over batches[0..k]
+	U       *big.Rat   // Σ u_p (nil when Tie)
+	smp     *sampler   // built on first use
+	smpOnce sync.Once
+
+	mu      sync.Mutex
+	factors map[int]*factor // the last Kaplan–Markov factor of each batch drawn
 }
 
 // Errors callers branch on.

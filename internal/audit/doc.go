@@ -43,7 +43,7 @@
 // margins, bounds, e_p, u_p and U. The p-value P is exact too: ((U − 1)/U)^n times the product
 // of u_p/(u_p − e_p) over the draws that found an overstatement, the latter kept as an unreduced
 // fraction of big integers (Risk). Comparing P with α is decided by interval arithmetic first
-// (big.Float of 256 bits with every operation rounded outwards, so the true value is inside the
+// (big.Float of 128 bits with every operation rounded outwards, so the true value is inside the
 // interval) and by exact integer powers whenever the interval holds α, so every answer is the
 // exact one; the interval only makes the common case fast. The one float64 is the first guess of
 // DrawsNeeded, which is then checked, and corrected, by those exact comparisons; it is shown as

@@ -7,69 +7,113 @@ import (
 )
 
 // Risk is a Kaplan–Markov p-value, the product Π (1 − 1/U) / (1 − e_p/u_p) over the draws so
-// far. It is kept exactly, as ((U − 1)/U)^Draws times the product of u_p/(u_p − e_p) over the
-// draws that found an overstatement (the others contribute 1), the latter an unreduced fraction
-// of big integers: reducing it after every draw would cost a gcd of ever longer numbers, and
-// comparing with α needs only products. Infinite means a drawn precinct overstated by its whole
+// far. It is kept exactly, as ((U − 1)/U)^Draws times the factors u_p/(u_p − e_p) of the draws
+// that found an overstatement (the others contribute 1), each an exact rational, with an interval
+// [lo, hi] holding their product (big.Float, every product rounded outwards) so that comparing
+// with α rarely needs the exact product. Infinite means a drawn precinct overstated by its whole
 // bound (e_p ≥ u_p): no further sampling can bring the risk under any limit. Start from
 // Contest.NewRisk; a Risk is a value, After never changes its receiver.
 type Risk struct {
 	Draws    int64
 	Infinite bool
-	p, q     *big.Int // U = p/q' and 1 − 1/U = q/p
-	num, den *big.Int // Π u/(u − e) over the draws with e > 0
+	p, q     *big.Int   // U = p/q' and 1 − 1/U = q/p
+	over     []*big.Rat // u/(u − e) of each draw with e > 0, in draw order
+	lo, hi   *big.Float // lo ≤ Π over ≤ hi
 }
 
 // NewRisk is the p-value before any draw: 1. It panics on a tied contest, which has no U.
 func (c *Contest) NewRisk() Risk {
 	p := c.U.Num()
 	q := new(big.Int).Sub(p, c.U.Denom())
-	return Risk{p: p, q: q, num: big.NewInt(1), den: big.NewInt(1)}
+	return Risk{p: p, q: q, lo: newBound(big.ToNegativeInf).SetInt64(1), hi: newBound(big.ToPositiveInf).SetInt64(1)}
+}
+
+func newBound(mode big.RoundingMode) *big.Float {
+	return new(big.Float).SetPrec(boundPrec).SetMode(mode)
 }
 
 // After returns the risk after one more draw: the batch at index i with overstatement e.
 func (r Risk) After(c *Contest, i int, e *big.Rat) Risk {
 	out := r.clone()
-	out.add(c, i, e, new(big.Int))
+	out.add(c, i, e)
 	return out
 }
 
 // clone returns a copy that shares nothing mutable with r.
 func (r Risk) clone() Risk {
-	if r.num != nil {
-		r.num, r.den = new(big.Int).Set(r.num), new(big.Int).Set(r.den)
+	r.over = append([]*big.Rat(nil), r.over...) // the factors themselves are never changed
+	if r.lo != nil {
+		r.lo, r.hi = newBound(big.ToNegativeInf).Set(r.lo), newBound(big.ToPositiveInf).Set(r.hi)
 	}
 	return r
 }
 
-// add multiplies in one draw, in place; tmp is scratch space.
-func (r *Risk) add(c *Contest, i int, e *big.Rat, tmp *big.Int) {
-	r.Draws++
-	if r.Infinite || e.Sign() <= 0 { // an understatement counts as 0: a factor of 1 here
-		return
-	}
+// factor is one draw's u/(u − e), exactly and as an interval; nil f when it is 1 (e ≤ 0), inf
+// when it is infinite (e ≥ u).
+type factor struct {
+	e      *big.Rat
+	f      *big.Rat
+	lo, hi *big.Float
+	inf    bool
+}
+
+func newFactor(c *Contest, i int, e *big.Rat) *factor {
+	fc := &factor{e: e}
 	u := c.u[i]
-	if e.Cmp(u) >= 0 {
-		r.Infinite = true
-		return
+	switch {
+	case e.Sign() <= 0: // an understatement counts as 0: a factor of 1
+	case e.Cmp(u) >= 0:
+		fc.inf = true
+	default:
+		fc.f = new(big.Rat).Sub(u, e)
+		fc.f.Quo(u, fc.f)
+		fc.lo = newBound(big.ToNegativeInf).SetRat(fc.f)
+		fc.hi = newBound(big.ToPositiveInf).SetRat(fc.f)
 	}
-	// u/(u − e) = (u.num · e.den) / (u.num · e.den − e.num · u.den)
-	a := new(big.Int).Mul(u.Num(), e.Denom())
-	b := new(big.Int).Mul(e.Num(), u.Denom())
-	b.Sub(a, b)
-	tmp.Mul(r.num, a)
-	r.num.Set(tmp)
-	tmp.Mul(r.den, b)
-	r.den.Set(tmp)
+	return fc
+}
+
+// factor returns the batch's factor for overstatement e, remembered for the batch's next draws
+// (and other audits of the contest) while e stays the same.
+func (c *Contest) factor(i int, e *big.Rat) *factor {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fc := c.factors[i]; fc != nil && fc.e.Cmp(e) == 0 {
+		return fc
+	}
+	fc := newFactor(c, i, e)
+	if c.factors == nil {
+		c.factors = map[int]*factor{}
+	}
+	c.factors[i] = fc
+	return fc
+}
+
+// add multiplies in one draw, in place.
+func (r *Risk) add(c *Contest, i int, e *big.Rat) { r.addFactor(newFactor(c, i, e)) }
+
+func (r *Risk) addFactor(fc *factor) {
+	r.Draws++
+	switch {
+	case r.Infinite || fc.f == nil && !fc.inf:
+	case fc.inf:
+		r.Infinite = true
+	default:
+		r.over = append(r.over, fc.f)
+		r.lo.Mul(r.lo, fc.lo)
+		r.hi.Mul(r.hi, fc.hi)
+	}
 }
 
 // frac returns the p-value after m more draws with no overstatement as num/den (not reduced).
 func (r Risk) frac(m int64) (num, den *big.Int) {
 	n := big.NewInt(r.Draws + m)
 	num = new(big.Int).Exp(r.q, n, nil)
-	num.Mul(num, r.num)
 	den = new(big.Int).Exp(r.p, n, nil)
-	den.Mul(den, r.den)
+	for _, f := range r.over {
+		num.Mul(num, f.Num())
+		den.Mul(den, f.Denom())
+	}
 	return num, den
 }
 
@@ -93,7 +137,7 @@ func (r Risk) atMostAfter(m int64, alpha *big.Rat) bool {
 	if r.Infinite {
 		return false
 	}
-	if n := r.Draws + m; int64(r.p.BitLen()+r.num.BitLen()+r.den.BitLen())*max(n, 1) < 1<<30 {
+	if n := r.Draws + m; int64(r.p.BitLen())*max(n, 1) < 1<<30 {
 		aLo := new(big.Float).SetPrec(boundPrec).SetMode(big.ToNegativeInf).SetRat(alpha)
 		aHi := new(big.Float).SetPrec(boundPrec).SetMode(big.ToPositiveInf).SetRat(alpha)
 		if r.bound(n, true).Cmp(aLo) <= 0 {
@@ -110,19 +154,17 @@ func (r Risk) atMostAfter(m int64, alpha *big.Rat) bool {
 }
 
 // boundPrec is the precision of the interval arithmetic of atMostAfter.
-const boundPrec = 256
+const boundPrec = 128
 
-// bound is an upper (up) or lower bound of (q/p)^n · num/den, every operation rounded outwards.
+// bound is an upper (up) or lower bound of (q/p)^n · Π over, every operation rounded outwards.
 func (r Risk) bound(n int64, up bool) *big.Float {
-	out, in := big.ToPositiveInf, big.ToNegativeInf
+	out, in, over := big.ToPositiveInf, big.ToNegativeInf, r.hi
 	if !up {
-		out, in = in, out
+		out, in, over = in, out, r.lo
 	}
 	num := pow(r.q, n, out)
-	num.Mul(num, new(big.Float).SetPrec(boundPrec).SetMode(out).SetInt(r.num))
-	den := pow(r.p, n, in)
-	den.Mul(den, new(big.Float).SetPrec(boundPrec).SetMode(in).SetInt(r.den))
-	return num.Quo(num, den)
+	num.Mul(num, over)
+	return num.Quo(num, pow(r.p, n, in))
 }
 
 // pow is x^n for x ≥ 0 by squaring, every operation rounded in the given mode.
@@ -217,7 +259,8 @@ func (c *Contest) DrawsNeeded(r Risk, alpha *big.Rat, limit int64) (m int64, wit
 // estimate is ⌈ln(α/r) / ln(q/p)⌉ in floating point, saturating at MaxInt64/2.
 func estimate(r Risk, alpha *big.Rat, q, p *big.Int) int64 {
 	lnQ := logRat(q, p)
-	lnA := logRat(alpha.Num(), alpha.Denom()) - logRat(r.num, r.den) - float64(r.Draws)*lnQ
+	over, _ := r.hi.Float64()
+	lnA := logRat(alpha.Num(), alpha.Denom()) - math.Log(over) - float64(r.Draws)*lnQ
 	x := math.Ceil(lnA / lnQ)
 	if math.IsNaN(x) || x > math.MaxInt64/2 {
 		return math.MaxInt64 / 2

@@ -81,7 +81,6 @@ type Progress struct {
 	Risk    Risk
 	Status  Status
 	Rounds  []Round
-	tmp     *big.Int // scratch for the risk's products
 }
 
 // Start begins a contest's audit at risk limit alpha. A tie starts as a full hand count.
@@ -89,7 +88,7 @@ func (c *Contest) Start(alpha *big.Rat) *Progress {
 	if c.Tie {
 		return &Progress{Contest: c, Alpha: alpha, Risk: Risk{Infinite: true}, Status: FullHandCount}
 	}
-	return &Progress{Contest: c, Alpha: alpha, Risk: c.NewRisk(), Status: InProgress, tmp: new(big.Int)}
+	return &Progress{Contest: c, Alpha: alpha, Risk: c.NewRisk(), Status: InProgress}
 }
 
 // ErrOver means the audit has ended and takes no more hand counts.
@@ -103,7 +102,7 @@ func (p *Progress) Add(i int, e *big.Rat) error {
 		return ErrOver
 	}
 	p.Draws = append(p.Draws, i)
-	p.Risk.add(p.Contest, i, e, p.tmp)
+	p.Risk.addFactor(p.Contest.factor(i, e))
 	return nil
 }
 

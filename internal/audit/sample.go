@@ -61,9 +61,11 @@ type sampler struct {
 }
 
 func (c *Contest) sampler() *sampler {
-	if c.smp != nil {
-		return c.smp
-	}
+	c.smpOnce.Do(c.buildSampler)
+	return c.smp
+}
+
+func (c *Contest) buildSampler() {
 	l := big.NewInt(1)
 	g := new(big.Int)
 	for _, u := range c.u {
@@ -79,7 +81,6 @@ func (c *Contest) sampler() *sampler {
 	}
 	s.t = s.cum[len(s.cum)-1]
 	c.smp = s
-	return s
 }
 
 // Pick returns the index of the batch a hash selects: PPEB, batch p with probability u_p/U.
