@@ -22,7 +22,7 @@ import (
 	"caucus/internal/rules"
 )
 
-const auditHelp = `Usage: caucus audit <plan|draw> [flags]
+const auditHelp = `Usage: caucus audit <plan|draw|status> [flags]
 
 A risk-limiting audit of the caucus from its preference cards: a batch-comparison audit (one
 batch per precinct, MACRO bounds, PPEB sampling, Kaplan–Markov risk) of each of the night's three
@@ -33,6 +33,8 @@ Commands:
 	plan   each contest's margin, total error bound U and expected sample; says when only a full
 	       hand count can confirm the outcome
 	draw   the sample drawn from a public seed (dice), with its tickets, so anyone can redraw it
+	status each contest's rounds, measured risk and the precincts still to hand count, from the
+	       seed and the hand counts entered so far
 
 Run "caucus audit <command> --help" for its flags.
 `
@@ -84,7 +86,7 @@ Exit status: 0 when the sample is printed, 1 when the results cannot be read, 2 
 
 func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return &usageError{err: errors.New("caucus audit needs a command: plan or draw"), hint: `run "caucus audit --help"`}
+		return &usageError{err: errors.New("caucus audit needs a command: plan, draw or status"), hint: `run "caucus audit --help"`}
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -94,6 +96,8 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return runAuditPlan(ctx, args[1:], stdout, stderr)
 	case "draw":
 		return runAuditDraw(ctx, args[1:], stdout, stderr)
+	case "status":
+		return runAuditStatus(ctx, args[1:], stdout, stderr)
 	}
 	return &usageError{err: fmt.Errorf("unknown audit command %q", args[0]), hint: `run "caucus audit --help"`}
 }

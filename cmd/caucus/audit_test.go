@@ -24,7 +24,7 @@ func TestAuditExitCodes(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"no command", []string{"audit"}, 2, "plan or draw"},
+		{"no command", []string{"audit"}, 2, "plan, draw or status"},
 		{"help", []string{"audit", "--help"}, 0, ""},
 		{"unknown command", []string{"audit", "frob"}, 2, `unknown audit command "frob"`},
 		{"plan help", []string{"audit", "plan", "--help"}, 0, ""},
@@ -221,5 +221,89 @@ func TestAuditPlanURL(t *testing.T) {
 	}
 	if !strings.Contains(fromURL, `"precincts": 30`) {
 		t.Errorf("plan: %s", fromURL)
+	}
+}
+
+// TestAuditStatus: the status from a seed with no hand counts, then with the waiting precincts
+// counted as reported (both people contests confirmed), then with one count changed.
+func TestAuditStatus(t *testing.T) {
+	const seed = "27182818284590452353602"
+	args := []string{"audit", "status", "--seed", seed, "--csv", iowa2020, "--risk-limit", "5", "--json"}
+	type status struct {
+		HandCounted int `json:"hand_counted"`
+		Contests    []struct {
+			Contest       string   `json:"contest"`
+			Status        string   `json:"status"`
+			Draws         int      `json:"draws"`
+			Risk          string   `json:"risk"`
+			Waiting       []string `json:"waiting"`
+			Discrepancies []struct {
+				PrecinctID string `json:"precinct_id"`
+			} `json:"discrepancies"`
+		} `json:"contests"`
+	}
+	get := func(extra ...string) status {
+		t.Helper()
+		code, out, stderr := run(t, "", append(args, extra...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var s status
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := get()
+	waiting := map[string]bool{}
+	for _, c := range s.Contests[:2] {
+		if c.Status != "in_progress" || len(c.Waiting) == 0 || c.Draws != 0 {
+			t.Errorf("%s: %+v", c.Contest, c)
+		}
+		for _, id := range c.Waiting {
+			waiting[id] = true
+		}
+	}
+	if s.Contests[2].Status != "full_hand_count" {
+		t.Errorf("sde: %s", s.Contests[2].Status)
+	}
+
+	// The hand counts of the waiting precincts, as reported: the rows of the results file.
+	data, err := os.ReadFile(iowa2020)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	hand := []string{lines[0]}
+	for _, l := range lines[1:] {
+		if waiting[strings.Split(l, ",")[2]] {
+			hand = append(hand, l)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "hand.csv")
+	os.WriteFile(path, []byte(strings.Join(hand, "\n")+"\n"), 0o644)
+	s = get("--hand-counts", path)
+	if s.HandCounted != len(waiting) {
+		t.Errorf("%d hand counted, want %d", s.HandCounted, len(waiting))
+	}
+	for i, want := range []int{90, 220} {
+		c := s.Contests[i]
+		if c.Status != "confirmed" || c.Draws != want || len(c.Waiting) != 0 || len(c.Discrepancies) != 0 {
+			t.Errorf("%s: %+v", c.Contest, c)
+		}
+	}
+	code, text, _ := run(t, "", "audit", "status", "--seed", seed, "--csv", iowa2020, "--risk-limit", "5", "--hand-counts", path)
+	if code != 0 || !strings.Contains(text, "CONFIRMED: the measured risk is at most the risk limit") {
+		t.Errorf("exit %d:\n%s", code, text)
+	}
+
+	// A hand count naming a precinct the results do not have.
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	os.WriteFile(bad, []byte(lines[0]+"\nx,X,nowhere,N,2,false,sanders,Sanders,1,1,0\n"), 0o644)
+	if code, _, stderr := run(t, "", append(args, "--hand-counts", bad)...); code != 1 || !strings.Contains(stderr, "no such precinct") {
+		t.Errorf("unknown precinct: exit %d, %s", code, stderr)
+	}
+	if code, _, _ := run(t, "", "audit", "status", "--csv", iowa2020, "--risk-limit", "5"); code != 2 {
+		t.Errorf("no seed: exit %d", code)
 	}
 }
