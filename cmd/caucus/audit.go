@@ -220,9 +220,9 @@ func runAuditPlan(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		plans[i] = c.Plan(alpha)
 	}
 	if *asJSON {
-		return writePlanJSON(stdout, *src.riskLimit, plans)
+		return writePlanJSON(stdout, string(percentOf(alpha)), plans)
 	}
-	printPlan(stdout, *src.riskLimit, plans)
+	printPlan(stdout, string(percentOf(alpha)), plans)
 	return nil
 }
 
@@ -289,6 +289,11 @@ func writePlanJSON(w io.Writer, riskLimit string, plans []audit.Plan) error {
 	return enc.Encode(out)
 }
 
+// percentOf is the risk limit α in percent, as the shortest exact decimal ("5", "2.5").
+func percentOf(alpha *big.Rat) json.Number {
+	return json.Number(exactDecimal(new(big.Rat).Mul(alpha, big.NewRat(100, 1))))
+}
+
 // exactDecimal writes a rational with a terminating decimal expansion exactly, with the fewest
 // decimals ("562.9541", "2443"); any other rational as the fraction "p/q".
 func exactDecimal(r *big.Rat) string {
@@ -326,7 +331,7 @@ func runAuditDraw(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	out := drawJSON{Seed: *seed, RiskLimit: json.Number(*src.riskLimit), PrecinctsToCount: []string{}}
+	out := drawJSON{Seed: *seed, RiskLimit: percentOf(alpha), PrecinctsToCount: []string{}}
 	for _, c := range e.Contests {
 		pl := c.Plan(alpha)
 		dc := drawContestJSON{Contest: c.Kind, FullHandCount: pl.FullHandCount, Reason: pl.Reason, Tickets: []ticketJSON{}}
@@ -358,7 +363,7 @@ func runAuditDraw(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
-	fmt.Fprintf(stdout, "Sample drawn from seed %s at a risk limit of %s %%\n", *seed, *src.riskLimit)
+	fmt.Fprintf(stdout, "Sample drawn from seed %s at a risk limit of %s %%\n", *seed, percentOf(alpha))
 	for _, dc := range out.Contests {
 		fmt.Fprintf(stdout, "\n%s: %d draws\n", contestTitle[dc.Contest], len(dc.Tickets))
 		if dc.FullHandCount {

@@ -81,7 +81,7 @@ func runAuditStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return err
 	}
-	out := statusJSON{Seed: *seed, RiskLimit: json.Number(*src.riskLimit), HandCounted: len(counts)}
+	out := statusJSON{Seed: *seed, RiskLimit: percentOf(alpha), HandCounted: len(counts)}
 	for i, r := range replays {
 		out.Contests = append(out.Contests, contestStatus(e.Contests[i], r))
 	}

@@ -112,6 +112,10 @@ func TestAuditPlanIowa2020(t *testing.T) {
 			t.Errorf("%s: full hand count %v but reason %q", c.Contest, c.FullHandCount, c.Reason)
 		}
 	}
+	// The risk limit is written as the shortest exact decimal, valid JSON whatever was typed.
+	if _, again, _ := run(t, "", "audit", "plan", "--csv", iowa2020, "--risk-limit", "05.00", "--json"); again != out {
+		t.Errorf("--risk-limit 05.00 gives another plan than 5:\n%s", again)
+	}
 	_, text, _ := run(t, "", "audit", "plan", "--csv", iowa2020, "--risk-limit", "5")
 	for _, s := range []string{"margin                 6009", "expected sample        220 draws", "margin                 0.9324",
 		"ONLY A FULL HAND COUNT CAN CONFIRM THIS OUTCOME: the expected sample (6917 draws) is not smaller than the number of precincts (1765)"} {

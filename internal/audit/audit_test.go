@@ -331,7 +331,7 @@ func TestParseRiskLimit(t *testing.T) {
 			t.Errorf("%s: %v %v, want %s", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"0", "100", "-5", "abc", "", "1e999999"} {
+	for _, bad := range []string{"0", "100", "-5", "abc", "", "1e999999", "5/2", "+5", "5.", ".5", " 5"} {
 		if _, err := audit.ParseRiskLimit(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

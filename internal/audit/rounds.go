@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+
+	"caucus/internal/rules"
 )
 
 // Status is where a contest's audit stands.
@@ -16,11 +18,11 @@ const (
 	FullHandCount Status = "full_hand_count" // only a full hand count can confirm the outcome
 )
 
-// ParseRiskLimit reads a risk limit given in percent ("5", "2.5") as the fraction α, which must
-// be more than 0 and less than 1.
+// ParseRiskLimit reads a risk limit given in percent as an exact decimal ("5", "2.5": digits and
+// at most one point) and returns the fraction α, which must be more than 0 and less than 1.
 func ParseRiskLimit(percent string) (*big.Rat, error) {
-	r, ok := new(big.Rat).SetString(percent)
-	if !ok || len(percent) > 20 {
+	r, err := rules.ParseDecimal(percent)
+	if err != nil || len(percent) > 20 {
 		return nil, fmt.Errorf("the risk limit %q is not a number of percent like 5 or 2.5", percent)
 	}
 	r.Quo(r, big.NewRat(100, 1))
