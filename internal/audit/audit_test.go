@@ -159,6 +159,24 @@ func TestExpectedSample(t *testing.T) {
 	}
 }
 
+func TestInvalidContests(t *testing.T) {
+	if _, err := audit.NewContest(audit.First, nil, nil); !errors.Is(err, audit.ErrNoBatches) {
+		t.Errorf("no batches: %v", err)
+	}
+	if _, err := audit.NewContest(audit.First, nil, []audit.Batch{{ID: "p", Reported: tally("a", 3), Bound: big.NewRat(3, 1)}}); !errors.Is(err, audit.ErrNoLoser) {
+		t.Errorf("one candidate: %v", err)
+	}
+	two := []audit.Batch{{ID: "p", Reported: tally("a", 3), Bound: big.NewRat(3, 1)}, {ID: "p", Reported: tally("b", 1), Bound: big.NewRat(1, 1)}}
+	if _, err := audit.NewContest(audit.First, nil, two); !errors.Is(err, audit.ErrDuplicateID) {
+		t.Errorf("a precinct twice: %v", err)
+	}
+	// q: b leads a by 5 with a bound of 2: u = (−5 + 2)/V < 0.
+	small := []audit.Batch{{ID: "p", Reported: tally("a", 20), Bound: big.NewRat(20, 1)}, {ID: "q", Reported: tally("b", 5), Bound: big.NewRat(2, 1)}}
+	if _, err := audit.NewContest(audit.First, nil, small); !errors.Is(err, audit.ErrBoundTooSmall) {
+		t.Errorf("a bound below a loser's lead: %v", err)
+	}
+}
+
 func TestTie(t *testing.T) {
 	c, err := audit.NewContest(audit.Final, []string{"x"}, []audit.Batch{
 		{ID: "p1", Reported: tally("a", 10, "b", 5), Bound: big.NewRat(15, 1)},

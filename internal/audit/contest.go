@@ -68,6 +68,9 @@ var (
 	ErrNoBatches   = errors.New("no precincts")
 	ErrNoLoser     = errors.New("fewer than two candidates")
 	ErrDuplicateID = errors.New("a precinct appears twice")
+	// ErrBoundTooSmall means a precinct's b_p is smaller than a loser's lead over the winner
+	// there: it cannot bound what the hand count may find.
+	ErrBoundTooSmall = errors.New("the bound is smaller than a loser's lead in the precinct")
 )
 
 // NewContest derives a contest from its batches. Candidates are every candidate named in any
@@ -131,6 +134,9 @@ func NewContest(kind Kind, candidates []string, batches []Batch) (*Contest, erro
 	c.U = new(big.Rat)
 	for i, b := range c.Batches {
 		c.u[i] = c.bound(b)
+		if c.u[i].Sign() < 0 {
+			return nil, fmt.Errorf("precinct %s: %w", b.ID, ErrBoundTooSmall)
+		}
 		c.U.Add(c.U, c.u[i])
 		c.cum[i] = new(big.Rat).Set(c.U)
 	}

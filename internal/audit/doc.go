@@ -13,14 +13,15 @@
 //	e_p = max over l of ((v_wp − v_lp) − (a_wp − a_lp)) / V_wl   the relative overstatement
 //	u_p = max over l of ((v_wp − v_lp) + b_p) / V_wl             its bound
 //
-// This is MACRO, the maximum across-contest relative overstatement of P. B. Stark, "A sharper
-// discrepancy measure for post-election audits", Ann. Appl. Stat. 2 (2008) 982–985, which
-// refines the per-pair relative overstatements of his "Conservative statistical post-election
-// audits" (2008): the maximum over every (winner, loser) pair, here of one contest at a time as
-// VotingWorks' Arlo does ("as if we did MACRO on one contest"). b_p bounds how much a loser
+// e_p is the maximum relative overstatement of pairwise margins of P. B. Stark, "A sharper
+// discrepancy measure for post-election audits", Ann. Appl. Stat. 2(3) (2008) 982–985, built on
+// the per-pair overstatements and bounds of his "Conservative statistical post-election audits",
+// Ann. Appl. Stat. 2(2) (2008) 550–581. MACRO (Stark, "Efficient post-election audits of multiple
+// contests: 2009 California tests") takes the same maximum across contests too; with each contest
+// audited on its own, as VotingWorks' Arlo does, the two are the same. b_p bounds how much a loser
 // can gain on the winner in the precinct (a_lp − a_wp ≤ b_p): for people it is the precinct's
 // attendance as spec R22 reads it from published counts, max(Σ first, Σ final); for SDEs it is
-// the most SDEs the precinct can award (see NewSDEContest). U = Σ u_p.
+// the most SDEs the precinct can award (see FromPublished). U = Σ u_p.
 //
 // Precincts are drawn with replacement, precinct p with probability u_p / U (PPEB, Aslam, Popa
 // and Rivest 2008). After n draws p_1 … p_n the Kaplan–Markov p-value is
