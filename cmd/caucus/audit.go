@@ -59,7 +59,7 @@ Flags:
 	                 in percent as given; margin an integer for people, an exact decimal string for
 	                 SDEs; u_total a decimal string rounded to 6 places and u_total_exact the exact
 	                 fraction "p/q"; expected_sample an integer (for a full hand count, an estimate;
-	                 0 for a tie)
+	                 0 for a tie); with --url, log_size: the log size the results were computed from
 
 Exit status: 0 when the plan is printed, 1 when the results cannot be read, 2 on a usage error.
 `
@@ -79,7 +79,7 @@ Flags:
 	--n N            draw N tickets per contest (default: each contest's expected sample; a
 	                 contest that needs a full hand count draws nothing unless --n is given)
 	--json           print {seed, risk_limit, contests: [{contest, full_hand_count, tickets:
-	                 [{draw, hash, precinct_id}]}], precincts_to_count: [ids]}
+	                 [{draw, hash, precinct_id}]}], precincts_to_count: [ids]}; with --url, log_size
 
 Exit status: 0 when the sample is printed, 1 when the results cannot be read, 2 on a usage error.
 `
@@ -136,9 +136,12 @@ func (s auditSource) check(name string, nargs int, firstArg string) (*big.Rat, e
 	return alpha, nil
 }
 
-// load reads the published results and builds the election's contests.
-func (s auditSource) load(ctx context.Context, stderr io.Writer) (*audit.Election, error) {
+// load reads the published results and builds the election's contests. From a server it also
+// returns the log size the results were computed from (nil from a file), which the audit names so
+// that anyone redraws from the same results.
+func (s auditSource) load(ctx context.Context, stderr io.Writer) (*audit.Election, *int64, error) {
 	var (
+		logSize *int64
 		data    []byte
 		ratios  bulk.Ratios
 		profile = rules.Profile(*s.profile)
@@ -148,12 +151,12 @@ func (s auditSource) load(ctx context.Context, stderr io.Writer) (*audit.Electio
 		where = *s.csv
 		b, err := os.ReadFile(*s.csv)
 		if err != nil {
-			return nil, &hintError{err: err, hint: "give the path of a results CSV"}
+			return nil, nil, &hintError{err: err, hint: "give the path of a results CSV"}
 		}
 		data = b
 		r, note, err := countyRatios(*s.counties, *s.csv)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if note != "" {
 			fmt.Fprintf(stderr, "caucus: note: %s\n", note)
@@ -163,11 +166,11 @@ func (s auditSource) load(ctx context.Context, stderr io.Writer) (*audit.Electio
 		where = *s.url
 		c, err := client.New(*s.url, nil)
 		if err != nil {
-			return nil, &usageError{err: err, hint: "--url takes the server's address, e.g. http://127.0.0.1:8080/"}
+			return nil, nil, &usageError{err: err, hint: "--url takes the server's address, e.g. http://127.0.0.1:8080/"}
 		}
 		el, err := c.Election(ctx)
 		if err != nil {
-			return nil, &hintError{err: err, hint: "check the URL and that the server is running"}
+			return nil, nil, &hintError{err: err, hint: "check the URL and that the server is running"}
 		}
 		fsys := fstest.MapFS{}
 		for name, d := range el.Files {
@@ -175,7 +178,7 @@ func (s auditSource) load(ctx context.Context, stderr io.Writer) (*audit.Electio
 		}
 		def, err := election.Load(fsys)
 		if err != nil {
-			return nil, fmt.Errorf("the published election definition does not load: %w", err)
+			return nil, nil, fmt.Errorf("the published election definition does not load: %w", err)
 		}
 		profile = def.Election().Rules
 		m := map[string]*big.Rat{}
@@ -185,19 +188,23 @@ func (s auditSource) load(ctx context.Context, stderr io.Writer) (*audit.Electio
 			}
 		}
 		ratios = func(id string) *big.Rat { return m[id] }
-		if data, err = c.ResultsCSV(ctx); err != nil {
-			return nil, &hintError{err: err, hint: "check the URL and that the server is running"}
+		var size int64
+		if data, size, err = c.ResultsCSVAt(ctx); err != nil {
+			return nil, nil, &hintError{err: err, hint: "check the URL and that the server is running"}
+		}
+		if size >= 0 {
+			logSize = &size
 		}
 	}
 	ps, err := resultscsv.Read(bytes.NewReader(data))
 	if err != nil {
-		return nil, &hintError{err: fmt.Errorf("%s: %w", where, err), hint: "the results must be in the long results format: " + strings.Join(resultscsv.Header, ",")}
+		return nil, nil, &hintError{err: fmt.Errorf("%s: %w", where, err), hint: "the results must be in the long results format: " + strings.Join(resultscsv.Header, ",")}
 	}
 	e, err := audit.FromPublished(ps, ratios, profile)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, nil, fmt.Errorf("%s: %w", where, err)
 	}
-	return e, nil
+	return e, logSize, nil
 }
 
 func runAuditPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -211,7 +218,7 @@ func runAuditPlan(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	e, err := src.load(ctx, stderr)
+	e, logSize, err := src.load(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -220,8 +227,9 @@ func runAuditPlan(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		plans[i] = c.Plan(alpha)
 	}
 	if *asJSON {
-		return writePlanJSON(stdout, string(percentOf(alpha)), plans)
+		return writePlanJSON(stdout, string(percentOf(alpha)), logSize, plans)
 	}
+	printLogSize(stdout, logSize)
 	printPlan(stdout, string(percentOf(alpha)), plans)
 	return nil
 }
@@ -257,6 +265,7 @@ type planJSON struct {
 	RiskLimit json.Number       `json:"risk_limit"`
 	Precincts int               `json:"precincts"`
 	Contests  []planContestJSON `json:"contests"`
+	LogSize   *int64            `json:"log_size,omitempty"` // --url: the log size of the results
 }
 
 type planContestJSON struct {
@@ -271,8 +280,8 @@ type planContestJSON struct {
 	Reason         string     `json:"reason"`
 }
 
-func writePlanJSON(w io.Writer, riskLimit string, plans []audit.Plan) error {
-	out := planJSON{RiskLimit: json.Number(riskLimit), Precincts: plans[0].Precincts}
+func writePlanJSON(w io.Writer, riskLimit string, logSize *int64, plans []audit.Plan) error {
+	out := planJSON{RiskLimit: json.Number(riskLimit), Precincts: plans[0].Precincts, LogSize: logSize}
 	for _, p := range plans {
 		pc := planContestJSON{Contest: p.Kind, Winner: p.Winner, RunnerUp: p.RunnerUp, ExpectedSample: p.ExpectedSample,
 			FullHandCount: p.FullHandCount, Reason: p.Reason, Margin: exactDecimal(p.Margin)}
@@ -287,6 +296,13 @@ func writePlanJSON(w io.Writer, riskLimit string, plans []audit.Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// printLogSize names the results audited when they came from a server.
+func printLogSize(w io.Writer, logSize *int64) {
+	if logSize != nil {
+		fmt.Fprintf(w, "Results as published at log size %d\n", *logSize)
+	}
 }
 
 // percentOf is the risk limit α in percent, as the shortest exact decimal ("5", "2.5").
@@ -327,11 +343,11 @@ func runAuditDraw(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *n < 0 || *n > 1_000_000 {
 		return &usageError{err: errors.New("--n must be from 0 to 1000000"), hint: `run "caucus audit draw --help"`}
 	}
-	e, err := src.load(ctx, stderr)
+	e, logSize, err := src.load(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	out := drawJSON{Seed: *seed, RiskLimit: percentOf(alpha), PrecinctsToCount: []string{}}
+	out := drawJSON{Seed: *seed, RiskLimit: percentOf(alpha), PrecinctsToCount: []string{}, LogSize: logSize}
 	for _, c := range e.Contests {
 		pl := c.Plan(alpha)
 		dc := drawContestJSON{Contest: c.Kind, FullHandCount: pl.FullHandCount, Reason: pl.Reason, Tickets: []ticketJSON{}}
@@ -363,6 +379,7 @@ func runAuditDraw(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
+	printLogSize(stdout, logSize)
 	fmt.Fprintf(stdout, "Sample drawn from seed %s at a risk limit of %s %%\n", *seed, percentOf(alpha))
 	for _, dc := range out.Contests {
 		fmt.Fprintf(stdout, "\n%s: %d draws\n", contestTitle[dc.Contest], len(dc.Tickets))
@@ -385,6 +402,7 @@ type drawJSON struct {
 	RiskLimit        json.Number       `json:"risk_limit"`
 	Contests         []drawContestJSON `json:"contests"`
 	PrecinctsToCount []string          `json:"precincts_to_count"`
+	LogSize          *int64            `json:"log_size,omitempty"` // --url: the log size of the results
 }
 
 type drawContestJSON struct {

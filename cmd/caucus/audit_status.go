@@ -33,7 +33,8 @@ Flags:
 	                     risk, rounds: [{draws, risk}], waiting: [ids], tickets: [{draw, hash,
 	                     precinct_id}], discrepancies: [{precinct_id, overstatement}]}]}; status
 	                     in_progress, confirmed or full_hand_count; risk a decimal string (6
-	                     places) or "infinite"; overstatement e_p as a decimal string (6 places)
+	                     places) or "infinite"; overstatement e_p as a decimal string (6 places);
+	                     with --url, log_size: the log size the results were computed from
 
 Exit status: 0 when the status is printed, 1 when the results or hand counts cannot be read (or
 name a precinct the results do not have), 2 on a usage error.
@@ -70,7 +71,7 @@ func runAuditStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 			counts[p.ID] = audit.HandCounted{First: p.First, Final: p.Final}
 		}
 	}
-	e, err := src.load(ctx, stderr)
+	e, logSize, err := src.load(ctx, stderr)
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func runAuditStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return err
 	}
-	out := statusJSON{Seed: *seed, RiskLimit: percentOf(alpha), HandCounted: len(counts)}
+	out := statusJSON{Seed: *seed, RiskLimit: percentOf(alpha), HandCounted: len(counts), LogSize: logSize}
 	for i, r := range replays {
 		out.Contests = append(out.Contests, contestStatus(e.Contests[i], r))
 	}
@@ -90,6 +91,7 @@ func runAuditStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
+	printLogSize(stdout, logSize)
 	printStatus(stdout, out)
 	return nil
 }
@@ -99,6 +101,7 @@ type statusJSON struct {
 	RiskLimit   json.Number         `json:"risk_limit"`
 	HandCounted int                 `json:"hand_counted"`
 	Contests    []contestStatusJSON `json:"contests"`
+	LogSize     *int64              `json:"log_size,omitempty"` // --url: the log size of the results
 }
 
 type contestStatusJSON struct {
