@@ -47,6 +47,7 @@ func commands() []command {
 		{"check", "check published precinct results (the long results CSV)", runCheck},
 		{"verify", "check a server's published results against its signed log", runVerify},
 		{"simulate", "rehearse caucus night against a server, faults and crash drill included", runSimulate},
+		{"audit", "a risk-limiting audit of the caucus from its cards: plan, draw, status", runAudit},
 	}
 }
 
