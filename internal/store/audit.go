@@ -20,6 +20,7 @@ const (
 	AuditCorrection     AuditKind = "correction"       // a staff correction appended
 	AuditReview         AuditKind = "review"           // a review decision appended
 	AuditEntryInvalid   AuditKind = "entry_invalid"    // refused by Append (a caller's bug)
+	AuditCertification  AuditKind = "certification"    // a certification or its withdrawal appended
 )
 
 // Written by the store's other writes, in their transaction.
@@ -57,16 +58,22 @@ const (
 // transaction.
 const AuditStaffAccount AuditKind = "staff_account"
 
+// AuditRecanvassRequested is a campaign's request to recanvass a list of precincts, as an admin
+// recorded it (detail: requested_by, precincts, reason, log_size): the request is tracked to
+// completion by the recanvass entries of the log from log_size on. Written through AddAudit.
+const AuditRecanvassRequested AuditKind = "recanvass_requested"
+
 // AuditKinds is the closed list, in the order above.
 var AuditKinds = []AuditKind{
 	AuditReportAccepted, AuditReportFlagged, AuditReportConflict, AuditReportDup,
-	AuditReportIDReused, AuditCorrection, AuditReview, AuditEntryInvalid,
+	AuditReportIDReused, AuditCorrection, AuditReview, AuditEntryInvalid, AuditCertification,
 	AuditCredentialIssued,
 	AuditReportRejected, AuditLoginOK, AuditLoginFailed, AuditLoginThrottled, AuditLogout,
 	AuditSessionRevoked, AuditThrottleReset, AuditForbidden, AuditElectionInit, AuditLogKeyCreated,
 	AuditStaffAction,
 	AuditCallbackRequested, AuditPhotoStored,
 	AuditStaffAccount,
+	AuditRecanvassRequested,
 }
 
 // Valid reports whether k is in the closed list.

@@ -14,6 +14,10 @@ const (
 	KindReport     Kind = "report"     // a chair's or operator's precinct report
 	KindCorrection Kind = "correction" // staff's corrected report, with reason and author in the body
 	KindReview     Kind = "review"     // a reviewer's decision: accept, flag, certify
+	// KindCertification is a certifier's certification of a scope, or its withdrawal. Its
+	// PrecinctID is the scope ("county:ID" or "state"), which no precinct ID is; it changes no
+	// precinct's state (Next), and its stored status is certified or withdrawn.
+	KindCertification Kind = "certification"
 )
 
 // Status is a precinct's published status, spelled as in spec/interfaces.md.
@@ -25,6 +29,9 @@ const (
 	StatusUnderReview Status = "under_review"
 	StatusCorrected   Status = "corrected"
 	StatusCertified   Status = "certified"
+	// StatusWithdrawn is no precinct's status: it is the stored status of a certification
+	// entry that withdraws its scope's certification.
+	StatusWithdrawn Status = "withdrawn"
 )
 
 // Channel is how an entry reached the server: the report's channels of spec/interfaces.md, plus
@@ -129,6 +136,13 @@ func (e *NewEntry) Validate() error {
 		if e.Counts != nil && *e.Counts < 0 {
 			return bad("negative counts %d", *e.Counts)
 		}
+	case KindCertification:
+		if e.Status != StatusCertified && e.Status != StatusWithdrawn {
+			return bad("certification status %q, want certified or withdrawn", e.Status)
+		}
+		if e.ReportID != "" {
+			return bad("a certification has no report_id")
+		}
 	default:
 		return bad("unknown kind %q", e.Kind)
 	}
@@ -223,8 +237,13 @@ func EmptyState(precinctID string) PrecinctState {
 //   - a correction becomes counted, status corrected, conflict cleared;
 //   - a review needs a counted entry; it sets the decided status, makes e.Counts counted when
 //     given (the caller checks that it names a report or correction of the precinct), and
-//     clears the conflict flag unless the decision is under_review.
+//     clears the conflict flag unless the decision is under_review;
+//   - a certification is about a scope, not a precinct: the state is returned unchanged (the
+//     store keeps no state for a scope), with the certification's own status.
 func Next(prev PrecinctState, e *NewEntry, index int64, at time.Time) (PrecinctState, Status, Outcome, error) {
+	if e.Kind == KindCertification {
+		return prev, e.Status, Appended, nil
+	}
 	next := prev
 	next.LastIndex = index
 	next.UpdatedAt = at
