@@ -90,6 +90,7 @@ type pstate struct {
 	out       *outcome               // the counted entry's numbers; nil when nothing is counted
 	history   []results.HistoryEntry // every entry, as the precinct document lists it (Counted unset)
 	updatedAt string                 // received_at of its latest entry
+	certified bool                   // its county is certified (see status)
 }
 
 // counted is a report or correction of a precinct, by log index.

@@ -31,10 +31,25 @@ func RecountWithLog(def *election.Definition, entries []store.Entry, lg Log) (*S
 	}
 	countyUpdated := make([]string, len(ix.counties))
 	var updatedAt string
+	cs := newCerts(len(ix.counties))
 	for i := range entries {
 		e := &entries[i]
 		if e.Index != int64(i) {
 			return nil, fmt.Errorf("tally: recount: entry %d has log index %d", i, e.Index)
+		}
+		if e.Kind == store.KindCertification {
+			le, ci, err := ix.decodeCert(e, nil)
+			if err != nil {
+				return nil, fmt.Errorf("tally: recount: entry %d: %w", i, err)
+			}
+			if on := cs.apply(e, &le, ci); ci >= 0 {
+				for pi := range ps[ci] {
+					ps[ci][pi].certified = on
+				}
+				countyUpdated[ci] = le.ReceivedAt
+			}
+			updatedAt = le.ReceivedAt
+			continue
 		}
 		l, le, err := ix.decode(e, nil)
 		if err == nil {
@@ -87,5 +102,7 @@ func RecountWithLog(def *election.Definition, entries []store.Entry, lg Log) (*S
 	for ci := range ix.counties {
 		views[ci] = ix.renderCounty(ci, cts[ci], countyUpdated[ci], precincts)
 	}
-	return ix.snapshot(int64(len(entries)), updatedAt, state, newPvec(views), precincts), nil
+	snap := ix.snapshot(int64(len(entries)), updatedAt, state, newPvec(views), precincts)
+	snap.certs = cs
+	return snap, nil
 }

@@ -20,6 +20,7 @@ type Snapshot struct {
 	results   doc
 	counties  pvec[*countyView]   // per county, in file order
 	precincts pvec[*precinctView] // per precinct, county by county (index.ordinal)
+	certs     certs               // the certifications, as of size
 
 	countiesOnce sync.Once
 	countiesDoc  doc
@@ -132,6 +133,9 @@ func (s *Snapshot) Diff(t *Snapshot) string {
 				return "/results/precincts/" + p.ID
 			}
 		}
+	}
+	if string(marshal(s.Certifications())) != string(marshal(t.Certifications())) {
+		return "/certifications"
 	}
 	a, _ := s.CSV()
 	b, _ := t.CSV()

@@ -27,6 +27,7 @@ type Tally struct {
 	counties  []countyState
 	state     stateSums
 	product   big.Int // scratch for contribute
+	certs     certs   // the certification entries applied
 }
 
 // countyState is a county's running totals, per candidate in ballot order. sdeDelegates are the
@@ -57,7 +58,7 @@ func NewWithLog(def *election.Definition, lg Log) *Tally {
 	ix := newIndex(def)
 	ix.log = lg
 	n := len(ix.ids)
-	t := &Tally{ix: ix, precincts: make([][]pstate, len(ix.counties)),
+	t := &Tally{ix: ix, precincts: make([][]pstate, len(ix.counties)), certs: newCerts(len(ix.counties)),
 		counties: make([]countyState, len(ix.counties)),
 		state:    stateSums{first: make([]int64, n), final: make([]int64, n), delegates: make([]int64, n)}}
 	if !ix.straw {
@@ -81,7 +82,9 @@ func NewWithLog(def *election.Definition, lg Log) *Tally {
 	for ci := range ix.counties {
 		cv[ci] = t.renderCounty(ci, precincts)
 	}
-	t.snap.Store(ix.snapshot(0, "", t.stateTotals(), newPvec(cv), precincts))
+	s := ix.snapshot(0, "", t.stateTotals(), newPvec(cv), precincts)
+	s.certs = t.certs.clone()
+	t.snap.Store(s)
 	return t
 }
 
@@ -129,6 +132,7 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	dirty := map[loc]bool{}
+	start := t.size
 	var err error
 	for i := range entries {
 		var leaf *Leaf
@@ -143,7 +147,7 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 			break
 		}
 	}
-	if len(dirty) > 0 {
+	if t.size != start {
 		t.publish(dirty)
 	}
 	return err
@@ -153,6 +157,9 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 func (t *Tally) apply(e *store.Entry, leaf *Leaf, dirty map[loc]bool) error {
 	if e.Index != t.size {
 		return fmt.Errorf("log index %d, want %d: entries must be applied in order, each once", e.Index, t.size)
+	}
+	if e.Kind == store.KindCertification {
+		return t.applyCert(e, leaf, dirty)
 	}
 	l, le, err := t.ix.decode(e, leaf)
 	if err != nil {
@@ -248,5 +255,7 @@ func (t *Tally) publish(dirty map[loc]bool) {
 	for ci := range counties {
 		cb.Set(ci, t.renderCounty(ci, precincts))
 	}
-	t.snap.Store(t.ix.snapshot(t.size, t.updatedAt, t.stateTotals(), cb.Done(), precincts))
+	s := t.ix.snapshot(t.size, t.updatedAt, t.stateTotals(), cb.Done(), precincts)
+	s.certs = t.certs.clone()
+	t.snap.Store(s)
 }
