@@ -33,6 +33,9 @@ const (
 	Warnings Reason = "warnings"
 	// Flagged: a reviewer's decision kept the precinct under review.
 	Flagged Reason = "flagged"
+	// RecanvassDifference: a recanvass corrected the precinct with a worksheet that fires checks
+	// of its own, and flagged it for another reviewer.
+	RecanvassDifference Reason = "recanvass_difference"
 	// UnderReview: the precinct is under review for none of the reasons above (a state the
 	// log allows but no rule above explains); listed so that it is never silently dropped.
 	UnderReview Reason = "under_review"
@@ -102,7 +105,7 @@ func Build(precinctID string, facts report.Precinct, entries []store.Entry) (Ite
 		Entries: []Entry{}, History: []Event{}}
 	st := store.EmptyState(precinctID)
 	settled := store.NoIndex // the latest settling decision
-	flagged := false
+	flagged, recanvass := false, false
 	for i := range entries {
 		e := &entries[i]
 		if e.PrecinctID != precinctID {
@@ -138,7 +141,7 @@ func Build(precinctID string, facts report.Precinct, entries []store.Entry) (Ite
 			}
 		case store.KindReview:
 			if e.Status == store.StatusUnderReview {
-				flagged = true
+				flagged, recanvass = true, le.Recanvass != ""
 			} else {
 				settled, flagged = e.Index, false
 			}
@@ -181,7 +184,10 @@ func Build(precinctID string, facts report.Precinct, entries []store.Entry) (Ite
 			it.Reasons = append(it.Reasons, Warnings)
 		}
 	}
-	if flagged {
+	switch {
+	case flagged && recanvass:
+		it.Reasons = append(it.Reasons, RecanvassDifference)
+	case flagged:
 		it.Reasons = append(it.Reasons, Flagged)
 	}
 	if len(it.Reasons) == 0 {
