@@ -69,6 +69,19 @@ func authzRows(reportX string) []authzRow {
 		{"POST /api/v1/hq/review/X", `{"action":"accept","log_index":0,"reason":"authz"}`, "401 403 403 403 403 201 403 403 401 401", false},
 		{"GET /api/v1/hq/photos/" + strings.Repeat("0", 64), "", "401 403 403 404 404 404 404 404 401 401", false},
 		{"GET /hq/review", "", "303 403 403 200 403 200 403 200 303 303", false},
+		// Recanvass (X's report again: confirmed) and campaigns' recanvass requests.
+		{"POST /api/v1/hq/recanvass/X", `{"source":"worksheet","reason":"authz","report":` + reportX + `}`, "401 403 403 403 403 201 403 403 401 401", false},
+		{"POST /api/v1/hq/recanvass-requests", `{"requested_by":"a campaign","precincts":["X"],"reason":"authz"}`, "401 403 403 403 403 403 403 201 401 401", false},
+		{"GET /api/v1/hq/recanvass-requests", "", "401 403 403 200 403 200 200 200 401 401", false},
+		// Certification: the certifier's, with the one-time code (none sent here: 422 once admitted).
+		{"GET /api/v1/hq/certify", "", "401 403 403 200 403 200 200 200 401 401", false},
+		{"POST /api/v1/hq/certify", `{"scope":"county:alpha"}`, "401 403 403 403 403 403 422 403 401 401", false},
+		{"POST /api/v1/hq/certify/withdraw", `{"scope":"county:alpha","reason":"authz"}`, "401 403 403 403 403 403 422 403 401 401", false},
+		{"GET /hq/certify", "", "303 403 403 200 403 200 200 200 303 303", false},
+		// The public record of certifications (none here: entry 0 is a report).
+		{"GET /api/v1/certifications", "", "200 200 200 200 200 200 200 200 200 200", false},
+		{"GET /api/v1/certifications/0/results.csv", "", "404 404 404 404 404 404 404 404 404 404", false},
+		{"GET /certifications/0", "", "404 404 404 404 404 404 404 404 404 404", false},
 	}
 }
 
