@@ -114,6 +114,7 @@
       c.reason ? " — " + c.reason : null));
     $("certs").replaceChildren(...(certs.length ? certs : [el("li", { class: "none", text: "Nothing is certified yet." })]));
     if (!quiet) say("Log size " + data.log_size + ".");
+    document.documentElement.dataset.ready = "1";
   }
 
   load(false);
