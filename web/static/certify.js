@@ -70,6 +70,7 @@
     const { status, data } = await api("POST", withdraw ? "/api/v1/hq/certify/withdraw" : "/api/v1/hq/certify", { scope, otp, reason });
     $("otp").value = "";
     if (status === 201) {
+      $("reason").value = "";
       say(withdraw ? "Withdrew the certification of " + scope + " (log entry " + data.log_index + ")."
         : "Certified " + scope + " at the checkpoint of " + data.log_size + " entries, root " + data.root_hash + " (log entry " + data.log_index + ").");
       await load(true);
@@ -103,7 +104,7 @@
     $("summary").textContent = settled + " of " + data.counties.length + " settled, " + certified + " certified";
     const st = $("state");
     st.replaceChildren(data.state_certified ? "The state is certified." : data.state_ready ? "Every county is certified: the state may be certified."
-      : "The state waits for " + (data.counties.length - certified) + " counties to be certified.");
+      : "The state waits for " + (data.counties.length - certified) + (data.counties.length - certified === 1 ? " county" : " counties") + " to be certified.");
     if (!readOnly && data.state_certified) st.append(" ", actButton("Withdraw the state", "state", true));
     if (!readOnly && !data.state_certified && data.state_ready) st.append(" ", actButton("Certify the state", "state", false));
     const certs = (data.certifications || []).slice().reverse().map((c) => el("li", null,
