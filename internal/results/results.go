@@ -24,7 +24,7 @@ const (
 	Accepted    Status = "accepted"     // the first report counts
 	UnderReview Status = "under_review" // a conflicting report or a check awaits a reviewer
 	Corrected   Status = "corrected"    // a staff correction counts
-	Certified   Status = "certified"    // a reviewer certified the counted report
+	Certified   Status = "certified"    // settled, in a certified county (or a reviewer's certifying decision)
 )
 
 // Statuses are every precinct status, in the order a precinct usually goes through them.
