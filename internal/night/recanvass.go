@@ -25,11 +25,11 @@ type Recanvass struct {
 }
 
 // Difference is one number on which a recanvass and the counted report differ. CandidateID is
-// empty for the attendance; a nil value is a number one of them does not give (the worksheet's
+// "" for the attendance; a nil value is a number one of them does not give (the worksheet's
 // delegates).
 type Difference struct {
 	Field       string `json:"field"` // attendees, first, final or delegates
-	CandidateID string `json:"candidate_id,omitempty"`
+	CandidateID string `json:"candidate_id"`
 	Accepted    *int64 `json:"accepted"`
 	Recanvassed *int64 `json:"recanvassed"`
 }
