@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"caucus/internal/auth"
 	"caucus/internal/auth/authtest"
 	"caucus/internal/report"
+	"caucus/internal/resultscsv"
 	"caucus/internal/rules"
 	"caucus/internal/server/servertest"
 	"caucus/internal/store"
@@ -171,6 +173,26 @@ func TestVerifyRecanvassAndCertification(t *testing.T) {
 	if res, findings := e.verify(key); !res.OK() {
 		t.Fatalf("after the certifications: %s", findings)
 	}
+	// A server publishing certified numbers that are not the log's at the checkpoint.
+	lying := (&night{env: env}).proxy(t, func(path string, b []byte) []byte {
+		if path != fmt.Sprintf("/api/v1/certifications/%d/results.csv", idx) {
+			return b
+		}
+		rows, err := resultscsv.Read(bytes.NewReader(b))
+		if err != nil {
+			return b
+		}
+		for i := range rows {
+			if rows[i].ID == "p0004" {
+				rows[i].First["adams"] += 3
+			}
+		}
+		var out bytes.Buffer
+		resultscsv.Write(&out, rows)
+		return out.Bytes()
+	})
+	res, findings := verifyAt(t, lying, verify.Config{Key: key})
+	expect(t, res, findings, fmt.Sprintf("certification %d results.csv precinct p0004 candidate adams first: published ", idx))
 
 	// A correction is refused until the certification is withdrawn, on the record.
 	fix := e.clean("p0003", "fix-3", 44)
@@ -214,7 +236,7 @@ func TestVerifyRecanvassAndCertification(t *testing.T) {
 		t.Fatalf("append: %v %v", rs, err)
 	}
 	env.Restart()
-	res, findings := e.verify(key)
+	res, findings = e.verify(key)
 	expect(t, res, findings, fmt.Sprintf("certification entry %d (county:alpha) root_hash", n))
 	t.Logf("a certification naming a wrong root:\n%s", findings)
 }
