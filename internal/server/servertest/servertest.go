@@ -24,6 +24,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hq"
 	"caucus/internal/night"
 	"caucus/internal/report"
 	"caucus/internal/rules"
@@ -89,6 +90,8 @@ type Options struct {
 	MaxConcurrentHashes, MaxWaitingHashes int
 	// MaxStreams is the server's cap on open event streams; 0: the server's default.
 	MaxStreams int
+	// Contacts are the chairs' contacts the headquarters board shows (contacts.csv); nil: none.
+	Contacts hq.Contacts
 }
 
 // Env is a running server.
@@ -147,6 +150,33 @@ func Start(t testing.TB, opts Options) *Env {
 		env.Tokens[s.PrecinctID] = s.Token.Reveal()
 	}
 	return env
+}
+
+// StaffToken creates a staff account of role (its row written with SQL, as the account commands
+// write it, with a cheap argon2id hash) and logs it in with its password through the
+// Authenticator, returning the session's Bearer token (the same value the __Host- cookie holds).
+func (env *Env) StaffToken(username string, role auth.Role) string {
+	t := env.t
+	t.Helper()
+	password := "correct horse battery " + username
+	hash, err := auth.HashSecret(CheapParams, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+env.Path+"?_pragma=busy_timeout(10000)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO staff (username, role, password_hash, disabled, created_at) VALUES (?, ?, ?, 0, ?)`,
+		username, string(role), []byte(hash.Encoded()), time.Now().UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	_, tok, err := env.Auth.LoginStaff(context.Background(), username, auth.NewPassword(password), netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatalf("staff login %s: %v", username, err)
+	}
+	return tok.Reveal()
 }
 
 // ChairSessions logs the chairs of precincts in without their PINs and returns their session
@@ -227,8 +257,12 @@ func (env *Env) open() {
 	}
 	env.Night = n
 	env.Auth = authn
+	board, err := hq.New(hq.Config{Main: n, Store: db, Contacts: env.opts.Contacts, Now: now, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	env.Server = server.New(server.Config{Main: n, Auth: authn, Log: log, TrustedProxies: env.opts.TrustedProxies,
-		MaxStreams: env.opts.MaxStreams})
+		MaxStreams: env.opts.MaxStreams, HQ: board})
 	// As caucus serve listens: its header limit, and net/http's own error answers with the
 	// security headers.
 	env.HTTP = httptest.NewUnstartedServer(env.Server.Handler())
@@ -381,7 +415,7 @@ func (env *Env) Check(acked *Acked) {
 		seen[e.ReportID] = true
 	}
 	// B0.3: published totals = a recount from the log's leaves by another path.
-	recount, err := tally.RecountWithLog(env.Def, entries, env.checkLog(entries))
+	recount, err := tally.RecountWithPolicy(env.Def, entries, env.checkLog(entries), env.Night.Policy())
 	if err != nil {
 		t.Fatalf("B0.3: recount: %v", err)
 	}
