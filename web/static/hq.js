@@ -58,11 +58,16 @@
       row([th("Chairs who have logged in"), el("td", fmt(r.logged_in) + " / " + fmt(r.total), "num")]),
       row([th("Practice reports sent"), el("td", fmt(r.practice_reported) + " / " + fmt(r.total), "num")]));
 
-    $("missing").replaceChildren(...b.missing.map((m) => {
+    const shown = showAll ? b.missing : b.missing.slice(0, MISSING_SHOWN);
+    $("missing").replaceChildren(...shown.map((m) => {
       const seen = m.last_seen ? el("td", when(m.last_seen)) : el("td", "never", "never");
       return row([th(m.precinct_id), el("td", m.county_id), chair(m.chair_contact, b.contacts_loaded), phone(m.chair_contact), seen, el("td", m.practice_reported ? "sent" : "none")]);
     }));
     if (!b.missing.length) $("missing").replaceChildren(row([wide("Every precinct has reported.", 6)]));
+    const more = $("missing-more");
+    more.hidden = b.missing.length <= MISSING_SHOWN;
+    more.textContent = showAll ? "Show the first " + MISSING_SHOWN + " only" : "Show all " + fmt(b.missing.length) + " missing precincts";
+    more.setAttribute("aria-expanded", showAll ? "true" : "false");
 
     $("attacks").replaceChildren(...b.login_attacks.map((a) => row([th(a.precinct_id), num(a.failures),
       el("td", fmt(a.budget_spent) + " / " + fmt(a.budget), "num"), a.closed ? el("td", "closed", "closed") : el("td", "open"),
@@ -91,8 +96,13 @@
     document.querySelector(".live").textContent = "Live: updated " + new Date().toLocaleTimeString("en-US");
   }
 
+  // The missing list shows the first MISSING_SHOWN (the ones to call first) unless asked for all.
+  const MISSING_SHOWN = 100;
+  let showAll = false, last = null;
+  $("missing-more").addEventListener("click", () => { showAll = !showAll; if (last) render(last); });
+
   function onBoard(data) {
-    try { render(JSON.parse(data)); } catch (e) { /* the next board */ }
+    try { last = JSON.parse(data); render(last); } catch (e) { /* the next board */ }
   }
 
   let timer = null;
