@@ -186,7 +186,7 @@ func hqPage(t testing.TB, e *hqEnv, width, height int64, cookie bool) *page {
 // TestHQBoardPage: /hq sends a browser without a session to the staff login page; with an
 // observer's session it shows the board at 1280×800 and on a tablet (768×1024), updates live
 // when a chair reports and when a conflicting report arrives, lists the missing precincts with
-// whom to call, and axe-core finds nothing serious. Screenshots: hq-*.png.
+// whom to call, and axe-core finds nothing serious. Screenshots: hq-board-*.png.
 func TestHQBoardPage(t *testing.T) {
 	e := startHQ(t)
 	anon := hqPage(t, e, 1280, 800, false)
@@ -204,7 +204,7 @@ func TestHQBoardPage(t *testing.T) {
 		t.Errorf("the first missing precinct's line: %q", got)
 	}
 	p.axe("hq board, none reporting")
-	p.shot("hq-1280-before")
+	p.shot("hq-board-1280-before")
 
 	// A chair reports: the board follows without a reload.
 	e.report("adair-1nw-adair", 0)
@@ -226,7 +226,7 @@ func TestHQBoardPage(t *testing.T) {
 		t.Errorf("by channel: %q", by)
 	}
 	p.axe("hq board, live")
-	p.shot("hq-1280-live")
+	p.shot("hq-board-1280-live")
 
 	tab := hqPage(t, e, 768, 1024, true)
 	tab.do(chromedp.Navigate(e.URL + "/hq"))
@@ -235,5 +235,5 @@ func TestHQBoardPage(t *testing.T) {
 		t.Errorf("the board is %d px wide on a 768 px tablet", w)
 	}
 	tab.axe("hq board, tablet")
-	tab.shot("hq-768-tablet")
+	tab.shot("hq-board-768-tablet")
 }
