@@ -286,7 +286,7 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		}
 		nights = append(nights, cfg.Practice)
 	}
-	hc := hq.Config{Main: mainNight, Store: main, Contacts: opts.contacts, Now: time.Now, Log: log}
+	hc := hq.Config{Main: mainNight, Store: main, Contacts: opts.contacts, FlushFailures: authn.FlushFailures, Now: time.Now, Log: log}
 	if cfg.Practice != nil {
 		hc.Practice = cfg.Practice
 	}

@@ -51,8 +51,12 @@ type Config struct {
 	Practice Night // optional: the practice election over the same precincts
 	Store    Store
 	Contacts Contacts // nil: no contacts.csv was given
-	Now      func() time.Time
-	Log      *slog.Logger
+	// FlushFailures, if set, writes the failed logins this process holds in memory
+	// (auth.Authenticator.FlushFailures) before the board reads them, so that the board counts
+	// every wrong PIN this server has seen.
+	FlushFailures func(context.Context)
+	Now           func() time.Time
+	Log           *slog.Logger
 }
 
 // Budgets of the board's work.
@@ -71,9 +75,10 @@ const (
 	MaxAttacks = 100
 	// auditPage is how many audit rows one read takes.
 	auditPage = 1000
-	// failureSettle is how long after its minute a failure row can still grow (the
-	// authenticator writes its counts every few seconds): older minutes are read once.
-	failureSettle = 2 * time.Minute
+	// failureSettle is how long after its minute a failure row can still grow: the
+	// authenticators write their counts every few seconds while failures come (and this
+	// process's at once, Config.FlushFailures). Older minutes are read once and kept.
+	failureSettle = 10 * time.Minute
 )
 
 // HQ computes the progress board and streams it. It is safe for concurrent use.
@@ -175,6 +180,9 @@ func spends(reason string) bool {
 // attacks are the precincts with failed logins in the window, with their budget counters.
 // Minutes older than failureSettle are read once and kept; the recent ones are read again.
 func (h *HQ) attacks(ctx context.Context, now time.Time) ([]Attack, error) {
+	if h.cfg.FlushFailures != nil {
+		h.cfg.FlushFailures(ctx)
+	}
 	rows, err := h.cfg.Store.LoginFailures(ctx, h.settledTo)
 	if err != nil {
 		return nil, fmt.Errorf("read login failures: %w", err)

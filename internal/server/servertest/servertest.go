@@ -257,7 +257,7 @@ func (env *Env) open() {
 	}
 	env.Night = n
 	env.Auth = authn
-	board, err := hq.New(hq.Config{Main: n, Store: db, Contacts: env.opts.Contacts, Now: now, Log: log})
+	board, err := hq.New(hq.Config{Main: n, Store: db, Contacts: env.opts.Contacts, FlushFailures: authn.FlushFailures, Now: now, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
