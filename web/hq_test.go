@@ -35,8 +35,8 @@ import (
 type hqEnv struct {
 	t     testing.TB
 	URL   string
-	pins  map[string]string
-	token string // the observer's session, as the __Host- cookie holds it
+	pins   map[string]string
+	tokens map[string]string // staff sessions by user (olive the observer, ada the admin), as the __Host- cookie holds them
 }
 
 var hqChairs = []string{"adair-1nw-adair", "adair-4se-orient", "polk-altoona-03"}
@@ -68,7 +68,7 @@ func startHQ(t testing.TB) *hqEnv {
 	}
 	db, mainNight := open("caucus.db", def)
 	_, practiceNight := open("practice.db", pdef)
-	e := &hqEnv{t: t, pins: map[string]string{}}
+	e := &hqEnv{t: t, pins: map[string]string{}, tokens: map[string]string{}}
 	secrets, err := auth.GeneratePrecinctSecrets(hqChairs)
 	if err != nil {
 		t.Fatal(err)
@@ -87,25 +87,27 @@ func startHQ(t testing.TB) *hqEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An observer: the account's row as the staff commands write it, then a real login.
-	hash, err := auth.HashSecret(servertest.CheapParams, "observer password 1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Staff: each account's row as the staff commands write it, then a real login.
 	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "caucus.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.Exec(`INSERT INTO staff (username, role, password_hash, disabled, created_at) VALUES ('olive', 'observer', ?, 0, 0)`,
-		[]byte(hash.Encoded())); err != nil {
-		t.Fatal(err)
+	for user, role := range map[string]auth.Role{"olive": auth.RoleObserver, "ada": auth.RoleAdmin} {
+		hash, err := auth.HashSecret(servertest.CheapParams, "password of "+user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(`INSERT INTO staff (username, role, password_hash, disabled, created_at) VALUES (?, ?, ?, 0, 0)`,
+			user, string(role), []byte(hash.Encoded())); err != nil {
+			t.Fatal(err)
+		}
+		_, tok, err := authn.LoginStaff(ctx, user, auth.NewPassword("password of "+user), netip.MustParseAddr("127.0.0.1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.tokens[user] = tok.Reveal()
 	}
 	raw.Close()
-	_, tok, err := authn.LoginStaff(ctx, "olive", auth.NewPassword("observer password 1"), netip.MustParseAddr("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.token = tok.Reveal()
 	contacts := hq.Contacts{}
 	for i, p := range def.Precincts() {
 		contacts[p.ID] = hq.Contact{PrecinctID: p.ID, Name: fmt.Sprintf("Chair %d", i), Phone: fmt.Sprintf("+1515555%04d", 1000+i)}
@@ -163,8 +165,8 @@ func (e *hqEnv) report(precinct string, seed int) int {
 	return status
 }
 
-// hqPage is a tab at width×height with the observer's staff cookie set.
-func hqPage(t testing.TB, e *hqEnv, width, height int64, cookie bool) *page {
+// hqPage is a tab at width×height with user's staff cookie set ("": none).
+func hqPage(t testing.TB, e *hqEnv, width, height int64, user string) *page {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser(t))
 	t.Cleanup(cancel)
@@ -172,10 +174,10 @@ func hqPage(t testing.TB, e *hqEnv, width, height int64, cookie bool) *page {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height, chromedp.EmulateScale(1))); err != nil {
 		t.Fatalf("open a tab: %v", err)
 	}
-	if cookie {
+	if user != "" {
 		yes := true
 		p.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: server.StaffCookie, Value: e.token,
+			_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: server.StaffCookie, Value: e.tokens[user],
 				URL: e.URL + "/", Path: "/", Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteStrict})
 			return err
 		}))
@@ -189,11 +191,23 @@ func hqPage(t testing.TB, e *hqEnv, width, height int64, cookie bool) *page {
 // whom to call, and axe-core finds nothing serious. Screenshots: hq-board-*.png.
 func TestHQBoardPage(t *testing.T) {
 	e := startHQ(t)
-	anon := hqPage(t, e, 1280, 800, false)
+	anon := hqPage(t, e, 1280, 800, "")
 	anon.do(chromedp.Navigate(e.URL + "/hq"))
 	anon.wait(`location.pathname === "/hq/login"`)
 
-	p := hqPage(t, e, 1280, 800, true)
+	// Before the night an admin sets the publication policy on the board.
+	admin := hqPage(t, e, 1280, 800, "ada")
+	admin.do(chromedp.Navigate(e.URL + "/hq"))
+	admin.wait(`document.getElementById("t-reporting").textContent === "0 / 1,765"`)
+	admin.do(chromedp.Click(chromedp.CSS(`input[value=withheld]`)), chromedp.Click(chromedp.CSS("#policy-save")))
+	admin.wait(`document.getElementById("policy-result").textContent === "Saved: precincts under review are withheld."`)
+	admin.wait(`document.getElementById("policy").textContent.includes("without numbers")`)
+	admin.axe("hq board, admin's policy form")
+
+	p := hqPage(t, e, 1280, 800, "olive")
+	if eval[bool](p, `document.getElementById("policy-form") !== null`) {
+		t.Error("the observer's board has the policy form")
+	}
 	p.do(chromedp.Navigate(e.URL + "/hq"))
 	p.wait(`document.getElementById("t-reporting").textContent === "0 / 1,765"`)
 	p.wait(`document.querySelectorAll("#missing tr").length === 100`) // the first to call; a button shows all
@@ -220,6 +234,9 @@ func TestHQBoardPage(t *testing.T) {
 	}
 	p.wait(`document.getElementById("t-review").textContent === "1"`)
 	p.wait(`document.getElementById("m-adair").getAttribute("class") === "r1 flag"`)
+	p.wait(`document.getElementById("policy").textContent.includes("1 withheld now")`)
+	// The admin's form is closed once the night has begun.
+	admin.wait(`document.getElementById("policy-save").disabled`)
 	e.report("polk-altoona-03", 0)
 	p.wait(`document.getElementById("t-reporting").textContent === "2 / 1,765"`)
 	if by := p.text("#by-channel"); !strings.Contains(by, "App\t2") && !strings.Contains(by, "App 2") {
@@ -228,7 +245,7 @@ func TestHQBoardPage(t *testing.T) {
 	p.axe("hq board, live")
 	p.shot("hq-board-1280-live")
 
-	tab := hqPage(t, e, 768, 1024, true)
+	tab := hqPage(t, e, 768, 1024, "olive")
 	tab.do(chromedp.Navigate(e.URL + "/hq"))
 	tab.wait(`document.getElementById("t-reporting").textContent === "2 / 1,765"`)
 	if w := eval[int](tab, `document.documentElement.scrollWidth`); w > 768 {

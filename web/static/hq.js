@@ -91,6 +91,10 @@
       }
       return tr;
     }));
+    if (form) {
+      form.querySelectorAll("input, button").forEach((i) => { i.disabled = b.log_size > 0; });
+      form.querySelectorAll("input").forEach((i) => { if (b.log_size > 0) i.checked = i.value === p.under_review; });
+    }
     $("board").dataset.logSize = b.log_size;
     $("board").dataset.reporting = b.precincts_reporting;
     document.querySelector(".live").textContent = "Live: updated " + new Date().toLocaleTimeString("en-US");
@@ -117,6 +121,26 @@
     };
     once();
     timer = setInterval(once, 5000);
+  }
+
+  // An admin's policy form (before the night): PUT /api/v1/hq/policy.
+  const form = $("policy-form");
+  if (form) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const choice = form.querySelector("input[name=under_review]:checked");
+      const out = $("policy-result");
+      if (!choice) return;
+      out.textContent = "Saving…";
+      try {
+        const res = await fetch("/api/v1/hq/policy", { method: "PUT", credentials: "same-origin",
+          headers: { "Content-Type": "application/json" }, body: JSON.stringify({ under_review: choice.value }) });
+        const body = await res.json().catch(() => ({}));
+        out.textContent = res.ok ? "Saved: precincts under review are " + body.under_review + "." : (body.error || "Not saved (" + res.status + ").");
+      } catch (e) {
+        out.textContent = "Not saved: the server did not answer.";
+      }
+    });
   }
 
   if (!("EventSource" in window)) { poll(); return; }
