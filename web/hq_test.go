@@ -33,8 +33,8 @@ import (
 // hqEnv is the Iowa 2020 election and its practice twin with headquarters' board, made-up
 // contacts for every precinct, PINs for a few chairs and an observer's staff session.
 type hqEnv struct {
-	t     testing.TB
-	URL   string
+	t      testing.TB
+	URL    string
 	pins   map[string]string
 	tokens map[string]string // staff sessions by user (olive the observer, ada the admin), as the __Host- cookie holds them
 }
