@@ -25,7 +25,8 @@ type Board struct {
 	// (never logged in, then the oldest last login), then in the definition's order.
 	Missing       []Missing `json:"missing"`
 	ReviewWaiting int       `json:"review_waiting"` // precincts under review, conflicts among them
-	// LoginAttacks are the precincts with wrong PINs in the last AttackWindow, the most first.
+	// LoginAttacks are the precincts with wrong PINs or login links since AttackWindow before
+	// the server started (at most MaxAttacks), the most of the PIN budget spent first.
 	LoginAttacks []Attack `json:"login_attacks"`
 
 	ElectionID        string         `json:"election_id"`
@@ -72,7 +73,7 @@ type Missing struct {
 type Attack struct {
 	PrecinctID   string    `json:"precinct_id"`
 	CountyID     string    `json:"county_id"`
-	Failures     int       `json:"failures"`      // wrong or refused PINs in the last AttackWindow
+	Failures     int       `json:"failures"`      // wrong or refused logins counted (see Board.LoginAttacks)
 	BudgetSpent  int       `json:"budget_spent"`  // of the live PIN budget, now
 	Budget       int       `json:"budget"`        // auth.PrecinctBudget
 	Closed       bool      `json:"closed"`        // the budget is spent: PIN login closed until reopened
