@@ -84,11 +84,18 @@ func (s *Server) handleSetPolicy(site *Site, _ auth.Session, _ http.Header, r *h
 
 // handleBoardEvents streams a `board` event with the board at once, then one each time it
 // changes (internal/hq coalesces bursts: one board per second at most, computed once for every
-// stream). Staff only, every role; it counts among the server's open streams.
+// stream). Staff only, every role; it counts among the server's open streams. The session is
+// checked again before every event and heartbeat, so a stream ends soon after its session does
+// (a logout, an account disabled, the idle or absolute limit).
 func (s *Server) handleBoardEvents(site *Site, w http.ResponseWriter, r *http.Request) {
 	if _, err := s.staffSession(site, r, rolesStaff); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	token := staffToken(r)
+	live := func() bool {
+		_, err := s.auth.Authenticate(r.Context(), token)
+		return err == nil
 	}
 	if s.streams.Add(1) > s.maxStreams {
 		s.streams.Add(-1)
@@ -130,10 +137,16 @@ func (s *Server) handleBoardEvents(site *Site, w http.ResponseWriter, r *http.Re
 		case <-r.Context().Done():
 			return
 		case b := <-ch:
+			if !live() {
+				return
+			}
 			if err := send(b); err != nil {
 				return
 			}
 		case <-tick.C:
+			if !live() {
+				return
+			}
 			rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
 				return

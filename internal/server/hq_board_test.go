@@ -196,7 +196,8 @@ func TestContactsStayPrivate(t *testing.T) {
 }
 
 // TestBoardEvents: the staff stream sends the board at once, then a board with the new report
-// after a chair reports; without a staff session it is refused.
+// after a chair reports; without a staff session it is refused; once its session ends (a
+// logout) it sends nothing more and closes.
 func TestBoardEvents(t *testing.T) {
 	n := newBoardNight(t)
 	env := n.env
@@ -206,8 +207,9 @@ func TestBoardEvents(t *testing.T) {
 	if status, _ := env.Do("GET", "/api/v1/hq/events", env.Login("p0000"), nil); status != http.StatusForbidden {
 		t.Errorf("a chair: %d, want 403", status)
 	}
+	staff := env.StaffToken("olive", auth.RoleObserver)
 	req, _ := http.NewRequest("GET", env.URL+"/api/v1/hq/events", nil)
-	req.Header.Set("Authorization", "Bearer "+env.StaffToken("olive", auth.RoleObserver))
+	req.Header.Set("Authorization", "Bearer "+staff)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +225,7 @@ func TestBoardEvents(t *testing.T) {
 		for {
 			line, err := rd.ReadString('\n')
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("the stream ended: %v", err)
 			}
 			if e, ok := strings.CutPrefix(line, "event: "); ok {
 				event = strings.TrimSpace(e)
@@ -259,6 +261,24 @@ func TestBoardEvents(t *testing.T) {
 		}
 		if b.PrecinctsReporting != 3 {
 			t.Fatalf("board with %d reporting", b.PrecinctsReporting)
+		}
+	}
+	// The observer logs out: the next board is not sent, the stream closes.
+	if status, b := env.Do("POST", "/api/v1/logout", staff, nil); status != http.StatusOK {
+		t.Fatalf("logout: %d %s", status, b)
+	}
+	tok = env.Login("p0004")
+	body, _ = json.Marshal(env.Report("p0004", "b-4", 10))
+	if status, b := env.Do("POST", "/api/v1/reports", tok, body); status != http.StatusCreated {
+		t.Fatalf("report: %d %s", status, b)
+	}
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			break // closed
+		}
+		if strings.HasPrefix(line, "data: ") && strings.Contains(line, `"precincts_reporting":5`) {
+			t.Fatal("a board was sent after the session ended")
 		}
 	}
 }
