@@ -14,6 +14,7 @@ import (
 	"caucus/internal/report"
 	"caucus/internal/results"
 	"caucus/internal/server/servertest"
+	"caucus/internal/store"
 	"caucus/internal/verify"
 )
 
@@ -71,6 +72,20 @@ func TestPolicy(t *testing.T) {
 			}
 			if status, b := env.Do("PUT", "/api/v1/hq/policy", admin, []byte(`{"under_review":"`+other+`"}`)); status != http.StatusConflict {
 				t.Errorf("PUT policy after reports: %d %s", status, b)
+			}
+			// Every PUT, allowed or refused, left exactly one audit row.
+			puts := 0
+			rows, err := env.DB.Audit(context.Background(), 0, 10000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range rows {
+				if a.Kind == store.AuditStaffAction && strings.Contains(string(a.Detail), "PUT /api/v1/hq/policy") {
+					puts++
+				}
+			}
+			if puts != 4 {
+				t.Errorf("%d staff_action rows for the 4 PUTs of the policy", puts)
 			}
 			if err := env.Server.SignCheckpoint(context.Background()); err != nil {
 				t.Fatal(err)
