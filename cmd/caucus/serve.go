@@ -18,13 +18,14 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hq"
 	"caucus/internal/night"
 	"caucus/internal/server"
 	"caucus/internal/store/sqlite"
 )
 
 const serveHelp = `Usage: caucus serve --election DIR [--practice DIR] [--db URL] [--addr HOST:PORT]
-	[--live-window START,END] [--trusted-proxy CIDR]...
+	[--contacts FILE] [--live-window START,END] [--trusted-proxy CIDR]...
 	[--log-key FILE] [--metrics-addr HOST:PORT]
 	[--tls-cert FILE --tls-key FILE | --acme-host NAME [--acme-cache DIR]]
 
@@ -38,6 +39,10 @@ Flags:
 	--db URL         sqlite:PATH (default sqlite:caucus.db); the practice election uses PATH with
 	                 "-practice" before the extension
 	--addr HOST:PORT where to listen (default 127.0.0.1:8080)
+	--contacts FILE  the chairs' contacts for headquarters' board, a CSV precinct_id,chair_name,phone
+	                 (phones in E.164, e.g. +15155550101); default: contacts.csv beside the
+	                 election folder (DIR/../contacts.csv), when it exists. Shown to staff only,
+	                 never published nor logged
 	--live-window START,END
 	                 when chairs may log in to the election with their typed PIN: two RFC 3339
 	                 times, e.g. 2020-02-03T12:00:00-06:00,2020-02-04T04:00:00-06:00. Outside it
@@ -94,6 +99,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		opts.trustedProxies = append(opts.trustedProxies, p)
 		return nil
 	})
+	contactsFile := fs.String("contacts", "", "")
 	logKey := fs.String("log-key", "", "")
 	metricsAddr := fs.String("metrics-addr", "", "")
 	if err := parseFlags(fs, args, serveHelp, stdout); err != nil {
@@ -121,6 +127,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if practice, err = election.LoadDir(*practiceDir); err != nil {
 			return &hintError{err: err, hint: "fix the practice election folder and run again"}
 		}
+	}
+	if opts.contacts, err = loadContacts(*contactsFile, *dir, def); err != nil {
+		return &hintError{err: err, hint: "fix the contacts file (precinct_id,chair_name,phone) and run again"}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	opts.logKeyFile, opts.logKey = *logKey, os.Getenv("CAUCUS_LOG_KEY")
@@ -152,6 +161,22 @@ type serveOptions struct {
 	logKey                string         // the election's log key itself (CAUCUS_LOG_KEY); "": from the file
 	metrics               net.Listener   // where to serve /metrics; nil: nowhere
 	tls                   *tls.Config    // --tls-cert/--tls-key or --acme-host; nil: plain HTTP
+	contacts              hq.Contacts    // --contacts; nil: none
+}
+
+// contactsName is the chairs' contacts file that caucus serve reads beside the election folder.
+const contactsName = "contacts.csv"
+
+// loadContacts reads the contacts file: file when given (it must exist), else contacts.csv
+// beside the election folder when there is one (nil when not).
+func loadContacts(file, electionDir string, def *election.Definition) (hq.Contacts, error) {
+	if file == "" {
+		file = filepath.Join(filepath.Dir(filepath.Clean(electionDir)), contactsName)
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	return hq.LoadContacts(file, def)
 }
 
 // logKeyPath is the log key file beside a sqlite:PATH database: PATH with ".log-key" for its
@@ -260,6 +285,13 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 			return err
 		}
 		nights = append(nights, cfg.Practice)
+	}
+	hc := hq.Config{Main: mainNight, Store: main, Contacts: opts.contacts, FlushFailures: authn.FlushFailures, Now: time.Now, Log: log}
+	if cfg.Practice != nil {
+		hc.Practice = cfg.Practice
+	}
+	if cfg.HQ, err = hq.New(hc); err != nil {
+		return err
 	}
 	srv := server.New(cfg)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,

@@ -34,6 +34,7 @@ func (s *Server) Handler() http.Handler {
 	s.reviewRoutes(mux)
 	s.webRoutes(mux)
 	s.pageRoutes(mux)
+	s.hqRoutes(mux)
 	mux.HandleFunc("GET /healthz", s.onMain(s.serveJSON(0, s.handleHealth)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such page: %s %s", r.Method, r.URL.Path))

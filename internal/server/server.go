@@ -19,6 +19,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hq"
 	"caucus/internal/night"
 )
 
@@ -35,6 +36,9 @@ type Config struct {
 	// MaxStreams bounds the open event streams of all sites together; 0 takes half the
 	// process's file-descriptor limit, at most maxStreams (streamCap).
 	MaxStreams int
+	// HQ is headquarters' progress board (internal/hq), served to staff at /hq and
+	// /api/v1/hq/board; nil: those routes are not served.
+	HQ *hq.HQ
 }
 
 // Server is the HTTP handler set. Create it with New and serve Handler; the nights it serves
@@ -50,6 +54,7 @@ type Server struct {
 	streams        atomic.Int64  // open event streams
 	maxStreams     int64
 	anonCallbacks  windowLimit // call-back requests without a login (callback_anon.go)
+	hq             *hq.HQ      // headquarters' board; nil: not served
 }
 
 // New makes a Server of the nights in cfg.
@@ -61,7 +66,7 @@ func New(cfg Config) *Server {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{auth: cfg.Auth, log: cfg.Log, now: cfg.Now, metrics: newMetrics(), trusted: cfg.TrustedProxies,
-		photoSlots: make(chan struct{}, photoDecoders)}
+		photoSlots: make(chan struct{}, photoDecoders), hq: cfg.HQ}
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = streamCap(fileLimit())
 	}

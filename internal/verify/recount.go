@@ -178,6 +178,11 @@ type pstate struct {
 	rep     *report.Report
 	res     *rules.Result
 	sde     bool
+	// withheld: the precinct counts an entry but is under review, and the policy keeps its
+	// numbers out of the results; shown is the result its published numbers come from (nil
+	// when nothing counts or it is withheld).
+	withheld bool
+	shown    *rules.Result
 }
 
 // at is the precinct as the tree of the given size has it.
@@ -238,15 +243,19 @@ func (v *run) replay(pr *precinct, k int, emit func(Finding)) *pstate {
 		res := rules.Calc(report.CalcInput(*s.rep, pr.facts))
 		s.res = &res
 		s.sde = pr.ratio != nil && pr.facts.Rules != rules.StrawPoll && !res.TieOpen() && !res.HasErrors()
+		s.withheld = s.status == results.UnderReview && v.policy.Withholds()
+		if !s.withheld {
+			s.shown = s.res
+		}
 	}
 	return s
 }
 
 // sums are a county's or the state's totals at one log size.
 type sums struct {
-	first, final, dels []int64
-	sde                []*big.Rat
-	reporting          int
+	first, final, dels  []int64
+	sde                 []*big.Rat
+	reporting, withheld int
 }
 
 // ledger is the log read by precinct, and the totals computed so far by log size.
@@ -270,11 +279,14 @@ func (v *run) sumsOf(l *ledger, prs []*precinct, size int64) *sums {
 	}
 	for _, pr := range prs {
 		st := v.at(pr, size)
-		if st.res == nil {
+		if st.withheld {
+			s.withheld++
+		}
+		if st.shown == nil {
 			continue
 		}
 		s.reporting++
-		for _, g := range st.res.Groups {
+		for _, g := range st.shown.Groups {
 			i := slices.Index(l.ids, g.CandidateID)
 			if i < 0 {
 				continue
@@ -319,6 +331,17 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		v.find(Finding{Check: "election", Record: "election_id", Published: top.ElectionID, Recomputed: e.ID + " (definition)"})
 		return
 	}
+	// The policy the results say they follow decides whether a precinct under review is in the
+	// totals; a server that names none publishes them marked (in the totals).
+	v.policy = results.DefaultPolicy
+	if p := top.PublicationPolicy; p != nil {
+		if !p.Valid() {
+			v.find(Finding{Check: "policy", Record: "publication_policy", Published: strconv.Quote(p.UnderReview), Recomputed: "marked or withheld"})
+			return
+		}
+		v.policy = *p
+	}
+	v.say("publication policy: precincts under review are %s", v.policy.UnderReview)
 	profile := rules.Profile(e.Rules)
 	l := &ledger{straw: profile == rules.StrawPoll, counties: def.Counties(), ps: map[string]*precinct{},
 		state: map[int64]*sums{}, county: map[[2]int64]*sums{}}
@@ -390,6 +413,7 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 	// The state.
 	state := v.stateAt(l, top.LogSize)
 	v.cmpInt("total", "state precincts_reporting", int64(top.PrecinctsReporting), int64(state.reporting))
+	v.cmpInt("total", "state precincts_withheld", int64(top.PrecinctsWithheld), int64(state.withheld))
 	v.cmpInt("total", "state precincts_total", int64(top.PrecinctsTotal), int64(len(l.order)))
 	cmpCands("state", top.Candidates, state, true)
 	v.say("state totals at log size %d: %d precincts reporting, %d candidates' first, final, county delegates and SDEs", top.LogSize, state.reporting, n)
@@ -411,7 +435,9 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		cmpCands(where+" (its page)", detail.Candidates, v.countyAt(l, ci, size), l.ratios[ci] != nil)
 		for _, row := range detail.Precincts {
 			if pr := l.ps[row.PrecinctID]; pr != nil {
-				v.cmpStatus(fmt.Sprintf("precinct %s status (county page)", row.PrecinctID), row.Status, v.at(pr, size).status)
+				st := v.at(pr, size)
+				v.cmpStatus(fmt.Sprintf("precinct %s status (county page)", row.PrecinctID), row.Status, st.status)
+				v.cmpWithheld(fmt.Sprintf("precinct %s withheld (county page)", row.PrecinctID), row.Withheld, st.withheld)
 			}
 		}
 		v.res.Counties++
@@ -439,14 +465,14 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		if pr != nil {
 			st = v.at(pr, d.csvSize)
 		}
-		if st == nil || st.res == nil {
-			v.find(Finding{Check: "results.csv", Record: "precinct " + row.ID, Published: "a row", Recomputed: "not reporting"})
+		if st == nil || st.shown == nil {
+			v.find(Finding{Check: "results.csv", Record: "precinct " + row.ID, Published: "a row", Recomputed: "not reporting (or withheld)"})
 			continue
 		}
 		seen[row.ID] = true
 		for _, id := range l.ids {
 			rec := fmt.Sprintf("results.csv precinct %s candidate %s", row.ID, id)
-			g := group(st.res, id)
+			g := group(st.shown, id)
 			v.cmpInt("total", rec+" first", row.First[id], g.First)
 			v.cmpInt("total", rec+" final", row.Final[id], g.Final)
 			if st.sde {
@@ -456,7 +482,7 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		}
 	}
 	for _, pr := range l.order {
-		if v.at(pr, d.csvSize).res != nil && !seen[pr.p.ID] {
+		if v.at(pr, d.csvSize).shown != nil && !seen[pr.p.ID] {
 			v.find(Finding{Check: "results.csv", Record: "precinct " + pr.p.ID, Published: "no row", Recomputed: "reporting"})
 		}
 	}
@@ -481,6 +507,7 @@ func (v *run) precinct(pr *precinct, s *pstate, pub results.Precinct, size int64
 			Published: fmt.Sprintf("entry %d (status %s)", s.counted, s.status), Recomputed: fmt.Sprintf("entry %d, the receipt's", r.LogIndex),
 			Detail: "the published numbers are not the ones of this receipt"})
 	}
+	v.cmpWithheld(where+" withheld", pub.Withheld, s.withheld)
 	if s.res == nil {
 		if pub.CountedEntry != nil {
 			v.find(Finding{Check: "counted entry", Record: where, Published: strconv.FormatInt(*pub.CountedEntry, 10), Recomputed: "none"})
@@ -488,6 +515,13 @@ func (v *run) precinct(pr *precinct, s *pstate, pub results.Precinct, size int64
 		return
 	}
 	v.cmpPtr("counted entry", where+" counted_entry", pub.CountedEntry, s.counted)
+	if s.withheld {
+		// Withheld: no number of the counted report is published.
+		if pub.Attendees != nil || len(pub.Groups) != 0 || len(pub.Checks) != 0 || len(pub.Tiebreaks) != 0 || pub.ChairDelegates != nil {
+			v.find(Finding{Check: "policy", Record: where, Published: "numbers", Recomputed: "none: under review, withheld by the publication policy"})
+		}
+		return
+	}
 	v.cmpPtr("precinct", where+" attendees", pub.Attendees, s.rep.Attendees)
 	byID := map[string]results.Group{}
 	for _, g := range pub.Groups {
@@ -565,6 +599,13 @@ func (v *run) cmpPtr(check, rec string, pub *int64, want int64) {
 func (v *run) cmpStatus(rec string, pub, want results.Status) {
 	if pub != want {
 		v.find(Finding{Check: "status", Record: rec, Published: strconv.Quote(string(pub)), Recomputed: strconv.Quote(string(want))})
+	}
+}
+
+// cmpWithheld compares whether a precinct is published as withheld (results.Policy).
+func (v *run) cmpWithheld(rec string, pub, want bool) {
+	if pub != want {
+		v.find(Finding{Check: "policy", Record: rec, Published: strconv.FormatBool(pub), Recomputed: strconv.FormatBool(want)})
 	}
 }
 
