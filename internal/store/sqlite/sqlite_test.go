@@ -188,3 +188,10 @@ func TestFileModes(t *testing.T) {
 	}
 	check(old)
 }
+
+func TestHotlineConformance(t *testing.T) {
+	dir := t.TempDir()
+	storetest.RunHotline(t, func(t *testing.T, name string, now func() time.Time) storetest.HotlineStore {
+		return MustOpenDB(t, filepath.Join(dir, name+".db"), now)
+	})
+}
