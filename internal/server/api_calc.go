@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"caucus/internal/auth"
 	"caucus/internal/report"
 	"caucus/internal/rules"
 )
@@ -21,9 +22,16 @@ var chairCalcFields = []string{"attendees", "first", "final", "delegates", "tieb
 // viable_first, or its C01 check for an input the math refuses — because it is the same call,
 // rules.CalcJSON, on the same JSON: the chair's fields from the request, the election's fields
 // (rules, delegates_to_elect, satellite, sde_ratio, candidates) as precinct-info gives them to
-// the page. Nothing is stored.
+// the page. Nothing is stored. The hotline console, logged in by the staff cookie, does its
+// worksheet's math here too.
 func (s *Server) handleCalc(site *Site, _ http.Header, r *http.Request) (any, int, error) {
-	sess, err := s.session(r)
+	var sess auth.Session
+	var err error
+	if c, cerr := r.Cookie(StaffCookie); cerr == nil && r.Header.Get("Authorization") == "" {
+		sess, err = s.auth.Authenticate(r.Context(), c.Value)
+	} else {
+		sess, err = s.session(r)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
