@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"caucus/internal/hotline"
 	"caucus/internal/store"
 	"caucus/internal/store/sqlite"
 	"caucus/internal/store/storetest"
@@ -188,6 +189,9 @@ func TestFileModes(t *testing.T) {
 	}
 	check(old)
 }
+
+// The SQLite store serves the hotline's interface directly.
+var _ hotline.Store = (*sqlite.DB)(nil)
 
 func TestHotlineConformance(t *testing.T) {
 	dir := t.TempDir()
