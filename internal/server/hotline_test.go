@@ -116,7 +116,7 @@ func published(t testing.TB, env *servertest.Env, p string) (status string, firs
 		t.Fatalf("results of %s: %d %s", p, code, b)
 	}
 	var doc struct {
-		Status     string `json:"status"`
+		Status string `json:"status"`
 		Groups []struct {
 			CandidateID string `json:"candidate_id"`
 			First       int64  `json:"first"`
