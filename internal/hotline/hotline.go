@@ -178,7 +178,7 @@ func (d *Desk) Key(ctx context.Context, k Keying) (Result, error) {
 	res := rules.Calc(report.CalcInput(r, d.facts[r.PrecinctID]))
 	if res.HasErrors() {
 		return Result{State: StateRefused, PrecinctID: k.PrecinctID, Checks: res.Checks,
-			Message: "the worksheet has errors: nothing was stored; check the numbers with the caller and key it again"}, nil
+			Message: "The worksheet has errors: nothing was stored. Check the numbers with the caller and key it again."}, nil
 	}
 	r.ReportID = "" // the round's report gets its own id when copies agree
 	if len(r.Tiebreaks) == 0 {
@@ -238,7 +238,7 @@ func (d *Desk) settle(ctx context.Context, round store.HotlineRound, operator st
 			return Result{}, err
 		}
 		out.Differences = diffs
-		out.Message = "the copies differ: nothing is counted. A third operator keys the worksheet again (the copy that matches one of these settles it), or a reviewer decides."
+		out.Message = "The copies differ: nothing is counted. A third operator keys the worksheet again (the copy that matches one of these settles it), or a reviewer decides."
 		return out, nil
 	}
 	r, err := copyReport(a)
@@ -264,10 +264,10 @@ func (d *Desk) settle(ctx context.Context, round store.HotlineRound, operator st
 		out.Counted = CountedNew
 	case o.Kind == intake.Conflict:
 		out.Counted = CountedConflict
-		out.Message = "the precinct already counts a different report: both are kept and go to review"
+		out.Message = "The precinct already counts a different report: both are kept and go to review."
 	case o.Kind == intake.Same && o.SameNumbers:
 		out.Counted = CountedSame
-		out.Message = "the precinct already counts these numbers (reported by the app): counted once"
+		out.Message = "The precinct already counts these numbers (reported by the app): counted once."
 	case o.Kind == intake.Same:
 		out.Counted = CountedAgain
 	default:

@@ -272,7 +272,7 @@ async function submitEntry(ev) {
         b.counted === "conflict" ? "the precinct counts other numbers; both go to review" : "counted") +
       ". Log index " + rc.log_index + ", status " + rc.status + "." }));
   } else if (b.state === "mismatch") {
-    out.append(el("p", { class: "bad", "data-state": b.state, text: "The copies differ: nothing is counted. " + (b.message || "") }));
+    out.append(el("p", { class: "bad", "data-state": b.state, text: b.message || "The copies differ: nothing is counted." }));
     showDifferences(b.differences || [], out);
   }
   // The form is cleared: the next copy is typed afresh.
@@ -282,6 +282,7 @@ async function submitEntry(ev) {
   $("math").textContent = "";
   const hv = await api("GET", "/api/v1/hotline/precincts/" + encodeURIComponent(info.precinct_id));
   if (hv.status === 200) { current = hv.body; showExisting(current); }
+  refresh();
 }
 
 function showDifferences(diffs, where) {
