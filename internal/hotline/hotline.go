@@ -187,6 +187,16 @@ func (d *Desk) Key(ctx context.Context, k Keying) (Result, error) {
 	round, err := d.store.AddHotlineCopy(ctx, store.NewHotlineCopy{PrecinctID: k.PrecinctID, Operator: k.Operator,
 		VerifiedBy: k.VerifiedBy, Channel: r.Channel, Report: r.Canonical(), Content: Content(r)})
 	if errors.Is(err, store.ErrExists) {
+		// A retry after an answer lost on the way (a timeout, a crash between the copy's commit
+		// and the report's) finishes a round whose copies agree, idempotently; anything else
+		// is a second copy by the same operator.
+		round, rerr := d.store.HotlineRound(ctx, k.PrecinctID)
+		if rerr != nil {
+			return Result{}, fmt.Errorf("read round: %w", rerr)
+		}
+		if _, _, ok := agreeing(round.Copies); ok && keyedBy(round.Copies, k.Operator, Content(r)) {
+			return d.settle(ctx, round, k.Operator)
+		}
 		return Result{}, fmt.Errorf("%w: you already keyed this precinct's worksheet; another operator must key the second copy", ErrSameOperator)
 	} else if err != nil {
 		return Result{}, fmt.Errorf("store copy: %w", err)
@@ -299,6 +309,16 @@ func Operators(submitter string) []string { return strings.Split(submitter, Subm
 func RoundReportID(precinctID string, round int64) string {
 	sum := sha256.Sum256([]byte(precinctID))
 	return "hotline-" + hex.EncodeToString(sum[:8]) + "-r" + strconv.FormatInt(round, 10)
+}
+
+// keyedBy reports whether operator keyed a copy with content among copies.
+func keyedBy(copies []store.HotlineCopy, operator string, content []byte) bool {
+	for _, c := range copies {
+		if c.Operator == operator && string(c.Content) == string(content) {
+			return true
+		}
+	}
+	return false
 }
 
 // agreeing finds the first pair of copies (in keying order) whose numbers agree.
