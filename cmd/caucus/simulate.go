@@ -16,6 +16,7 @@ import (
 
 const simulateHelp = `Usage: caucus simulate --url URL --pins FILE [--precincts N | --replay FILE.csv]
                        [--concurrency C] [--faults LIST] [--seed S] [--election DIR] [--progress]
+                       [--hotline-share F --operators FILE]
        caucus simulate --chaos N --binary PATH --election DIR [the flags above but --url, --pins]
        caucus simulate --generate DIR --precincts N --counties K [--seed S]
 
@@ -45,6 +46,13 @@ fresh credentials, runs the rehearsal, and SIGKILLs and restarts the server at N
 moments while the reports come in; chairs send again what got no answer. Then every
 acknowledged report must be stored exactly once and every number exact.
 
+Hotline (--hotline-share F): that share of the chairs (0 to 1, e.g. 0.2) report by phone
+instead: a first operator keys the worksheet the chair reads with the PIN, a second keys it again
+independently, with keying slips now and then, and a third keys it when the copies differ. Every
+slip must be caught by the double entry (nothing mis-keyed counted), and the published numbers
+must still equal the truth. --operators is a CSV of the operators' accounts (username,password;
+three at least, created with "caucus staff add --role operator").
+
 --generate DIR writes a synthetic election of N precincts in K counties (a national-size one
 is --precincts 175000 --counties 3000) to measure how costs grow; then run "caucus serve" on it.
 
@@ -58,6 +66,8 @@ Flags:
 	--faults LIST      fault kinds, or all (default none)
 	--seed S           the seed of the synthetic night and of the faults (default 1)
 	--retry-wait D     cap on a phone's wait before sending again (default 200ms)
+	--hotline-share F  the share of chairs who report by phone through the hotline (default 0)
+	--operators FILE   the hotline operators' accounts: CSV username,password, three at least
 	--progress         draw the progress line even when stderr is not a terminal
 	--chaos N          crash drill with N kills (needs --binary and --election)
 	--binary PATH      the caucus binary the drill runs (default: this one)
@@ -81,6 +91,8 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	binary := fs.String("binary", "", "")
 	generate := fs.String("generate", "", "")
 	counties := fs.Int("counties", 0, "")
+	hotlineShare := fs.Float64("hotline-share", 0, "")
+	operatorsFile := fs.String("operators", "", "")
 	if err := parseFlags(fs, args, simulateHelp, stdout); err != nil {
 		return err
 	}
@@ -106,6 +118,12 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return usage("--chaos starts its own server: it needs --election DIR, and no --url or --pins")
 	case *chaos == 0 && (*url == "" || *pinsFile == ""):
 		return usage("caucus simulate needs --url and --pins (or --chaos)")
+	case *hotlineShare < 0 || *hotlineShare > 1:
+		return usage("--hotline-share is a share of the chairs, from 0 to 1 (e.g. 0.2)")
+	case *hotlineShare > 0 && *operatorsFile == "":
+		return usage("--hotline-share needs --operators FILE: the operators who key the phoned worksheets")
+	case *hotlineShare > 0 && *chaos > 0:
+		return usage("--hotline-share needs operators' accounts on the server; --chaos starts a server of its own without them")
 	}
 	cfg := simulate.Config{URL: *url, Concurrency: *conc, Faults: faults, Seed: *seed, RetryWait: *retryWait}
 	if *progress || isTerminal(stderr) {
@@ -138,6 +156,13 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	if cfg.PINs, err = readPINsFile(*pinsFile); err != nil {
 		return err
+	}
+	if *hotlineShare > 0 {
+		ops, err := readOperatorsFile(*operatorsFile)
+		if err != nil {
+			return err
+		}
+		cfg.Hotline = &simulate.Hotline{Share: *hotlineShare, Operators: ops}
 	}
 	return finish(simulate.Run(ctx, cfg))(stdout)
 }
@@ -206,6 +231,31 @@ func readPINsFile(path string) (map[string]string, error) {
 		pins[r[0]] = r[1]
 	}
 	return pins, nil
+}
+
+// readOperatorsFile reads the hotline operators' accounts (username,password, a header line).
+func readOperatorsFile(path string) ([]simulate.Staff, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &hintError{err: err, hint: "--operators is a CSV of username,password lines, one per operator account"}
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rows) == 0 || len(rows[0]) != 2 || rows[0][0] != "username" {
+		return nil, &hintError{err: fmt.Errorf("%s: not an operators file", path), hint: "the first line is username,password"}
+	}
+	var ops []simulate.Staff
+	for _, r := range rows[1:] {
+		ops = append(ops, simulate.Staff{Username: r[0], Password: r[1]})
+	}
+	if len(ops) < 3 {
+		return nil, &hintError{err: fmt.Errorf("%s: %d operators", path, len(ops)),
+			hint: "two operators key each worksheet and a third settles a mismatch: give three at least"}
+	}
+	return ops, nil
 }
 
 func isTerminal(w io.Writer) bool {

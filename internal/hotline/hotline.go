@@ -187,14 +187,15 @@ func (d *Desk) Key(ctx context.Context, k Keying) (Result, error) {
 	round, err := d.store.AddHotlineCopy(ctx, store.NewHotlineCopy{PrecinctID: k.PrecinctID, Operator: k.Operator,
 		VerifiedBy: k.VerifiedBy, Channel: r.Channel, Report: r.Canonical(), Content: Content(r)})
 	if errors.Is(err, store.ErrExists) {
-		// A retry after an answer lost on the way (a timeout, a crash between the copy's commit
-		// and the report's) finishes a round whose copies agree, idempotently; anything else
-		// is a second copy by the same operator.
+		// The same copy again is a retry after an answer lost on the way (a timeout, a crash
+		// between the copy's commit and the report's): it gets the round's answer, and
+		// finishes a round whose copies agree, idempotently. A different copy by the same
+		// operator is refused.
 		round, rerr := d.store.HotlineRound(ctx, k.PrecinctID)
 		if rerr != nil {
 			return Result{}, fmt.Errorf("read round: %w", rerr)
 		}
-		if _, _, ok := agreeing(round.Copies); ok && keyedBy(round.Copies, k.Operator, Content(r)) {
+		if keyedBy(round.Copies, k.Operator, Content(r)) {
 			return d.settle(ctx, round, k.Operator)
 		}
 		return Result{}, fmt.Errorf("%w: you already keyed this precinct's worksheet; another operator must key the second copy", ErrSameOperator)

@@ -51,10 +51,13 @@ type Staff struct{ Username, Password string }
 
 // Config is one rehearsal.
 type Config struct {
-	URL         string
-	Truth       *Truth
-	PINs        map[string]string // precinct id → PIN; or Operator
-	Operator    *Staff
+	URL      string
+	Truth    *Truth
+	PINs     map[string]string // precinct id → PIN; or Operator
+	Operator *Staff
+	// Hotline, when set, sends a share of the reports by phone through operators who key each
+	// worksheet twice (hotline.go).
+	Hotline     *Hotline
 	Concurrency int // chairs at work at once; 0: 50
 	Faults      Faults
 	Seed        uint64
@@ -93,6 +96,9 @@ type Summary struct {
 	Differences   []string                  // published ≠ truth
 	Compared      int                       // numbers compared
 	CompareTime   time.Duration
+	Phoned        int                      // precincts reported through the hotline
+	Slips         int                      // keying slips made in second copies
+	SlipsCaught   int                      // of them, caught by the double entry
 	counted       map[string]report.Report // precinct → the report that counts
 	conflicted    map[string]bool
 	mu            sync.Mutex
@@ -125,6 +131,8 @@ type chair struct {
 	cl    *client.Client
 	token string
 	rng   *rand.Rand
+	// phoned: the chair reports through the hotline (Config.Hotline).
+	phoned bool
 }
 
 // Run rehearses the night and compares the results. Its error is for a run that could not be
@@ -199,6 +207,22 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		})
 		sum.Logins = int(logins.Load())
 	}
+	var operators []string
+	if cfg.Hotline != nil {
+		if len(cfg.Hotline.Operators) < 3 {
+			return nil, errors.New("the hotline needs three operators at least: two key each worksheet, a third settles a mismatch")
+		}
+		for _, op := range cfg.Hotline.Operators {
+			tok, err := loginRetry(ctx, cfg, sum, func() (string, error) { return pub.LoginStaff(ctx, op.Username, op.Password) })
+			if err != nil {
+				return nil, fmt.Errorf("operator %s login: %w", op.Username, err)
+			}
+			operators = append(operators, tok)
+		}
+		for _, c := range chairs {
+			c.phoned = cfg.Hotline.phones(cfg.Seed, c.i)
+		}
+	}
 	sum.LoginTime = time.Since(began)
 	if ctx.Err() != nil {
 		return sum, ctx.Err()
@@ -223,7 +247,14 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		conc = len(chairs)
 	}
 	each(ctx, chairs, conc, func(c *chair) {
-		c.night(ctx, cfg, sum)
+		if c.phoned {
+			c.phone(ctx, cfg, sum, operators)
+			sum.mu.Lock()
+			sum.Phoned++
+			sum.mu.Unlock()
+		} else {
+			c.night(ctx, cfg, sum)
+		}
 		done.Add(1)
 	})
 	sum.ReportTime = time.Since(began)
