@@ -18,6 +18,7 @@ import (
 	"caucus/internal/hotline"
 	"caucus/internal/report"
 	"caucus/internal/rules"
+	"caucus/internal/server"
 	"caucus/internal/server/servertest"
 	"caucus/internal/store"
 )
@@ -509,5 +510,93 @@ func TestHotlinePINThrottled(t *testing.T) {
 	c, err := env.DB.Throttle(context.Background(), auth.PrecinctKeyPrefix+"p0001")
 	if err != nil || c.Count < auth.PrecinctFreeAttempts {
 		t.Errorf("the precinct's budget counter: %+v, %v", c, err)
+	}
+}
+
+// TestHotlineRoutesGuarded: every hotline route is for operators (the figures for all staff, a
+// chair's own call-backs for the chair): no session is 401, another role 403 and audited;
+// cross-site writes are refused; bodies are capped; the console sends a browser without a staff
+// session to the staff login.
+func TestHotlineRoutesGuarded(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Precincts: 3})
+	chair := env.Login("p0001")
+	rita := staffToken(t, env, "rita", auth.RoleReviewer)
+	olga := staffToken(t, env, "olga", auth.RoleOperator)
+	for _, rt := range []struct{ method, path string }{
+		{"POST", "/api/v1/hotline/entries"},
+		{"GET", "/api/v1/hotline/precincts/p0001"},
+		{"GET", "/api/v1/hotline/callbacks"},
+		{"POST", "/api/v1/hotline/callbacks/1/claim"},
+		{"POST", "/api/v1/hotline/callbacks/1/outcome"},
+	} {
+		var body []byte
+		if rt.method == "POST" {
+			body = []byte(`{}`)
+		}
+		if status, b := env.Do(rt.method, rt.path, "", body); status != http.StatusUnauthorized {
+			t.Errorf("%s %s without a session: %d %s", rt.method, rt.path, status, b)
+		}
+		for _, tok := range []string{chair, rita} {
+			if status, b := env.Do(rt.method, rt.path, tok, body); status != http.StatusForbidden && status != http.StatusUnauthorized {
+				t.Errorf("%s %s by a chair or reviewer: %d %s", rt.method, rt.path, status, b)
+			}
+		}
+		if rt.method == "POST" {
+			req, _ := http.NewRequest("POST", env.URL+rt.path, strings.NewReader(`{}`))
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+			req.Header.Set("Authorization", "Bearer "+olga)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Security-Policy") == "" {
+				t.Errorf("cross-site POST %s: %d", rt.path, resp.StatusCode)
+			}
+		}
+	}
+	huge := []byte(`{"precinct_id":"` + strings.Repeat("x", 1<<20) + `"}`)
+	for _, path := range []string{"/api/v1/hotline/entries", "/api/v1/hotline/callbacks/1/outcome"} {
+		if status, b := env.Do("POST", path, olga, huge); status != http.StatusRequestEntityTooLarge && status != http.StatusBadRequest {
+			t.Errorf("%s with 1 MiB: %d %s", path, status, b)
+		}
+	}
+	if status, _ := env.Do("GET", "/api/v1/hotline/stats", rita, nil); status != http.StatusOK {
+		t.Errorf("the board's figures for a reviewer: %d", status)
+	}
+	if status, _ := env.Do("GET", "/api/v1/callbacks/mine", olga, nil); status != http.StatusForbidden {
+		t.Errorf("a chair's call-backs for an operator: %d", status)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(env.URL + "/hq/hotline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/hq/login") {
+		t.Errorf("the console without a session: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for tok, want := range map[string]int{rita: http.StatusForbidden, olga: http.StatusOK} {
+		req, _ := http.NewRequest("GET", env.URL+"/hq/hotline", nil)
+		req.AddCookie(&http.Cookie{Name: server.StaffCookie, Value: tok})
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("the console for a session: %d, want %d", resp.StatusCode, want)
+		}
+	}
+	// Every refused write is a staff action in the audit trail.
+	rows, _ := env.DB.Audit(context.Background(), 0, 10000)
+	var actions int
+	for _, a := range rows {
+		if a.Kind == store.AuditStaffAction && strings.Contains(string(a.Detail), "/api/v1/hotline/") {
+			actions++
+		}
+	}
+	if actions == 0 {
+		t.Errorf("no staff_action rows for the hotline's writes")
 	}
 }
