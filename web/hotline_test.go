@@ -112,6 +112,16 @@ func TestHotlineConsole(t *testing.T) {
 	olga.shot("hotline-worksheet-checks")
 	olga.axe("hotline worksheet with a check")
 	eval[bool](olga, `(() => { const i = document.getElementById("delegates-adams"); i.value = ""; i.dispatchEvent(new Event("input")); return true })()`)
+	// A tie the caller settled by a coin toss is recorded as the chair app records it.
+	olga.typeCount("attendees", 100)
+	for c, n := range map[string]int{"adams": 50, "baker": 30, "clark": 20} {
+		olga.typeCount("first-"+c, n)
+		olga.typeCount("final-"+c, n)
+	}
+	olga.wait(`document.querySelector('#ties .tie-winner[data-id="adams"]') !== null`)
+	olga.do(clickCSS(`#ties .tie-winner[data-id="adams"]`))
+	olga.wait(`document.getElementById("ties").textContent.includes("won by: adams") && document.querySelector("#checks p.error") === null`)
+	olga.shot("hotline-tie-recorded")
 	olga.keySheet(p, e.PINs[p], 100, first, first, "waiting_second")
 	olga.shot("hotline-first-copy")
 
@@ -202,5 +212,59 @@ func TestHotlineCallbackQueue(t *testing.T) {
 	sts, err := e.main.CallbackStates(t.Context(), store.CallbackFilter{PrecinctID: p, Limit: 10})
 	if err != nil || len(sts) != 1 || sts[0].State != store.CallbackDone || sts[0].Outcome != store.CallbackReported || sts[0].OutcomeNote != "worksheet read" {
 		t.Fatalf("the request after: %+v, %v", sts, err)
+	}
+}
+
+// attachScan gives the console's scan input a worksheet scan: a generated image.
+func (p *page) attachScan() {
+	p.t.Helper()
+	eval[bool](p, `(async () => {
+		const c = new OffscreenCanvas(800, 600); const g = c.getContext("2d");
+		g.fillStyle = "#fff"; g.fillRect(0, 0, 800, 600); g.fillStyle = "#000"; g.font = "60px sans-serif"; g.fillText("adams 30 baker 30", 40, 300);
+		const blob = await c.convertToBlob({type: "image/png"});
+		const dt = new DataTransfer(); dt.items.add(new File([blob], "scan.png", {type: "image/png"}));
+		document.getElementById("scan").files = dt.files;
+		return true })()`)
+}
+
+// TestHotlinePaper: a paper worksheet brought to headquarters is keyed the same way, by two
+// operators, each with the worksheet's scan attached; the matched report is channel paper and
+// names the scan.
+func TestHotlinePaper(t *testing.T) {
+	e := startEnv(t)
+	const p = "p0003"
+	sheet := map[string]int{"adams": 40, "baker": 20}
+	for i, op := range []string{"olga", "oscar"} {
+		pg := operatorPage(t, e, op)
+		pg.lookup(p)
+		eval[bool](pg, `(() => { document.querySelector('input[name=verified_by][value=paper]').click(); return true })()`)
+		pg.wait(`!document.getElementById("scan-row").hidden && document.getElementById("channel").value === "paper"`)
+		pg.attachScan()
+		pg.typeCount("attendees", 60)
+		for c, n := range sheet {
+			pg.typeCount("first-"+c, n)
+			pg.typeCount("final-"+c, n)
+		}
+		pg.wait(`document.getElementById("math").textContent.includes("Viability threshold")`)
+		pg.do(clickCSS("#submit"))
+		want := []string{"waiting_second", "matched"}[i]
+		pg.wait(`document.querySelector("#result [data-state]") !== null`)
+		if got := eval[string](pg, `document.querySelector("#result [data-state]").dataset.state`); got != want {
+			t.Fatalf("%s's copy: %s (%s); want %s", op, got, pg.text("#result"), want)
+		}
+		if i == 1 {
+			pg.shot("hotline-paper-matched")
+		}
+	}
+	es := e.entries(false, p)
+	if len(es) != 1 {
+		t.Fatalf("entries: %d", len(es))
+	}
+	le, err := report.ParseEntry(es[0].Body)
+	if err != nil || le.Channel != "paper" || le.Report.PhotoSHA256 == "" {
+		t.Fatalf("the paper report: %+v, %v", le, err)
+	}
+	if _, err := e.main.Photo(t.Context(), le.Report.PhotoSHA256); err != nil {
+		t.Errorf("the scan it names: %v", err)
 	}
 }

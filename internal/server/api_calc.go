@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"caucus/internal/auth"
 	"caucus/internal/report"
 	"caucus/internal/rules"
 )
@@ -25,13 +24,7 @@ var chairCalcFields = []string{"attendees", "first", "final", "delegates", "tieb
 // the page. Nothing is stored. The hotline console, logged in by the staff cookie, does its
 // worksheet's math here too.
 func (s *Server) handleCalc(site *Site, _ http.Header, r *http.Request) (any, int, error) {
-	var sess auth.Session
-	var err error
-	if c, cerr := r.Cookie(StaffCookie); cerr == nil && r.Header.Get("Authorization") == "" {
-		sess, err = s.auth.Authenticate(r.Context(), c.Value)
-	} else {
-		sess, err = s.session(r)
-	}
+	sess, err := s.pageSession(r)
 	if err != nil {
 		return nil, 0, err
 	}

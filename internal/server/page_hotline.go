@@ -42,3 +42,13 @@ func (s *Server) hotlinePage(mux *http.ServeMux) {
 		w.Write(b)
 	})
 }
+
+// pageSession authenticates a request of the chair app (its Bearer token) or of a headquarters
+// page (the staff cookie, when no Authorization header is sent): the math and the photo upload
+// serve both.
+func (s *Server) pageSession(r *http.Request) (auth.Session, error) {
+	if c, err := r.Cookie(StaffCookie); err == nil && r.Header.Get("Authorization") == "" {
+		return s.auth.Authenticate(r.Context(), c.Value)
+	}
+	return s.session(r)
+}

@@ -175,6 +175,8 @@ function buildSheet() {
   const tb = $("sheet").tBodies[0];
   tb.replaceChildren();
   $("attendees").value = "";
+  ties = [];
+  $("ties").replaceChildren();
   for (const c of info.candidates) {
     const cell = (kind) => el("td", {}, el("input", { id: kind + "-" + c.id, inputmode: "numeric", autocomplete: "off",
       "aria-label": kind + " alignment, " + candName(c), "data-kind": kind, "data-cand": c.id, oninput: recalc }));
@@ -203,7 +205,33 @@ function sheet() {
     if (d !== undefined) (dels = dels || {})[c.id] = d;
   }
   if (dels) out.delegates = dels;
+  if (ties.length) out.tiebreaks = ties.map((x) => ({ kind: x.kind, between: x.between.slice(), winner: x.winner }));
   return out;
+}
+
+// ties are the games of chance the caller read out: one winner each, as the chair app records
+// them (the math asks for them in tiebreaks_needed).
+let ties = [];
+const same = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
+function showTies(res) {
+  const box = $("ties");
+  box.replaceChildren();
+  const cname = (id) => candName(info.candidates.find((c) => c.id === id) || { id });
+  for (const tie of res.tiebreaks_needed || []) {
+    const g = el("div", { class: "tie", role: "group", "aria-label": "Game of chance" },
+      el("p", { class: "warning", text: (tie.kind === "card" ? "Card draw" : "Coin toss") + " between " +
+        tie.between.map(cname).join(" and ") + " for " + tie.delegates + " delegate(s): who won?" }));
+    for (const id of tie.between) {
+      g.append(el("button", { type: "button", class: "tie-winner", "data-id": id, text: cname(id),
+        onclick: () => { ties.push({ kind: tie.kind, between: tie.between.slice(), winner: id }); recalc(); } }), " ");
+    }
+    box.append(g);
+  }
+  const recorded = ties.filter((x) => !(res.tiebreaks_needed || []).some((tie) => same(x.between, tie.between)));
+  if (recorded.length) {
+    box.append(el("p", { class: "info", text: "Games of chance recorded, won by: " + recorded.map((x) => cname(x.winner)).join(", ") + " " }),
+      el("button", { type: "button", text: "Undo the games of chance", onclick: () => { ties = []; recalc(); } }));
+  }
 }
 
 let calcTimer = null, calcSeq = 0;
@@ -234,11 +262,31 @@ function showMath(res) {
     if (g.sde != null) cell.append(" · SDE " + g.sde);
   }
   $("checks").replaceChildren(...(res.checks || []).map((c) => checkNode(c)));
+  showTies(res);
 }
 
 function showPin() {
-  const pin = document.querySelector("input[name=verified_by]:checked").value === "pin";
-  $("pin-row").hidden = !pin;
+  const v = document.querySelector("input[name=verified_by]:checked").value;
+  $("pin-row").hidden = v !== "pin";
+  if (v === "paper") $("channel").value = "paper";
+  $("scan-row").hidden = $("channel").value !== "paper";
+}
+
+// uploadScan stores the paper worksheet's photo or scan (POST /api/v1/photos) and returns its
+// SHA-256, or null with the reason shown.
+async function uploadScan() {
+  const f = $("scan").files[0];
+  if (!f) return null;
+  let r;
+  try {
+    r = await fetch("/api/v1/photos", { method: "POST", credentials: "same-origin", headers: { "Content-Type": f.type }, body: f });
+  } catch (e) { r = null; }
+  const b = r ? await r.json().catch(() => ({})) : {};
+  if (!r || !r.ok) {
+    $("result").replaceChildren(el("p", { class: "bad", "data-state": "error", text: b.error || "the scan could not be stored" }));
+    return undefined;
+  }
+  return b.sha256;
 }
 
 async function submitEntry(ev) {
@@ -246,6 +294,11 @@ async function submitEntry(ev) {
   if (!info) return;
   const verified = document.querySelector("input[name=verified_by]:checked").value;
   const rep = Object.assign({ precinct_id: info.precinct_id, channel: $("channel").value }, sheet());
+  if (rep.channel === "paper") {
+    const sha = await uploadScan();
+    if (sha === undefined) return;
+    if (sha) rep.photo_sha256 = sha;
+  }
   const body = { precinct_id: info.precinct_id, verified_by: verified, report: rep };
   if (verified === "pin") body.pin = $("pin").value.trim();
   $("submit").disabled = true;
@@ -278,6 +331,7 @@ async function submitEntry(ev) {
   // The form is cleared: the next copy is typed afresh.
   buildSheet();
   $("pin").value = "";
+  $("scan").value = "";
   $("checks").replaceChildren();
   $("math").textContent = "";
   const hv = await api("GET", "/api/v1/hotline/precincts/" + encodeURIComponent(info.precinct_id));
@@ -308,6 +362,7 @@ async function start() {
   $("entry-form").addEventListener("submit", submitEntry);
   $("attendees").addEventListener("input", recalc);
   for (const r of document.querySelectorAll("input[name=verified_by]")) r.addEventListener("change", showPin);
+  $("channel").addEventListener("change", showPin);
   showPin();
   refresh();
   setInterval(refresh, POLL_MS);
