@@ -18,6 +18,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hotline"
 	"caucus/internal/hq"
 	"caucus/internal/night"
 	"caucus/internal/server"
@@ -273,7 +274,8 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		return err
 	}
 	nights := []*night.Night{mainNight}
-	cfg := server.Config{Main: mainNight, Auth: authn, Log: log, Now: time.Now, TrustedProxies: opts.trustedProxies}
+	desk := hotline.New(hotline.Config{Def: def, Store: main, Submit: mainNight, PINs: authn, Now: time.Now})
+	cfg := server.Config{Main: mainNight, Auth: authn, Hotline: desk, Log: log, Now: time.Now, TrustedProxies: opts.trustedProxies}
 	if practice != nil {
 		pdb, err := openDB(ctx, practiceURL(dbURL))
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hotline"
 	"caucus/internal/hq"
 	"caucus/internal/night"
 )
@@ -28,8 +29,11 @@ type Config struct {
 	Main     *night.Night
 	Practice *night.Night // optional: the practice election, served under /practice
 	Auth     *auth.Authenticator
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Hotline, if set, is the election's hotline (double entry and call-back queue): its
+	// routes and the /hq/hotline console are served only with it.
+	Hotline *hotline.Desk
+	Log     *slog.Logger
+	Now     func() time.Time
 	// TrustedProxies are the peers whose X-Forwarded-For is believed (clientAddr); none: the
 	// client address is always the connection's peer.
 	TrustedProxies []netip.Prefix
@@ -46,6 +50,7 @@ type Config struct {
 type Server struct {
 	main, practice *Site
 	auth           *auth.Authenticator
+	hotline        *hotline.Desk
 	log            *slog.Logger
 	now            func() time.Time
 	metrics        *metrics
@@ -65,7 +70,7 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{auth: cfg.Auth, log: cfg.Log, now: cfg.Now, metrics: newMetrics(), trusted: cfg.TrustedProxies,
+	s := &Server{auth: cfg.Auth, hotline: cfg.Hotline, log: cfg.Log, now: cfg.Now, metrics: newMetrics(), trusted: cfg.TrustedProxies,
 		photoSlots: make(chan struct{}, photoDecoders), hq: cfg.HQ}
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = streamCap(fileLimit())

@@ -48,7 +48,7 @@ var photoQualities = []int{85, 70, 50}
 // that does not decode as the image it claims to be is refused. 201 when new, 200 when the same
 // image was already stored; 429 past the precinct's quota.
 func (s *Server) handlePhoto(site *Site, _ http.Header, r *http.Request) (any, int, error) {
-	sess, err := s.session(r)
+	sess, err := s.pageSession(r)
 	if err != nil {
 		return nil, 0, err
 	}

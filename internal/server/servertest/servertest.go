@@ -24,6 +24,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hotline"
 	"caucus/internal/hq"
 	"caucus/internal/night"
 	"caucus/internal/report"
@@ -104,6 +105,7 @@ type Env struct {
 	Night  *night.Night
 	Server *server.Server
 	Auth   *auth.Authenticator
+	Desk   *hotline.Desk // the hotline, on the same database
 	HTTP   *httptest.Server
 	URL    string
 	PINs   map[string]string // precinct → PIN
@@ -234,7 +236,8 @@ func (env *Env) open() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.Server = server.New(server.Config{Main: n, Auth: authn, Log: log, TrustedProxies: env.opts.TrustedProxies,
+	env.Desk = hotline.New(hotline.Config{Def: env.Def, Store: db, Submit: n, PINs: authn, Now: now})
+	env.Server = server.New(server.Config{Main: n, Auth: authn, Hotline: env.Desk, Log: log, TrustedProxies: env.opts.TrustedProxies,
 		MaxStreams: env.opts.MaxStreams, HQ: board})
 	// As caucus serve listens: its header limit, and net/http's own error answers with the
 	// security headers.
