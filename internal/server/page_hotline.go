@@ -17,20 +17,16 @@ func (s *Server) hotlinePage(mux *http.ServeMux) {
 	if err != nil {
 		panic(err) // embedded files: a broken build, caught by the tests
 	}
-	mux.HandleFunc("GET /hq/hotline", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /hq/hotline", s.onMain(func(site *Site, w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["Cache-Control"] = hdrNoStore
-		c, err := r.Cookie(StaffCookie)
-		var sess auth.Session
-		if err == nil {
-			sess, err = s.auth.Authenticate(r.Context(), c.Value)
-		}
+		sess, err := s.staffSession(site, r, rolesOperator)
 		if err != nil {
-			http.Redirect(w, r, "/hq/login?next=/hq/hotline", http.StatusSeeOther)
-			return
-		}
-		if sess.Role != auth.RoleOperator {
-			s.writeError(w, r, errorf(http.StatusForbidden, "forbidden", "the hotline console is for operators; your role is %s", sess.Role))
+			if statusOf(err) == http.StatusUnauthorized {
+				http.Redirect(w, r, "/hq/login?next=/hq/hotline", http.StatusSeeOther)
+				return
+			}
+			s.writeError(w, r, err) // another role: 403, audited
 			return
 		}
 		b, err := assets.Render("hotline.html", map[string]any{"User": sess.Username})
@@ -39,8 +35,9 @@ func (s *Server) hotlinePage(mux *http.ServeMux) {
 			return
 		}
 		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Vary", "Cookie")
 		w.Write(b)
-	})
+	}))
 }
 
 // pageSession authenticates a request of the chair app (its Bearer token) or of a headquarters
