@@ -590,3 +590,66 @@ func TestHotlineRoutesGuarded(t *testing.T) {
 		t.Errorf("no staff_action rows for the hotline's writes")
 	}
 }
+
+// A hotline mismatch nobody keys a third time goes to the review queue with both copies and
+// their differences (nothing counted); a reviewer's correction counts the right numbers and
+// settles the round, which leaves the queue.
+func TestHotlineMismatchReviewed(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Precincts: 4})
+	const p = "p0003"
+	olga, otto := staffToken(t, env, "olga", auth.RoleOperator), staffToken(t, env, "otto", auth.RoleOperator)
+	rita := env.StaffLogin("rita", auth.RoleReviewer)
+	right := env.Report(p, "right", 5)
+	wrong := right
+	wrong.First = maps(right.First)
+	wrong.First[servertest.Candidates[0]]++
+	wrong.Attendees++
+	if k := key(t, env, olga, right, env.PINs[p]); k.res.State != hotline.StateWaitingSecond {
+		t.Fatalf("first copy: %d %s", k.status, k.raw)
+	}
+	if k := key(t, env, otto, wrong, env.PINs[p]); k.res.State != hotline.StateMismatch {
+		t.Fatalf("second copy: %d %s", k.status, k.raw)
+	}
+	queue := func() map[string]map[string]any {
+		status, b := env.Do("GET", "/api/v1/hq/review", rita, nil)
+		if status != http.StatusOK {
+			t.Fatalf("queue: %d %s", status, b)
+		}
+		var q struct{ Items []map[string]any }
+		json.Unmarshal(b, &q)
+		out := map[string]map[string]any{}
+		for _, it := range q.Items {
+			out[it["precinct_id"].(string)] = it
+		}
+		return out
+	}
+	it, ok := queue()[p]
+	if !ok {
+		t.Fatalf("%s is not in the review queue after a hotline mismatch", p)
+	}
+	if reasons := fmt.Sprint(it["reasons"]); !strings.Contains(reasons, "hotline_mismatch") {
+		t.Errorf("reasons %s, want hotline_mismatch", reasons)
+	}
+	h, _ := it["hotline"].(map[string]any)
+	if copies, _ := h["copies"].([]any); len(copies) != 2 {
+		t.Errorf("hotline copies in the item: %v", h)
+	}
+	if diffs, _ := h["differences"].([]any); len(diffs) < 2 {
+		t.Errorf("differences: %v, want attendees and first alignment", h["differences"])
+	}
+	if status, _ := published(t, env, p); status != "not_reported" {
+		t.Errorf("%s published as %s while its copies disagree", p, status)
+	}
+	fix := right
+	fix.ReportID, fix.Channel = "hq-fix-p0003", report.ChannelHotline
+	status, m := decide(t, env, rita, p, map[string]any{"action": "correct", "report": fix, "reason": "called the chair back: olga's copy is right"})
+	if status != http.StatusCreated {
+		t.Fatalf("correct: %d %v", status, m)
+	}
+	if _, ok := queue()[p]; ok {
+		t.Errorf("%s still in the queue after the correction", p)
+	}
+	if status, first := published(t, env, p); status != "corrected" || first[servertest.Candidates[0]] != right.First[servertest.Candidates[0]] {
+		t.Errorf("%s published %s %v, want corrected with %v", p, status, first, right.First)
+	}
+}
