@@ -371,3 +371,6 @@ func nullString(s string) *string {
 	}
 	return &s
 }
+
+// Migrations is the embedded schema, migrations/*.sql, for tests and tools that read it.
+func Migrations() fs.FS { return migrations }
