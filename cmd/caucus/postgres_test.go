@@ -159,9 +159,9 @@ func errorHint(err error) string {
 
 func TestPracticeURL(t *testing.T) {
 	for in, want := range map[string]string{
-		"sqlite:/var/caucus/iowa.db":                      "sqlite:/var/caucus/iowa-practice.db",
-		"postgres://caucus@db:5432/iowa":                  "postgres://caucus@db:5432/iowa?search_path=practice",
-		"postgres://caucus@db/iowa?sslmode=verify-full":   "postgres://caucus@db/iowa?search_path=practice&sslmode=verify-full",
+		"sqlite:/var/caucus/iowa.db":                     "sqlite:/var/caucus/iowa-practice.db",
+		"postgres://caucus@db:5432/iowa":                 "postgres://caucus@db:5432/iowa?search_path=practice",
+		"postgres://caucus@db/iowa?sslmode=verify-full":  "postgres://caucus@db/iowa?search_path=practice&sslmode=verify-full",
 		"postgresql://caucus@db/nation?search_path=iowa": "postgresql://caucus@db/nation?search_path=iowa_practice",
 	} {
 		if got := practiceURL(in); got != want {
