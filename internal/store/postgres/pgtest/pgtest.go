@@ -35,8 +35,28 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DefaultBin is where Debian's postgresql-15 package installs the server binaries.
+// DefaultBin is where Debian's postgresql-15 package (bookworm's postgresql) installs the
+// server binaries. Another version's /usr/lib/postgresql/N/bin is used when it is absent.
 const DefaultBin = "/usr/lib/postgresql/15/bin"
+
+// findBin is $CAUCUS_PG_BIN, else DefaultBin, else the newest /usr/lib/postgresql/N/bin.
+func findBin() string {
+	if bin := os.Getenv("CAUCUS_PG_BIN"); bin != "" {
+		return bin
+	}
+	if _, err := os.Stat(filepath.Join(DefaultBin, "initdb")); err == nil {
+		return DefaultBin
+	}
+	found, newest := DefaultBin, 0
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	for _, d := range dirs {
+		bin := filepath.Dir(d)
+		if v, err := strconv.Atoi(filepath.Base(filepath.Dir(bin))); err == nil && v > newest {
+			found, newest = bin, v
+		}
+	}
+	return found
+}
 
 // Install is what to do when the binaries are missing.
 const Install = "install PostgreSQL's server binaries: apt-get install -y postgresql (Debian; they land in " +
@@ -107,10 +127,7 @@ func NewDatabase(t testing.TB) string {
 
 // Start initializes a new cluster in a temporary directory and starts its server.
 func Start() (*Server, error) {
-	bin := os.Getenv("CAUCUS_PG_BIN")
-	if bin == "" {
-		bin = DefaultBin
-	}
+	bin := findBin()
 	for _, name := range []string{"initdb", "postgres"} {
 		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
 			return nil, fmt.Errorf("no PostgreSQL server binaries (%v): %s", err, Install)
