@@ -19,19 +19,34 @@ const (
 	// lockLogHead is how an Append starts: the row lock serializes appends across every
 	// process until commit, and the row gives the next index and the current writer's token.
 	lockLogHead = `SELECT size, writer_epoch FROM log_head WHERE id = 1 FOR UPDATE`
-	insertEntry = `INSERT INTO entries
+	// The batch's reads, each one statement for the whole batch: the entries stored under the
+	// batch's report IDs, named by its reviews, and counted by its precincts (an entry may come
+	// twice), and its precincts' states.
+	selectBatchEntries = `SELECT ` + entryColumns + `, content FROM entries WHERE report_id = ANY($1)
+	UNION ALL SELECT ` + entryColumns + `, content FROM entries WHERE idx = ANY($2)
+	UNION ALL SELECT ` + entryColumns + `, content FROM entries
+		WHERE idx IN (SELECT counted_idx FROM precinct_state WHERE precinct_id = ANY($3))`
+	selectPrecinctStatesOf = `SELECT precinct_id, status, counted_idx, reports, conflict, last_idx, updated_at
+	FROM precinct_state WHERE precinct_id = ANY($1)`
+	// The batch's writes, each one statement for the whole batch: the rows go in in the
+	// order of the arrays (WITH ORDINALITY … ORDER BY), so audit IDs follow the entries.
+	insertEntries = `INSERT INTO entries
 	(idx, kind, precinct_id, report_id, submitter, channel, received_at, body, leaf_hash, status, counts, content)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
-	selectEntryContent  = `SELECT ` + entryColumns + `, content FROM entries WHERE idx = $1`
-	selectPrecinctState = `SELECT status, counted_idx, reports, conflict, last_idx, updated_at
-	FROM precinct_state WHERE precinct_id = $1`
-	upsertPrecinctState = `INSERT INTO precinct_state
+	SELECT idx, kind, precinct_id, report_id, submitter, channel, received_at, body, leaf_hash, status, counts, content
+	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+		$8::bytea[], $9::bytea[], $10::text[], $11::bigint[], $12::bytea[])
+	WITH ORDINALITY AS e (idx, kind, precinct_id, report_id, submitter, channel, received_at, body, leaf_hash, status, counts, content, ord)
+	ORDER BY ord`
+	upsertPrecinctStates = `INSERT INTO precinct_state
 	(precinct_id, status, counted_idx, reports, conflict, last_idx, updated_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[], $6::bigint[], $7::bigint[])
 	ON CONFLICT (precinct_id) DO UPDATE SET status = excluded.status,
 	counted_idx = excluded.counted_idx, reports = excluded.reports, conflict = excluded.conflict,
 	last_idx = excluded.last_idx, updated_at = excluded.updated_at`
-	selectCountsTarget = `SELECT kind, precinct_id FROM entries WHERE idx = $1`
+	insertAudits = `INSERT INTO audit (at, actor, kind, precinct_id, detail)
+	SELECT at, actor, kind, precinct_id, detail
+	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS a (at, actor, kind, precinct_id, detail, ord)
+	ORDER BY ord`
 )
 
 // Append implements store.Store: the whole batch in one transaction holding log_head's row
@@ -39,6 +54,12 @@ const (
 // every entry in it, and no other process's append interleaves. Read committed suffices: every
 // read of the batch comes after the row lock is granted, so it sees every append committed
 // before, and no other can commit until this one has.
+//
+// The batch costs a fixed number of round trips, not a few per entry: what its entries need
+// (the entries stored under their report IDs, their precincts' states, the entries reviews
+// name) is read in one go, each entry is resolved in order in memory, exactly as store.Next
+// and the per-entry rules say, seeing the entries before it in the batch, and the new entries,
+// the precincts' final states and the audit rows are written with one statement each.
 func (d *DB) Append(ctx context.Context, batch []store.NewEntry) ([]store.AppendResult, error) {
 	if len(batch) == 0 {
 		return nil, d.checkOpen("append")
@@ -47,14 +68,18 @@ func (d *DB) Append(ctx context.Context, batch []store.NewEntry) ([]store.Append
 	err := d.write(ctx, "append", func(tx pgx.Tx) error {
 		results = make([]store.AppendResult, len(batch)) // reset: a retried func starts clean
 		a := appender{ctx: ctx, tx: tx, now: d.now()}
+		// The log head's row lock, then the audit lock, in this order (sent together).
 		var epoch int64
-		if err := tx.QueryRow(ctx, lockLogHead).Scan(&a.next, &epoch); err != nil {
+		var b pgx.Batch
+		b.Queue(lockLogHead).QueryRow(func(row pgx.Row) error { return row.Scan(&a.next, &epoch) })
+		b.Queue(lockSQL, lockAudit, d.schemaKey)
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return fmt.Errorf("lock the log head: %w", err)
 		}
 		if d.epoch != 0 && epoch != d.epoch {
 			return fmt.Errorf("%w: writer token %d taken after this one's %d", ErrLogWriterLocked, epoch, d.epoch)
 		}
-		if err := d.lock(ctx, tx, lockAudit); err != nil {
+		if err := a.load(batch); err != nil {
 			return err
 		}
 		for i := range batch {
@@ -64,12 +89,18 @@ func (d *DB) Append(ctx context.Context, batch []store.NewEntry) ([]store.Append
 			}
 			results[i] = r
 		}
-		return nil
+		return a.flush()
 	})
 	if err != nil {
 		return nil, err
 	}
 	return results, nil
+}
+
+// stored is an entry with its content digest (nil: none).
+type stored struct {
+	store.Entry
+	content []byte
 }
 
 // appender resolves the entries of one batch inside its transaction.
@@ -78,21 +109,85 @@ type appender struct {
 	tx   pgx.Tx
 	now  time.Time
 	next int64 // the next log index
+
+	byReportID map[string]*stored              // stored entries, and the batch's new ones
+	byIndex    map[int64]*stored               // entries the batch may name (counted, reviewed)
+	states     map[string]*store.PrecinctState // precincts of the batch; nil: no state yet
+
+	added   []*stored       // the batch's new entries, in order
+	touched []string        // precincts whose state changed, in first-touch order
+	dirty   map[string]bool // the set of touched
+	audits  []auditRow      // the batch's audit rows, in order
 }
 
-// one resolves one entry. A returned error aborts the whole batch (database failure); outcomes
-// of the entry itself are in the result.
+type auditRow struct {
+	actor, kind, precinct, detail string
+}
+
+// load reads what the batch's entries need, in one round trip: the entries stored under their
+// report IDs, the entries their precincts count and their reviews name, and their precincts'
+// states.
+func (a *appender) load(batch []store.NewEntry) error {
+	a.byReportID, a.byIndex, a.states = map[string]*stored{}, map[int64]*stored{}, map[string]*store.PrecinctState{}
+	a.dirty = map[string]bool{}
+	var rids, precincts []string
+	var indices []int64
+	for i := range batch {
+		e := &batch[i]
+		if e.ReportID != "" {
+			rids = append(rids, e.ReportID)
+		}
+		if e.PrecinctID != "" {
+			precincts = append(precincts, e.PrecinctID)
+		}
+		if e.Counts != nil {
+			indices = append(indices, *e.Counts)
+		}
+	}
+	var b pgx.Batch
+	b.Queue(selectBatchEntries, rids, indices, precincts).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var content []byte
+			e, err := scanEntry(scanFunc(func(dest ...any) error { return rows.Scan(append(dest, &content)...) }))
+			if err != nil {
+				return err
+			}
+			s := &stored{Entry: e, content: content}
+			if e.ReportID != "" {
+				a.byReportID[e.ReportID] = s
+			}
+			a.byIndex[e.Index] = s
+		}
+		return rows.Err()
+	})
+	b.Queue(selectPrecinctStatesOf, precincts).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var st store.PrecinctState
+			if err := scanState(rows, &st, true); err != nil {
+				return err
+			}
+			a.states[st.PrecinctID] = &st
+		}
+		return rows.Err()
+	})
+	if err := a.tx.SendBatch(a.ctx, &b).Close(); err != nil {
+		return fmt.Errorf("read what the batch names: %w", err)
+	}
+	return nil
+}
+
+// one resolves one entry against the stored rows and the batch's entries before it. A
+// returned error aborts the whole batch; outcomes of the entry itself are in the result.
 func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 	if err := e.Validate(); err != nil {
 		return a.invalid(e, err)
 	}
 	if e.ReportID != "" {
-		orig, err := entryByReportID(a.ctx, a.tx, e.ReportID)
-		switch {
-		case err == nil && bytes.Equal(orig.Body, e.Body):
-			return a.audited(store.AppendResult{Outcome: store.Duplicate, Entry: orig},
-				e, store.AuditReportDup, entryDetail(orig))
-		case err == nil:
+		if orig, ok := a.byReportID[e.ReportID]; ok {
+			if bytes.Equal(orig.Body, e.Body) {
+				return a.audited(store.AppendResult{Outcome: store.Duplicate, Entry: orig.Entry},
+					e, store.AuditReportDup, entryDetail(orig.Entry))
+			}
 			sum := sha256.Sum256(e.Body)
 			detail := map[string]any{
 				"report_id":      e.ReportID,
@@ -101,27 +196,23 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 				"body_sha256":    hex.EncodeToString(sum[:]),
 				"body":           e.Body, // evidence (spec/reliability.md C2); base64 in JSON
 			}
-			return a.audited(store.AppendResult{Outcome: store.ReportIDReused, Entry: orig,
+			return a.audited(store.AppendResult{Outcome: store.ReportIDReused, Entry: orig.Entry,
 				Err: &store.ReportIDReusedError{ReportID: e.ReportID, Original: orig.Index}},
 				e, store.AuditReportIDReused, detail)
-		case !errors.Is(err, store.ErrNotFound):
-			return store.AppendResult{}, err
 		}
 	}
-	prev, err := precinctState(a.ctx, a.tx, e.PrecinctID)
-	if errors.Is(err, store.ErrNotFound) {
-		prev = store.EmptyState(e.PrecinctID)
-	} else if err != nil {
-		return store.AppendResult{}, err
+	prev := store.EmptyState(e.PrecinctID)
+	if st := a.states[e.PrecinctID]; st != nil {
+		prev = *st
 	}
 	if e.Kind == store.KindReport && len(e.Content) > 0 && prev.Counted != store.NoIndex {
-		counted, content, err := a.entryContent(prev.Counted)
-		if err != nil {
-			return store.AppendResult{}, err
+		counted, ok := a.byIndex[prev.Counted]
+		if !ok {
+			return store.AppendResult{}, fmt.Errorf("read counted entry %d: not loaded", prev.Counted)
 		}
-		if store.IsSameContent(prev, e, content) {
-			return a.audited(store.AppendResult{Outcome: store.SameContent, Entry: counted}, e,
-				store.AuditReportDup, map[string]any{"report_id": e.ReportID, "same_content_as": entryDetail(counted)})
+		if store.IsSameContent(prev, e, counted.content) {
+			return a.audited(store.AppendResult{Outcome: store.SameContent, Entry: counted.Entry}, e,
+				store.AuditReportDup, map[string]any{"report_id": e.ReportID, "same_content_as": entryDetail(counted.Entry)})
 		}
 	}
 	if e.Counts != nil {
@@ -143,24 +234,20 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 		Body: bytes.Clone(e.Body), LeafHash: store.LeafHash(e.Body), Status: status,
 		Counts: store.NoIndex,
 	}
-	var counts *int64
 	if e.Counts != nil {
 		entry.Counts = *e.Counts
-		counts = e.Counts
 	}
-	if _, err := a.tx.Exec(a.ctx, insertEntry, entry.Index, string(entry.Kind), entry.PrecinctID,
-		nullString(entry.ReportID), entry.Submitter, string(entry.Channel), ms(entry.ReceivedAt),
-		entry.Body, entry.LeafHash[:], string(entry.Status), counts, nullBytes(e.Content)); err != nil {
-		return store.AppendResult{}, fmt.Errorf("insert entry %d: %w", entry.Index, err)
+	s := &stored{Entry: entry, content: bytes.Clone(nullBytes(e.Content))}
+	a.added = append(a.added, s)
+	if entry.ReportID != "" {
+		a.byReportID[entry.ReportID] = s
 	}
-	var counted *int64
-	if state.Counted != store.NoIndex {
-		counted = &state.Counted
+	a.byIndex[entry.Index] = s
+	if !a.dirty[state.PrecinctID] {
+		a.dirty[state.PrecinctID] = true
+		a.touched = append(a.touched, state.PrecinctID)
 	}
-	if _, err := a.tx.Exec(a.ctx, upsertPrecinctState, state.PrecinctID, string(state.Status),
-		counted, state.Reports, state.Conflict, state.LastIndex, ms(state.UpdatedAt)); err != nil {
-		return store.AppendResult{}, fmt.Errorf("update precinct %q: %w", state.PrecinctID, err)
-	}
+	a.states[state.PrecinctID] = &state
 	a.next++
 	r := store.AppendResult{Outcome: outcome, Entry: entry}
 	kind := store.AuditReportAccepted
@@ -178,15 +265,48 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 	return a.audited(r, e, kind, entryDetail(entry))
 }
 
-// entryContent reads the entry at index with its stored content digest (nil: none).
-func (a *appender) entryContent(index int64) (store.Entry, []byte, error) {
-	var content []byte
-	row := a.tx.QueryRow(a.ctx, selectEntryContent, index)
-	e, err := scanEntry(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &content)...) }))
-	if err != nil {
-		return store.Entry{}, nil, fmt.Errorf("read counted entry %d: %w", index, err)
+// flush writes the batch's new entries, the final state of every precinct they changed and
+// the audit rows: three statements, sent together in one round trip.
+func (a *appender) flush() error {
+	var b pgx.Batch
+	if n := len(a.added); n > 0 {
+		idx, received, counts := make([]int64, n), make([]int64, n), make([]*int64, n)
+		kind, precinct, submitter, channel, status := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		reportID := make([]*string, n)
+		body, hash, content := make([][]byte, n), make([][]byte, n), make([][]byte, n)
+		for i, s := range a.added {
+			idx[i], received[i] = s.Index, ms(s.ReceivedAt)
+			kind[i], precinct[i], submitter[i] = string(s.Kind), s.PrecinctID, s.Submitter
+			channel[i], status[i], reportID[i] = string(s.Channel), string(s.Status), nullString(s.ReportID)
+			body[i], hash[i], content[i] = s.Body, s.LeafHash[:], s.content
+			if s.Counts != store.NoIndex {
+				counts[i] = &s.Counts
+			}
+		}
+		b.Queue(insertEntries, idx, kind, precinct, reportID, submitter, channel, received, body, hash, status, counts, content)
+		n = len(a.touched)
+		id, st, conflict := make([]string, n), make([]string, n), make([]bool, n)
+		counted, reports, last, updated := make([]*int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		for i, p := range a.touched {
+			s := a.states[p]
+			id[i], st[i], conflict[i] = p, string(s.Status), s.Conflict
+			reports[i], last[i], updated[i] = s.Reports, s.LastIndex, ms(s.UpdatedAt)
+			if s.Counted != store.NoIndex {
+				counted[i] = &s.Counted
+			}
+		}
+		b.Queue(upsertPrecinctStates, id, st, counted, reports, conflict, last, updated)
 	}
-	return e, content, nil
+	n := len(a.audits)
+	at, actor, kind, precinct, detail := make([]int64, n), make([]string, n), make([]string, n), make([]*string, n), make([]string, n)
+	for i, r := range a.audits {
+		at[i], actor[i], kind[i], precinct[i], detail[i] = ms(a.now), r.actor, r.kind, nullString(r.precinct), r.detail
+	}
+	b.Queue(insertAudits, at, actor, kind, precinct, detail)
+	if err := a.tx.SendBatch(a.ctx, &b).Close(); err != nil {
+		return fmt.Errorf("write the batch: %w", err)
+	}
+	return nil
 }
 
 // scanFunc is a scanner made of a function.
@@ -204,16 +324,13 @@ func nullBytes(b []byte) []byte {
 
 // checkCounts checks that a review's Counts names a report or correction of its precinct.
 func (a *appender) checkCounts(e *store.NewEntry) error {
-	var kind, precinct string
-	err := a.tx.QueryRow(a.ctx, selectCountsTarget, *e.Counts).Scan(&kind, &precinct)
-	if errors.Is(err, pgx.ErrNoRows) {
+	target, ok := a.byIndex[*e.Counts]
+	if !ok {
 		return fmt.Errorf("%w: review counts entry %d, which does not exist", store.ErrInvalid, *e.Counts)
-	} else if err != nil {
-		return err
 	}
-	if precinct != e.PrecinctID || (kind != string(store.KindReport) && kind != string(store.KindCorrection)) {
+	if target.PrecinctID != e.PrecinctID || (target.Kind != store.KindReport && target.Kind != store.KindCorrection) {
 		return fmt.Errorf("%w: review of %q counts entry %d, a %s of %q", store.ErrInvalid,
-			e.PrecinctID, *e.Counts, kind, precinct)
+			e.PrecinctID, *e.Counts, target.Kind, target.PrecinctID)
 	}
 	return nil
 }
@@ -226,7 +343,7 @@ func (a *appender) invalid(e *store.NewEntry, err error) (store.AppendResult, er
 		store.AuditEntryInvalid, map[string]any{"report_id": e.ReportID, "kind": e.Kind, "reason": err.Error()})
 }
 
-// audited writes the entry's one audit row (the batch holds the audit lock) and returns r.
+// audited adds the entry's one audit row to the batch's and returns r.
 func (a *appender) audited(r store.AppendResult, e *store.NewEntry, kind store.AuditKind, detail any) (store.AppendResult, error) {
 	actor := e.Submitter
 	if actor == "" {
@@ -236,10 +353,7 @@ func (a *appender) audited(r store.AppendResult, e *store.NewEntry, kind store.A
 	if err != nil {
 		return store.AppendResult{}, fmt.Errorf("audit detail: %w", err)
 	}
-	if _, err := a.tx.Exec(a.ctx, insertAudit, ms(a.now), actor, string(kind),
-		nullString(e.PrecinctID), string(js)); err != nil {
-		return store.AppendResult{}, fmt.Errorf("insert audit: %w", err)
-	}
+	a.audits = append(a.audits, auditRow{actor: actor, kind: string(kind), precinct: e.PrecinctID, detail: string(js)})
 	return r, nil
 }
 

@@ -300,9 +300,12 @@ func (d *DB) write(ctx context.Context, op string, f func(tx pgx.Tx) error) erro
 	}
 }
 
+// lockSQL takes one of the schema's transaction-level advisory locks: class, schema key.
+const lockSQL = "SELECT pg_advisory_xact_lock($1, $2)"
+
 // lock takes one of the schema's transaction-level advisory locks in tx.
 func (d *DB) lock(ctx context.Context, tx pgx.Tx, class int32) error {
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", class, d.schemaKey); err != nil {
+	if _, err := tx.Exec(ctx, lockSQL, class, d.schemaKey); err != nil {
 		return fmt.Errorf("take lock %#x: %w", class, err)
 	}
 	return nil

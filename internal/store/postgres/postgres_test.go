@@ -77,7 +77,7 @@ func AddStaff(t *testing.T, url, username string, role auth.Role, hash auth.Hash
 }
 
 // rawConn is a plain connection to url, closed at the end of the test.
-func rawConn(t *testing.T, url string) *pgx.Conn {
+func rawConn(t testing.TB, url string) *pgx.Conn {
 	t.Helper()
 	conn, err := pgx.Connect(t.Context(), url)
 	if err != nil {

@@ -19,7 +19,9 @@ type queryer interface {
 const (
 	entryColumns = `idx, kind, precinct_id, coalesce(report_id, ''), submitter, channel, received_at,
 	body, leaf_hash, status, coalesce(counts, -1)`
-	selectSize            = `SELECT size FROM log_head WHERE id = 1`
+	selectSize          = `SELECT size FROM log_head WHERE id = 1`
+	selectPrecinctState = `SELECT status, counted_idx, reports, conflict, last_idx, updated_at
+	FROM precinct_state WHERE precinct_id = $1`
 	selectEntries         = `SELECT ` + entryColumns + ` FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx`
 	selectEntryByReportID = `SELECT ` + entryColumns + ` FROM entries WHERE report_id = $1`
 	selectPrecinctEntries = `SELECT ` + entryColumns + ` FROM entries WHERE precinct_id = $1 ORDER BY idx`

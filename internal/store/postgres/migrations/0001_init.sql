@@ -56,12 +56,14 @@ FOR EACH ROW EXECUTE FUNCTION caucus_entries_dense();
 
 CREATE FUNCTION caucus_log_head_follows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	UPDATE log_head SET size = NEW.idx + 1 WHERE id = 1;
+	UPDATE log_head SET size = (SELECT max(idx) + 1 FROM new_entries)
+	WHERE id = 1 AND EXISTS (SELECT 1 FROM new_entries);
 	RETURN NULL;
 END $$;
 
 CREATE TRIGGER entries_log_head AFTER INSERT ON entries
-FOR EACH ROW EXECUTE FUNCTION caucus_log_head_follows();
+REFERENCING NEW TABLE AS new_entries
+FOR EACH STATEMENT EXECUTE FUNCTION caucus_log_head_follows();
 
 CREATE FUNCTION caucus_log_head_size() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
