@@ -299,3 +299,17 @@ func TestOpenBadURL(t *testing.T) {
 		}
 	}
 }
+
+// TestDurabilityRefused: a connection that would acknowledge commits before they are flushed
+// (synchronous_commit off, here set by the URL for the store's sessions) is refused at Open.
+func TestDurabilityRefused(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	db, err := postgres.Open(t.Context(), url+"&synchronous_commit=off", postgres.Options{})
+	if err == nil {
+		db.Close()
+		t.Fatal("Open with synchronous_commit=off succeeded, want refused")
+	}
+	if !strings.Contains(err.Error(), "synchronous_commit=off") {
+		t.Errorf("Open error %q does not name the setting", err)
+	}
+}

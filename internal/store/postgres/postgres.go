@@ -122,13 +122,14 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if d.now == nil {
 		d.now = time.Now
 	}
-	if err := d.migrate(ctx, cfg.ConnConfig, schema); err != nil {
-		return nil, fmt.Errorf("open store %s: %w", d.name, err)
-	}
 	if d.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", d.name, err)
 	}
 	if err := d.checkDurability(ctx); err != nil {
+		d.pool.Close()
+		return nil, fmt.Errorf("open store %s: %w", d.name, err)
+	}
+	if err := d.migrate(ctx, cfg.ConnConfig, schema); err != nil {
 		d.pool.Close()
 		return nil, fmt.Errorf("open store %s: %w", d.name, err)
 	}
