@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"caucus/internal/election"
 	"caucus/internal/report"
 	"caucus/internal/server/servertest"
 	"caucus/internal/store/postgres"
@@ -22,15 +23,22 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// TestServePostgres runs caucus serve over HTTP on a PostgreSQL database: credentials issued
-// into it, chairs logging in and reporting (a retry, a conflicting second report), a second
+// TestServePostgres runs caucus serve over HTTP on a PostgreSQL database, with a practice
+// election in a schema of its own: credentials issued into it, chairs logging in and reporting
+// (a retry, a conflicting second report, a practice report), a second
 // serve on the same database refused while the first runs, the first restarted on the same
-// database with every report still there, and caucus verify passing against it.
+// database with every report still there, and caucus verify passing against both logs.
 func TestServePostgres(t *testing.T) {
 	ctx := context.Background()
 	dbURL := pgtest.NewDatabase(t)
 	dir := t.TempDir()
 	def := servertest.Definition(t, 6)
+	e := def.Election()
+	e.ID, e.Practice = e.ID+"-practice", true
+	practice, err := election.New(e, def.Counties(), def.Precincts()) // kept in the schema "practice"
+	if err != nil {
+		t.Fatal(err)
+	}
 	db, err := openDB(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +61,7 @@ func TestServePostgres(t *testing.T) {
 		ready := make(chan string, 1)
 		served := make(chan error, 1)
 		go func() {
-			served <- serve(sctx, ln, def, nil, dbURL, slog.New(slog.DiscardHandler), opts, func(url string) { ready <- url })
+			served <- serve(sctx, ln, def, practice, dbURL, slog.New(slog.DiscardHandler), opts, func(url string) { ready <- url })
 		}()
 		select {
 		case url := <-ready:
@@ -133,6 +141,10 @@ func TestServePostgres(t *testing.T) {
 			if status, b := post("api/v1/reports", login.Token, r2.Canonical()); status != http.StatusConflict {
 				t.Fatalf("conflicting report: %d %s, want 409", status, b)
 			}
+			// The practice election, on the same login, into a log of its own.
+			if status, b := post("practice/api/v1/reports", login.Token, r.Canonical()); status != http.StatusCreated {
+				t.Fatalf("practice report: %d %s, want 201", status, b)
+			}
 		}
 	}
 	stop()
@@ -140,11 +152,13 @@ func TestServePostgres(t *testing.T) {
 	// Restarted on the same database: the log is there, and verify checks it end to end.
 	url, stop = start()
 	defer stop()
-	var out, errOut bytes.Buffer
-	code := (&Main{}).Run(ctx, []string{"verify", "--url", url}, strings.NewReader(""), &out, &errOut)
-	want := fmt.Sprintf("summary: OK — log of %d entries", len(def.Precincts())+1)
-	if code != 0 || !strings.Contains(out.String(), want) {
-		t.Errorf("verify exit %d, want 0 and %q:\n%s\n%s", code, want, out.String(), errOut.String())
+	for site, size := range map[string]int{"": len(def.Precincts()) + 1, "practice/": 1} {
+		var out, errOut bytes.Buffer
+		code := (&Main{}).Run(ctx, []string{"verify", "--url", url + site}, strings.NewReader(""), &out, &errOut)
+		want := fmt.Sprintf("summary: OK — log of %d entries", size)
+		if code != 0 || !strings.Contains(out.String(), want) {
+			t.Errorf("verify %q exit %d, want 0 and %q:\n%s\n%s", site, code, want, out.String(), errOut.String())
+		}
 	}
 }
 
