@@ -25,9 +25,9 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // TestServePostgres runs caucus serve over HTTP on a PostgreSQL database, with a practice
 // election in a schema of its own: credentials issued into it, chairs logging in and reporting
-// (a retry, a conflicting second report, a practice report), a second
-// serve on the same database refused while the first runs, the first restarted on the same
-// database with every report still there, and caucus verify passing against both logs.
+// (a retry, a conflicting second report, a practice report), a second serve on the same
+// database refused while the first runs, the first restarted on the same database with every
+// report still there, and caucus verify passing against both logs.
 func TestServePostgres(t *testing.T) {
 	ctx := context.Background()
 	dbURL := pgtest.NewDatabase(t)

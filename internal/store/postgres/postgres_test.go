@@ -9,10 +9,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"caucus/internal/auth"
+	"caucus/internal/intake"
+	"caucus/internal/night"
 	"caucus/internal/store"
 	"caucus/internal/store/postgres"
 	"caucus/internal/store/postgres/pgtest"
 	"caucus/internal/store/storetest"
+	"caucus/internal/tlog"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -86,3 +89,11 @@ func rawConn(t testing.TB, url string) *pgx.Conn {
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
 }
+
+// The store serves every consumer's interface, as *sqlite.DB does.
+var (
+	_ night.Store  = (*postgres.DB)(nil)
+	_ intake.Store = (*postgres.DB)(nil)
+	_ tlog.Store   = (*postgres.DB)(nil)
+	_ auth.Store   = (*postgres.DB)(nil)
+)
