@@ -160,6 +160,16 @@ func TestServePostgres(t *testing.T) {
 			t.Errorf("verify %q exit %d, want 0 and %q:\n%s\n%s", site, code, want, out.String(), errOut.String())
 		}
 	}
+	for _, u := range []string{dbURL, practiceURL(dbURL)} {
+		pdb, err := postgres.Open(ctx, u, postgres.Options{}) // a reader beside the running writer
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pdb.IntegrityCheck(ctx); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+		pdb.Close()
+	}
 }
 
 // errorHint is the hint a hintError carries, or "".

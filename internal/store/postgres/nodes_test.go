@@ -121,6 +121,9 @@ func TestTwoNodes(t *testing.T) {
 			}
 		}
 	}
+	if err := nodes[0].IntegrityCheck(t.Context()); err != nil {
+		t.Error(err)
+	}
 	audit, err := nodes[0].Audit(t.Context(), 0, 1_000_000)
 	if err != nil || len(audit) != len(all) {
 		t.Errorf("%d audit rows, %v; want one per submission, %d", len(audit), err, len(all))
@@ -311,5 +314,36 @@ func TestDurabilityRefused(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "synchronous_commit=off") {
 		t.Errorf("Open error %q does not name the setting", err)
+	}
+}
+
+// TestIntegrityCheck: the check passes on a log with conflicts, corrections and reviews, and
+// finds a precinct state that replaying the log does not give.
+func TestIntegrityCheck(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	db := MustOpen(t, url, postgres.Options{})
+	correction := store.NewEntry{Kind: store.KindCorrection, PrecinctID: "p1", Submitter: "ann",
+		Channel: store.ChannelStaff, Body: []byte(`{"correction":1}`)}
+	counts := int64(0)
+	review := store.NewEntry{Kind: store.KindReview, PrecinctID: "p1", Submitter: "bob",
+		Channel: store.ChannelStaff, Body: []byte(`{"review":1}`), Status: store.StatusCertified, Counts: &counts}
+	flagged := report("p3", "r4", "d")
+	flagged.Status = store.StatusUnderReview
+	for _, batch := range [][]store.NewEntry{
+		{report("p1", "r1", "a"), report("p1", "r2", "b"), report("p2", "r3", "c")},
+		{correction, review, flagged},
+	} {
+		if _, err := db.Append(t.Context(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.IntegrityCheck(t.Context()); err != nil {
+		t.Fatalf("a sound log: %v", err)
+	}
+	if _, err := rawConn(t, url).Exec(t.Context(), "UPDATE precinct_state SET reports = 7 WHERE precinct_id = 'p2'"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.IntegrityCheck(t.Context()); err == nil || !strings.Contains(err.Error(), `"p2"`) {
+		t.Errorf("a tampered state: %v, want an error naming p2", err)
 	}
 }
