@@ -55,7 +55,7 @@ const (
 // read of the batch comes after the row lock is granted, so it sees every append committed
 // before, and no other can commit until this one has.
 //
-// The batch costs a fixed number of round trips, not a few per entry: what its entries need
+// The batch costs two round trips, not a few per entry: what its entries need
 // (the entries stored under their report IDs, their precincts' states, the entries reviews
 // name) is read in one go, each entry is resolved in order in memory, exactly as store.Next
 // and the per-entry rules say, seeing the entries before it in the batch, and the new entries,
@@ -64,35 +64,68 @@ func (d *DB) Append(ctx context.Context, batch []store.NewEntry) ([]store.Append
 	if len(batch) == 0 {
 		return nil, d.checkOpen("append")
 	}
-	var results []store.AppendResult
-	err := d.write(ctx, "append", func(tx pgx.Tx) error {
-		results = make([]store.AppendResult, len(batch)) // reset: a retried func starts clean
-		a := appender{ctx: ctx, tx: tx, now: d.now()}
-		// The log head's row lock, then the audit lock, in this order (sent together).
-		var epoch int64
-		var b pgx.Batch
-		b.Queue(lockLogHead).QueryRow(func(row pgx.Row) error { return row.Scan(&a.next, &epoch) })
-		b.Queue(lockSQL, lockAudit, d.schemaKey)
-		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
-			return fmt.Errorf("lock the log head: %w", err)
+	if err := d.checkOpen("append"); err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		results, err := d.appendOnce(ctx, batch)
+		if err != nil && retryable(err) && attempt < maxAttempts {
+			continue
 		}
-		if d.epoch != 0 && epoch != d.epoch {
-			return fmt.Errorf("%w: writer token %d taken after this one's %d", ErrLogWriterLocked, epoch, d.epoch)
+		if err != nil {
+			return nil, d.wrap("append", err)
 		}
-		if err := a.load(batch); err != nil {
-			return err
-		}
-		for i := range batch {
-			r, err := a.one(&batch[i])
-			if err != nil {
-				return fmt.Errorf("entry %d of %d: %w", i, len(batch), err)
-			}
-			results[i] = r
-		}
-		return a.flush()
-	})
+		return results, nil
+	}
+}
+
+// appendOnce runs the batch's transaction in two round trips on one connection: BEGIN, the
+// locks and the reads in one pipeline; then, once every entry is resolved, the writes and
+// COMMIT in another. Any error before COMMIT rolls the transaction back; an error of COMMIT
+// itself is ambiguous (the caller's retry by report ID resolves it).
+func (d *DB) appendOnce(ctx context.Context, batch []store.NewEntry) ([]store.AppendResult, error) {
+	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// A connection left inside a transaction is closed by the pool on release, never reused.
+	defer conn.Release()
+	rollback := func(err error) ([]store.AppendResult, error) {
+		if conn.Conn().PgConn().TxStatus() != 'I' {
+			conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+		return nil, err
+	}
+	a := appender{now: d.now()}
+	// The log head's row lock, then the audit lock, in this order, then the reads.
+	var epoch int64
+	var b pgx.Batch
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue(lockLogHead).QueryRow(func(row pgx.Row) error { return row.Scan(&a.next, &epoch) })
+	b.Queue(lockSQL, lockAudit, d.schemaKey)
+	a.queueReads(&b, batch)
+	if err := conn.SendBatch(ctx, &b).Close(); err != nil {
+		return rollback(fmt.Errorf("lock the log head and read what the batch names: %w", err))
+	}
+	if d.epoch != 0 && epoch != d.epoch {
+		return rollback(fmt.Errorf("%w: writer token %d taken after this one's %d", ErrLogWriterLocked, epoch, d.epoch))
+	}
+	results := make([]store.AppendResult, len(batch))
+	for i := range batch {
+		r, err := a.one(&batch[i])
+		if err != nil {
+			return rollback(fmt.Errorf("entry %d of %d: %w", i, len(batch), err))
+		}
+		results[i] = r
+	}
+	var w pgx.Batch
+	a.queueWrites(&w)
+	w.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, &w).Close(); err != nil {
+		return rollback(fmt.Errorf("write the batch: %w", err))
+	}
+	if st := conn.Conn().PgConn().TxStatus(); st != 'I' {
+		return rollback(fmt.Errorf("write the batch: the transaction did not commit (status %c)", st))
 	}
 	return results, nil
 }
@@ -105,8 +138,6 @@ type stored struct {
 
 // appender resolves the entries of one batch inside its transaction.
 type appender struct {
-	ctx  context.Context
-	tx   pgx.Tx
 	now  time.Time
 	next int64 // the next log index
 
@@ -124,10 +155,10 @@ type auditRow struct {
 	actor, kind, precinct, detail string
 }
 
-// load reads what the batch's entries need, in one round trip: the entries stored under their
+// queueReads queues the reads of what the batch's entries need: the entries stored under their
 // report IDs, the entries their precincts count and their reviews name, and their precincts'
 // states.
-func (a *appender) load(batch []store.NewEntry) error {
+func (a *appender) queueReads(b *pgx.Batch, batch []store.NewEntry) {
 	a.byReportID, a.byIndex, a.states = map[string]*stored{}, map[int64]*stored{}, map[string]*store.PrecinctState{}
 	a.dirty = map[string]bool{}
 	var rids, precincts []string
@@ -144,7 +175,6 @@ func (a *appender) load(batch []store.NewEntry) error {
 			indices = append(indices, *e.Counts)
 		}
 	}
-	var b pgx.Batch
 	b.Queue(selectBatchEntries, rids, indices, precincts).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var content []byte
@@ -170,10 +200,6 @@ func (a *appender) load(batch []store.NewEntry) error {
 		}
 		return rows.Err()
 	})
-	if err := a.tx.SendBatch(a.ctx, &b).Close(); err != nil {
-		return fmt.Errorf("read what the batch names: %w", err)
-	}
-	return nil
 }
 
 // one resolves one entry against the stored rows and the batch's entries before it. A
@@ -265,10 +291,9 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 	return a.audited(r, e, kind, entryDetail(entry))
 }
 
-// flush writes the batch's new entries, the final state of every precinct they changed and
-// the audit rows: three statements, sent together in one round trip.
-func (a *appender) flush() error {
-	var b pgx.Batch
+// queueWrites queues the writes of the batch's new entries, the final state of every precinct
+// they changed and the audit rows: three statements.
+func (a *appender) queueWrites(b *pgx.Batch) {
 	if n := len(a.added); n > 0 {
 		idx, received, counts := make([]int64, n), make([]int64, n), make([]*int64, n)
 		kind, precinct, submitter, channel, status := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -303,10 +328,6 @@ func (a *appender) flush() error {
 		at[i], actor[i], kind[i], precinct[i], detail[i] = ms(a.now), r.actor, r.kind, nullString(r.precinct), r.detail
 	}
 	b.Queue(insertAudits, at, actor, kind, precinct, detail)
-	if err := a.tx.SendBatch(a.ctx, &b).Close(); err != nil {
-		return fmt.Errorf("write the batch: %w", err)
-	}
-	return nil
 }
 
 // scanFunc is a scanner made of a function.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"caucus/internal/store"
 	"caucus/internal/store/postgres"
@@ -32,7 +33,7 @@ func body600(id string) []byte {
 // arrived during the previous commit), each batch one transaction and one flush of the WAL
 // (SQLite: WAL, synchronous=FULL; PostgreSQL: fsync and synchronous_commit on), from one
 // committer, as the intake commits. entries/s is the figure to compare with each other and with
-// BenchmarkPgbenchInsert's single INSERTs.
+// BenchmarkVsPgbench's single INSERTs.
 func BenchmarkIngest(b *testing.B) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		for _, n := range []int{1, 16, 128} {
@@ -110,11 +111,12 @@ func openBenchStore(b *testing.B, engine string) store.Store {
 	return st
 }
 
-// BenchmarkPgbenchInsert is the server's own rate on the same machine in the same run: pgbench
-// sending single INSERTs of a 600-byte row, each its own transaction (one flush each), from 1
-// and from 8 clients. It reports pgbench's tps as inserts/s, the yardstick for
-// BenchmarkIngest/engine=postgres/batch=1.
-func BenchmarkPgbenchInsert(b *testing.B) {
+// BenchmarkVsPgbench is the store against the server's own rate, on the same machine, in the
+// same run, interleaved so that both meet the same load: each round, pgbench sends 200 single
+// INSERTs of a 600-byte row from one client (each its own transaction, one flush each), then the
+// store appends 200 single-report batches (each one transaction, one flush, as the intake commits
+// a lone report). It reports both rates and the store's share of pgbench's.
+func BenchmarkVsPgbench(b *testing.B) {
 	srv := pgtest.Shared(b)
 	pgbench := filepath.Join(srv.Bin, "pgbench")
 	if _, err := os.Stat(pgbench); err != nil {
@@ -124,29 +126,43 @@ func BenchmarkPgbenchInsert(b *testing.B) {
 	if err := os.WriteFile(script, []byte("INSERT INTO bench (body) VALUES (convert_to(repeat('x', 600), 'UTF8'));\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
+	url := pgtest.NewDatabase(b)
+	if _, err := rawConn(b, url).Exec(b.Context(), "CREATE TABLE bench (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body BYTEA NOT NULL)"); err != nil {
+		b.Fatal(err)
+	}
+	st := MustOpen(b, url, postgres.Options{})
+	const round = 200
 	tps := regexp.MustCompile(`tps = ([0-9.]+)`)
-	for _, clients := range []int{1, 8} {
-		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			url := pgtest.NewDatabase(b)
-			raw := rawConn(b, url)
-			if _, err := raw.Exec(b.Context(), "CREATE TABLE bench (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body BYTEA NOT NULL)"); err != nil {
+	var pgTime, storeTime time.Duration
+	seq := 0
+	for b.Loop() {
+		out, err := exec.CommandContext(b.Context(), pgbench, "-n", "-c", "1", "-t", strconv.Itoa(round), "-f", script, url).CombinedOutput()
+		if err != nil {
+			b.Fatalf("pgbench: %v\n%s", err, out)
+		}
+		m := tps.FindSubmatch(out) // its rate without connecting, as the store's pool is connected
+		if m == nil {
+			b.Fatalf("pgbench printed no tps:\n%s", out)
+		}
+		rate, err := strconv.ParseFloat(string(m[1]), 64)
+		if err != nil || rate <= 0 {
+			b.Fatalf("pgbench tps %q: %v", m[1], err)
+		}
+		pgTime += time.Duration(float64(round) / rate * float64(time.Second))
+		start := time.Now()
+		for range round {
+			seq++
+			id := fmt.Sprintf("r%09d", seq)
+			if _, err := st.Append(b.Context(), []store.NewEntry{{Kind: store.KindReport, PrecinctID: "p" + id, ReportID: id,
+				Submitter: "p" + id, Channel: store.ChannelApp, Body: body600(id), Status: store.StatusAccepted}}); err != nil {
 				b.Fatal(err)
 			}
-			var rate float64
-			for b.Loop() {
-				cmd := exec.CommandContext(b.Context(), pgbench, "-n", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(clients),
-					"-t", "500", "-f", script, url)
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					b.Fatalf("pgbench: %v\n%s", err, out)
-				}
-				m := tps.FindSubmatch(out)
-				if m == nil {
-					b.Fatalf("pgbench printed no tps:\n%s", out)
-				}
-				rate, _ = strconv.ParseFloat(string(m[1]), 64)
-			}
-			b.ReportMetric(rate, "inserts/s")
-		})
+		}
+		storeTime += time.Since(start)
 	}
+	rounds := float64(b.N * round)
+	pg, ours := rounds/pgTime.Seconds(), rounds/storeTime.Seconds()
+	b.ReportMetric(pg, "pgbench-inserts/s")
+	b.ReportMetric(ours, "store-entries/s")
+	b.ReportMetric(ours/pg, "store/pgbench")
 }
