@@ -29,7 +29,11 @@ The first run writes, under DIR (default ./caucus-demo):
 	caucus.db, caucus-practice.db   the databases
 	caucus.log-key, caucus-practice.log-key   the logs' signing keys (0600)
 	credentials/pins.csv      precinct_id,pin for every precinct (and logins.csv, sheets/)
-Run again on the same DIR, it resumes that election.
+	credentials/staff.csv     the headquarters staff accounts, one per role and two operators
+	                          and two reviewers: user,role,password,totp_secret (0600)
+Run again on the same DIR, it resumes that election, its credentials and its staff accounts.
+Headquarters staff log in at /hq/login (admin and certifier with a TOTP code of their
+totp_secret, from any authenticator app).
 PIN login to the election is open from an hour before the start for a day (as caucus serve
 --live-window would set it); the practice election and the QR login links work at any time.
 
@@ -71,6 +75,11 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		ln.Close()
 		return err
 	}
+	staffCSV, err := prepareDemoStaff(ctx, dbURL, filepath.Join(*dir, "credentials"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	// The demo's night is now: PIN login is open from an hour ago for a day, so the live
 	// window is exercised as on a real night.
@@ -96,6 +105,7 @@ func runDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			}
 		}
 		fmt.Fprintf(stdout, "  chairs' PINs  %s\n", filepath.Join(*dir, "credentials", "pins.csv"))
+		fmt.Fprintf(stdout, "  headquarters  %shq/login   (staff accounts: %s)\n", url, staffCSV)
 		fmt.Fprintf(stdout, "  data          %s (run again with --data %s to resume)\n", *dir, *dir)
 		fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	})
@@ -143,4 +153,14 @@ func prepareDemo(ctx context.Context, dir, base string, stdout io.Writer) (def, 
 		return nil, nil, "", err
 	}
 	return def, practice, dbURL, nil
+}
+
+// prepareDemoStaff opens the demo's database for demoStaff.
+func prepareDemoStaff(ctx context.Context, dbURL, credDir string) (string, error) {
+	d, err := openDB(ctx, dbURL)
+	if err != nil {
+		return "", err
+	}
+	defer d.Close()
+	return demoStaff(ctx, d, credDir)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -113,6 +114,17 @@ func TestDemo(t *testing.T) {
 	if !bytes.Contains(results, []byte(`"precincts_reporting":1`)) || !bytes.Contains(results, []byte(`"precincts_total":1765`)) {
 		t.Errorf("results: %s", results)
 	}
+	// Headquarters: the demo's staff accounts log in with what staff.csv says.
+	staff := readCSV(t, filepath.Join(dir, "credentials", "staff.csv"))
+	if len(staff) != 8 || staff[4][0] != "operator1" {
+		t.Fatalf("staff.csv: %v", staff)
+	}
+	if status, b := post(t, base+"api/v1/staff/login", "", map[string]string{"user": "operator1", "password": staff[4][2]}); status != 200 {
+		t.Errorf("staff login: %d %s", status, b)
+	}
+	if page := get(t, base+"hq/login"); !bytes.Contains(page, []byte(`id="otp"`)) {
+		t.Errorf("no headquarters login page at /hq/login")
+	}
 	status, b = post(t, base+"practice/api/v1/reports", login.Token, map[string]any{"report_id": "practice-1",
 		"precinct_id": "adair-1nw-adair", "attendees": 20, "first": map[string]int{"oakhurst": 12, "wrenfield": 8},
 		"final": map[string]int{"oakhurst": 12, "wrenfield": 8}})
@@ -126,8 +138,28 @@ func TestDemo(t *testing.T) {
 	if again := get(t, base+"api/v1/results"); !bytes.Equal(again, results) {
 		t.Errorf("resumed demo serves other results:\n%s\n%s", results, again)
 	}
+	if again := readCSV(t, filepath.Join(dir, "credentials", "staff.csv")); fmt.Sprint(again) != fmt.Sprint(staff) {
+		t.Error("the resumed demo wrote other staff accounts")
+	}
+	if status, b := post(t, base+"api/v1/staff/login", "", map[string]string{"user": "reviewer2", "password": staff[7][2]}); status != 200 {
+		t.Errorf("staff login after resuming: %d %s", status, b)
+	}
 	// The PINs written on the first run still work: nothing was issued again.
 	if status, b := post(t, base+"api/v1/login", "", map[string]string{"precinct_id": "adair-1nw-adair", "pin": pins["adair-1nw-adair"]}); status != 200 {
 		t.Errorf("login after resuming: %d %s", status, b)
 	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

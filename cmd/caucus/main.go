@@ -42,10 +42,12 @@ func commands() []command {
 		{"demo", "a full server with the 2020 Iowa election, ready to use", runDemo},
 		{"serve", "the reporting server for an election", runServe},
 		{"credentials", "issue the chairs' PINs and QR codes", runCredentials},
+		{"staff", "headquarters' staff accounts; reopen a precinct's PIN login", runStaff},
 		{"calc", "the caucus math for one precinct", runCalc},
 		{"check", "check published precinct results (the long results CSV)", runCheck},
 		{"verify", "check a server's published results against its signed log", runVerify},
 		{"simulate", "rehearse caucus night against a server, faults and crash drill included", runSimulate},
+		{"audit", "a risk-limiting audit of the caucus from its cards: plan, draw, status", runAudit},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 const simulateHelp = `Usage: caucus simulate --url URL --pins FILE [--precincts N | --replay FILE.csv]
                        [--concurrency C] [--faults LIST] [--seed S] [--election DIR] [--progress]
+                       [--hq-user U (password in $CAUCUS_HQ_PASSWORD) | --hq-token T]
        caucus simulate --chaos N --binary PATH --election DIR [the flags above but --url, --pins]
        caucus simulate --generate DIR --precincts N --counties K [--seed S]
 
@@ -40,6 +41,13 @@ Faults (--faults, comma-separated, or all; loopback servers only):
 	burst        every chair sends at the same moment (ignores --concurrency for the reports)
 	troll        junk logins and reports from other addresses all night (must all be refused)
 
+Headquarters (--hq-user U, a reviewer's account, its password in the environment variable
+CAUCUS_HQ_PASSWORD; or --hq-token T, a reviewer's session token): after the reports, a reviewer
+resolves the review queue through the API as one holding the worksheets would, accepting the
+report that says what the truth says or, when none does, entering the truth as a correction;
+then the published numbers must equal the truth with every precinct settled. With it, chairs hit
+by the conflict fault also get their first report wrong (the second is right, or neither is).
+
 Crash drill (--chaos N): starts "PATH serve" on the election folder with a fresh database and
 fresh credentials, runs the rehearsal, and SIGKILLs and restarts the server at N random
 moments while the reports come in; chairs send again what got no answer. Then every
@@ -63,6 +71,8 @@ Flags:
 	--binary PATH      the caucus binary the drill runs (default: this one)
 	--generate DIR     write a synthetic election (with --precincts, --counties) and exit
 	--counties K       counties of --generate (default precincts/60)
+	--hq-user U        a reviewer's account: headquarters resolves the review queue
+	--hq-token T       a reviewer's session token instead of --hq-user
 `
 
 func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -81,6 +91,8 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	binary := fs.String("binary", "", "")
 	generate := fs.String("generate", "", "")
 	counties := fs.Int("counties", 0, "")
+	hqUser := fs.String("hq-user", "", "")
+	hqToken := fs.String("hq-token", "", "")
 	if err := parseFlags(fs, args, simulateHelp, stdout); err != nil {
 		return err
 	}
@@ -106,8 +118,17 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return usage("--chaos starts its own server: it needs --election DIR, and no --url or --pins")
 	case *chaos == 0 && (*url == "" || *pinsFile == ""):
 		return usage("caucus simulate needs --url and --pins (or --chaos)")
+	case (*hqUser != "" || *hqToken != "") && *chaos > 0:
+		return usage("--chaos starts its own server, which has no staff accounts: no --hq-user or --hq-token")
+	case *hqUser != "" && *hqToken != "":
+		return usage("--hq-user and --hq-token are two ways to log headquarters in: give one")
+	case *hqUser != "" && os.Getenv("CAUCUS_HQ_PASSWORD") == "":
+		return usage("--hq-user needs the reviewer's password in the environment variable CAUCUS_HQ_PASSWORD")
 	}
-	cfg := simulate.Config{URL: *url, Concurrency: *conc, Faults: faults, Seed: *seed, RetryWait: *retryWait}
+	cfg := simulate.Config{URL: *url, Concurrency: *conc, Faults: faults, Seed: *seed, RetryWait: *retryWait, HQToken: *hqToken}
+	if *hqUser != "" {
+		cfg.HQ = &simulate.Staff{Username: *hqUser, Password: os.Getenv("CAUCUS_HQ_PASSWORD")}
+	}
 	if *progress || isTerminal(stderr) {
 		cfg.Progress = stderr
 	}

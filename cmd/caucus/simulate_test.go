@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"caucus/internal/auth"
 	"caucus/internal/server/servertest"
 )
 
@@ -39,10 +42,39 @@ func TestSimulateUsage(t *testing.T) {
 		{"simulate", "--url", "http://127.0.0.1:1/", "--pins", "x", "--precincts", "3", "--replay", "f.csv"},
 		{"simulate", "--url", "http://127.0.0.1:1/", "--pins", "x", "--faults", "meteor"},
 		{"simulate", "--chaos", "2"},
+		{"simulate", "--url", "http://127.0.0.1:1/", "--pins", "x", "--hq-user", "rita", "--hq-token", "t"},
+		{"simulate", "--chaos", "2", "--election", "d", "--hq-token", "t"},
 	} {
 		var out, errb bytes.Buffer
 		if code := (&Main{}).Run(context.Background(), args, nil, &out, &errb); code != exitUsage {
 			t.Errorf("%q: exit %d, want 2\n%s", args, code, errb.String())
 		}
+	}
+}
+
+// caucus simulate with headquarters, end to end against a real server: the reviewer's account
+// (--hq-user, its password in CAUCUS_HQ_PASSWORD) resolves the review queue and the published
+// numbers equal the truth.
+func TestSimulateHeadquarters(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Precincts: 40})
+	pins := filepath.Join(t.TempDir(), "pins.csv")
+	var b strings.Builder
+	b.WriteString("precinct_id,pin\n")
+	for _, p := range env.Def.Precincts() {
+		fmt.Fprintf(&b, "%s,%s\n", p.ID, env.PINs[p.ID])
+	}
+	if err := os.WriteFile(pins, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CAUCUS_HQ_PASSWORD", env.StaffAccount("rita", auth.RoleReviewer))
+	var out, errb bytes.Buffer
+	code := (&Main{}).Run(context.Background(), []string{"simulate", "--url", env.URL, "--pins", pins, "--faults", "conflict",
+		"--concurrency", "4", "--seed", "3", "--hq-user", "rita"}, nil, &out, &errb)
+	t.Logf("stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(out.String(), "headquarters: ") || !strings.Contains(out.String(), "every published number equals the truth") {
+		t.Errorf("no headquarters decisions, or not ok, in the summary")
 	}
 }

@@ -34,11 +34,13 @@ type Config struct {
 	// real one.
 	MaxConcurrentHashes, MaxWaitingHashes int
 
-	// SessionCache, if positive, keeps each session Authenticate has read from the store for
-	// that long, so that a chair's requests do not each read the store. Expiry is checked on
-	// every request all the same. Logout through this Authenticator ends the session here at
-	// once; a session ended elsewhere (another process's logout) keeps
-	// working here for up to SessionCache: that is the revocation latency. 0: no cache.
+	// SessionCache, if positive, keeps each chair session Authenticate has read from the
+	// store for that long, so that a chair's requests do not each read the store. Expiry is
+	// checked on every request all the same. Logout through this Authenticator ends the
+	// session here at once; a chair session ended elsewhere (another process's logout) keeps
+	// working here for up to SessionCache: that is the revocation latency. 0: no cache. Staff
+	// sessions are never cached: each request reads the session and the account, so a
+	// logout, an account disabled or its credentials reset, by any process, ends them at once.
 	SessionCache time.Duration
 }
 
@@ -89,8 +91,10 @@ func New(cfg Config) (*Authenticator, error) {
 	return a, nil
 }
 
-// Authenticate returns the session of a bearer token. Errors: ErrUnauthenticated (malformed,
-// unknown or expired token), or an internal error.
+// Authenticate returns the session of a bearer token. A staff session also needs its account
+// still enabled with the same role, and to have been used within StaffIdleTimeout; its use is
+// recorded (at most once per StaffTouchEvery). Errors: ErrUnauthenticated (malformed,
+// unknown, expired or idle token, or a staff account gone), or an internal error.
 func (a *Authenticator) Authenticate(ctx context.Context, bearer string) (Session, error) {
 	tok, err := ParseSessionToken(bearer)
 	if err != nil {
@@ -107,12 +111,60 @@ func (a *Authenticator) Authenticate(ctx context.Context, bearer string) (Sessio
 		} else if err != nil {
 			return Session{}, fmt.Errorf("authenticate: %w", err)
 		}
+		if s.Role != RoleChair {
+			return a.staffSession(ctx, s, now)
+		}
 		a.sessions.put(id, s, now, epoch)
 	}
 	if !now.Before(s.Expires) {
 		return Session{}, ErrUnauthenticated
 	}
 	return s, nil
+}
+
+// staffSession admits a staff session read from the store at now: not expired, not idle,
+// its account enabled with the role the session has; then records its use if LastSeen is
+// StaffTouchEvery old. An idle session is deleted, so that it cannot come back.
+func (a *Authenticator) staffSession(ctx context.Context, s Session, now time.Time) (Session, error) {
+	if !now.Before(s.Expires) {
+		return Session{}, ErrUnauthenticated
+	}
+	if !now.Before(s.LastSeen.Add(StaffIdleTimeout)) {
+		if err := a.store.DeleteSession(ctx, s.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return Session{}, fmt.Errorf("authenticate: %w", err)
+		}
+		return Session{}, ErrUnauthenticated
+	}
+	acct, err := a.store.StaffAccount(ctx, s.Username)
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, ErrUnauthenticated
+	} else if err != nil {
+		return Session{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if acct.Role != s.Role {
+		return Session{}, ErrUnauthenticated
+	}
+	if now.Sub(s.LastSeen) >= StaffTouchEvery {
+		if err := a.store.TouchSession(ctx, s.ID, now); errors.Is(err, ErrNotFound) {
+			return Session{}, ErrUnauthenticated // ended since it was read
+		} else if err != nil {
+			return Session{}, fmt.Errorf("authenticate: %w", err)
+		}
+		s.LastSeen = now
+	}
+	return s, nil
+}
+
+// IdleExpires is when s ends if it is not used again: StaffIdleTimeout after its LastSeen, or
+// its Expires if sooner; a chair's session has no idle limit (its Expires).
+func (s Session) IdleExpires() time.Time {
+	if s.Role == RoleChair {
+		return s.Expires
+	}
+	if t := s.LastSeen.Add(StaffIdleTimeout); t.Before(s.Expires) {
+		return t
+	}
+	return s.Expires
 }
 
 // Logout ends the session of a bearer token. Logging out twice is not an error.
@@ -207,7 +259,7 @@ func (a *Authenticator) DeleteExpiredSessions(ctx context.Context) (int, error) 
 // staffFailure words ErrBadCredentials for staff; other errors pass through.
 func staffFailure(err error) error {
 	if errors.Is(err, ErrBadCredentials) {
-		return &Error{Code: CodeBadCredentials, Message: "Wrong user name or password."}
+		return &Error{Code: CodeBadCredentials, Message: "Wrong user name, password or one-time code."}
 	}
 	return err
 }
@@ -215,7 +267,7 @@ func staffFailure(err error) error {
 // startSession stores a new session for s and returns it with its token.
 func (a *Authenticator) startSession(ctx context.Context, s Session, ttl time.Duration, now time.Time, method string) (Session, SessionToken, error) {
 	tok, id := newSessionToken()
-	s.ID, s.Created, s.Expires = id, now, now.Add(ttl)
+	s.ID, s.Created, s.Expires, s.LastSeen = id, now, now.Add(ttl), now
 	if err := a.store.CreateSession(ctx, s); err != nil {
 		return Session{}, SessionToken{}, fmt.Errorf("start session: %w", err)
 	}

@@ -3,7 +3,6 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -436,21 +435,21 @@ func TestLoginStaff(t *testing.T) {
 	// An outsider hammers the account all night from many addresses: it slows down, and the
 	// owner gets in after at most StaffMaxDelay.
 	for i := range 100 {
-		_, _, err := f.a.LoginStaff(ctx, "ann", auth.NewPassword("guess-"+fmt.Sprint(i)), netip.AddrFrom4([4]byte{10, 2, 0, byte(i)}))
+		_, _, err := f.a.LoginStaff(ctx, "ann", auth.NewPassword("guess-"+fmt.Sprint(i)), "", netip.AddrFrom4([4]byte{10, 2, 0, byte(i)}))
 		if !errors.Is(err, auth.ErrBadCredentials) && !errors.Is(err, auth.ErrThrottled) {
 			t.Fatal(err)
 		}
 		f.clock.Advance(time.Minute)
 	}
 	f.clock.Advance(auth.StaffMaxDelay)
-	s, _, err := f.a.LoginStaff(ctx, "ann", pw, chairA)
+	s, _, err := f.a.LoginStaff(ctx, "ann", pw, "", chairA)
 	if err != nil {
 		t.Fatalf("owner after the attack: %v", err)
 	}
 	if s.Role != auth.RoleReviewer || s.Username != "ann" || s.MaySubmit("p0") {
 		t.Fatalf("session = %+v", s)
 	}
-	if _, _, err := f.a.LoginStaff(ctx, "nobody", pw, chairA); !errors.Is(err, auth.ErrBadCredentials) {
+	if _, _, err := f.a.LoginStaff(ctx, "nobody", pw, "", chairA); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Fatalf("unknown user: %v", err)
 	}
 }
@@ -585,13 +584,15 @@ func addStaff(t *testing.T, path, username string, role auth.Role, pw auth.Passw
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
+	st := openStore(t, path)
+	defer st.Close()
+	by := auth.Actor{Name: "root", From: "test"}
+	if err := st.CreateStaff(t.Context(), by, auth.StaffAccount{Username: username, Role: role, PasswordHash: h}); err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
-	if _, err := raw.ExecContext(t.Context(), `INSERT INTO staff (username, role, password_hash, disabled, created_at)
-		VALUES (?, ?, ?, ?, 0)`, username, string(role), []byte(h.Encoded()), disabled); err != nil {
-		t.Fatal(err)
+	if disabled {
+		if _, err := st.DisableStaff(t.Context(), by, username); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // PrecinctSecret is what is printed on one precinct's packet. It exists only while the
@@ -28,6 +29,9 @@ type StaffAccount struct {
 	Username     string
 	Role         Role // never RoleChair
 	PasswordHash Hash
+	TOTPSecret   TOTPSecret // the second factor of admin and certifier accounts; zero for others
+	Disabled     bool       // set only in Store.StaffAccounts' list: StaffAccount never returns one
+	Created      time.Time  // the store's clock when the account was made
 }
 
 // GeneratePrecinctSecrets returns a fresh PIN and QR token for each precinct ID. It refuses

@@ -55,8 +55,8 @@
 // it. The wait is reserved with the attempt, so a burst of concurrent guesses gets the free
 // attempts and then waits, like guesses one at a time. At that pace the budget B lasts about 2 h 43 min of continuous guessing (the tests'
 // MaxAttemptsIn); after it the precinct's PIN path answers ErrPINClosed until staff reset its
-// counters after calling the chair back (headquarters' step; until it is built, the QR token
-// is the way in). None of this touches the other ways in:
+// counters after calling the chair back (ReopenPIN, or NewPIN for a lost card; meanwhile the
+// QR token is the way in). None of this touches the other ways in:
 //   - the QR token is never throttled by anything (its hash is cheap, TokenParams, so a flood
 //     of bogus tokens costs no CPU either);
 //   - a session, once made, lasts ChairSessionTTL from login and is never cut by failures,
@@ -84,11 +84,22 @@
 //
 // # Sessions
 //
-// A login returns a 256-bit SessionToken; the store keeps only its SHA-256 (SessionID).
-// Expiry is absolute from login (ChairSessionTTL, StaffSessionTTL), never extended.
+// A login returns a 256-bit SessionToken, a new one at every login; the store keeps only its
+// SHA-256 (SessionID). Expiry is absolute from login (ChairSessionTTL, StaffSessionTTL), never
+// extended. Staff sessions also end after StaffIdleTimeout without use (their LastSeen is
+// written at most once per StaffTouchEvery, not on every request), and all at once when the
+// account is disabled or its credentials reset (in the store's transaction). They are never
+// cached in the process: every request reads the session and the account, so a change made
+// by another process sharing the store holds at its next request.
 //
-// BUG(auth): staff sessions have no idle timeout yet (reliability.md A4 asks 30 min), and
-// there is no way to end all of an account's sessions at once (account disable, admin kill).
+// # Staff accounts
+//
+// Roles admin, reviewer, operator, certifier, observer. Passwords are generated (GeneratePassword,
+// 100 bits) and shown once; a staff member may set their own of MinPasswordLen characters or
+// more (NIST SP 800-63B: length, no composition rules). Admin and certifier accounts have a
+// TOTP second factor (RFC 6238): required at login, and again for a sensitive action
+// (CheckStaffOTP); each code is accepted once per account, atomically in the store
+// (Store.UseTOTPStep), so a code seen over a shoulder or replayed from a log is refused.
 //
 // BUG(auth): a flood of bogus PIN logins from many addresses fills the PIN lane, so chairs
 // typing PINs during it are often told "busy, try again" (each bogus PIN costs one

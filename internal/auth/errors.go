@@ -64,6 +64,9 @@ var (
 // does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrAccountExists is what Store.CreateStaff returns (wrapped or not) for a username taken.
+var ErrAccountExists = errors.New("account exists")
+
 func throttled(retry time.Duration) error {
 	return &Error{Code: CodeThrottled, Message: ErrThrottled.Message, RetryAfter: retry}
 }

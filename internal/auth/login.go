@@ -157,12 +157,16 @@ func (a *Authenticator) checkToken(ctx context.Context, precinctID, tokenText st
 	return true, nil
 }
 
-// LoginStaff logs a staff member in. Failures back off per account (never a lock) and count
-// per address, under the rule of PINs. Errors: ErrTooLong, ErrBusy, ErrThrottled,
-// ErrBadCredentials (worded for staff), or an internal error.
-func (a *Authenticator) LoginStaff(ctx context.Context, username string, password Password, client netip.Addr) (Session, SessionToken, error) {
+// LoginStaff logs a staff member in with a password and, for admin and certifier accounts, a
+// TOTP code (otp; ignored for other roles). Every login makes a new session (a new token),
+// whatever sessions the account already has. Failures back off per account (never a lock) and
+// count per address, under the rule of PINs; a right password with a wrong, missing or
+// replayed code is a failure like a wrong password, and the answer is the same, so that it
+// tells a guesser nothing. Errors: ErrTooLong, ErrBusy, ErrThrottled, ErrBadCredentials
+// (worded for staff), or an internal error.
+func (a *Authenticator) LoginStaff(ctx context.Context, username string, password Password, otp string, client netip.Addr) (Session, SessionToken, error) {
 	now := a.now()
-	acct, err := a.checkStaff(ctx, username, password, client, now)
+	acct, err := a.checkStaff(ctx, username, password, otp, client, now)
 	if err != nil {
 		a.recordFailure(ctx, now, "", false, client, err)
 		return Session{}, SessionToken{}, staffFailure(err)
@@ -170,7 +174,7 @@ func (a *Authenticator) LoginStaff(ctx context.Context, username string, passwor
 	return a.startSession(ctx, Session{Role: acct.Role, Username: username}, StaffSessionTTL, now, "password")
 }
 
-func (a *Authenticator) checkStaff(ctx context.Context, username string, password Password, client netip.Addr, now time.Time) (StaffAccount, error) {
+func (a *Authenticator) checkStaff(ctx context.Context, username string, password Password, otp string, client netip.Addr, now time.Time) (StaffAccount, error) {
 	if len(username) > MaxNameLen {
 		return StaffAccount{}, ErrTooLong
 	}
@@ -198,6 +202,9 @@ func (a *Authenticator) checkStaff(ctx context.Context, username string, passwor
 		return StaffAccount{}, decided(err)
 	}
 	err = a.staffLane.run(ctx, func() error { return acct.PasswordHash.verify(password.Reveal()) })
+	if err == nil && acct.Role.NeedsOTP() {
+		err = a.checkOTP(ctx, acct, otp, now)
+	}
 	if errors.Is(err, errMismatch) {
 		return StaffAccount{}, ErrBadCredentials
 	} else if err != nil {
@@ -205,6 +212,32 @@ func (a *Authenticator) checkStaff(ctx context.Context, username string, passwor
 	}
 	a.giveBack(ctx, keys, func(cur []ThrottleCounter) []ThrottleCounter { return []ThrottleCounter{{}, dec(cur[1])} })
 	return acct, nil
+}
+
+// ChangeStaffPassword sets a new password, chosen by the staff member, on the enabled account
+// username, checking the current one (and, for admin and certifier, a TOTP code) as a login
+// does, under the same back-off. The account's TOTP secret stays; every session of the
+// account ends, this one included, so the next step is to log in with the new password.
+// Errors: those of LoginStaff, and an *Error with CodeWeakPassword for a new password outside
+// [MinPasswordLen, MaxPasswordLen].
+func (a *Authenticator) ChangeStaffPassword(ctx context.Context, by Actor, username string, current, next Password, otp string, client netip.Addr) error {
+	if err := CheckPassword(next); err != nil {
+		return err
+	}
+	now := a.now()
+	acct, err := a.checkStaff(ctx, username, current, otp, client, now)
+	if err != nil {
+		a.recordFailure(ctx, now, "", false, client, err)
+		return staffFailure(err)
+	}
+	h, err := HashSecret(DefaultParams(), next.Reveal())
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if _, err := a.store.SetStaffCredentials(ctx, by, username, h, acct.TOTPSecret); err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	return nil
 }
 
 // unknown answers an attempt at an unknown precinct or user in the unknown lane: refused

@@ -87,3 +87,19 @@ func NewPassword(s string) Password { return Password{newSecret(s)} }
 
 // Reveal returns the password text, to show once to the person it is issued to.
 func (p Password) Reveal() string { return p.reveal() }
+
+// TOTPSecret is a staff account's TOTP key (RFC 6238), in base32 as authenticator apps take
+// it. It prints, logs and marshals as Redacted.
+type TOTPSecret struct{ secret }
+
+// NewTOTPSecret wraps a stored TOTP secret.
+func NewTOTPSecret(s string) TOTPSecret {
+	if s == "" {
+		return TOTPSecret{}
+	}
+	return TOTPSecret{newSecret(s)}
+}
+
+// Reveal returns the base32 text: for the store, and once in the otpauth:// URI given to the
+// person the account is made for.
+func (t TOTPSecret) Reveal() string { return t.reveal() }

@@ -20,7 +20,17 @@ const (
 	RoleCertifier Role = "certifier" // certifies counties and the state (with a second factor)
 )
 
-// Valid reports whether r is one of the five roles.
+// Staff reports whether r is one of the headquarters roles (every role but the chair's).
+func (r Role) Staff() bool { return r.Valid() && r != RoleChair }
+
+// NeedsOTP reports whether an account of role r logs in with a TOTP code as well as its
+// password (VVSG 11.3.1: a second factor for administration and certification).
+func (r Role) NeedsOTP() bool { return r == RoleAdmin || r == RoleCertifier }
+
+// StaffRoles are the roles a staff account may have, in the order they are listed.
+var StaffRoles = []Role{RoleAdmin, RoleReviewer, RoleOperator, RoleCertifier, RoleObserver}
+
+// Valid reports whether r is one of the roles.
 func (r Role) Valid() bool {
 	switch r {
 	case RoleChair, RoleOperator, RoleReviewer, RoleAdmin, RoleObserver, RoleCertifier:
@@ -39,6 +49,16 @@ const (
 	// StaffSessionTTL is ASVS L2's absolute limit for staff (reliability.md A4).
 	StaffSessionTTL = 12 * time.Hour
 
+	// StaffIdleTimeout ends a staff session not used for this long (reliability.md A4; ASVS
+	// L2), whatever its absolute expiry. Chairs have none: a chair who logs in at the
+	// afternoon set-up and reports after midnight must still be in.
+	StaffIdleTimeout = 30 * time.Minute
+
+	// StaffTouchEvery is how stale a staff session's LastSeen may be before a request writes
+	// it again: at most one write a minute per session, not one per request. The idle limit is
+	// therefore kept to within this.
+	StaffTouchEvery = time.Minute
+
 	// sessionTokenBytes: 256 bits from crypto/rand.
 	sessionTokenBytes = 32
 )
@@ -56,6 +76,9 @@ type Session struct {
 	Username   string // for staff roles only
 	Created    time.Time
 	Expires    time.Time
+	// LastSeen is when the session was last used, to within StaffTouchEvery: staff sessions
+	// end after StaffIdleTimeout without use. Stores set it to Created at CreateSession.
+	LastSeen time.Time
 }
 
 // MaySubmit reports whether the session may submit a report for precinctID: a chair for its

@@ -35,6 +35,31 @@ type Store interface {
 	// StaffAccount returns the enabled account username; a disabled account is ErrNotFound,
 	// so that it answers exactly as an unknown user.
 	StaffAccount(ctx context.Context, username string) (StaffAccount, error)
+	// StaffAccounts returns every account, disabled ones included (Disabled set), ordered by
+	// username, without their password hashes and TOTP secrets (left zero).
+	StaffAccounts(ctx context.Context) ([]StaffAccount, error)
+	// CreateStaff stores a new enabled account (its Created is the store's clock) and its
+	// staff_account audit row naming by, in one transaction. A username already taken, by an
+	// enabled or a disabled account, is ErrAccountExists; an account without a username or
+	// hash, or whose role is not Staff, is refused and nothing is stored.
+	CreateStaff(ctx context.Context, by Actor, a StaffAccount) error
+	// DisableStaff disables the account username, deletes every session it holds and writes
+	// its staff_account audit row, all in one transaction, and returns how many sessions
+	// ended. ErrNotFound when there is no such account; disabling a disabled account ends
+	// nothing and is not an error. Nothing enables an account again.
+	DisableStaff(ctx context.Context, by Actor, username string) (int, error)
+	// SetStaffCredentials replaces the enabled account username's password hash and TOTP
+	// secret (zero: none), forgets its last TOTP step if the secret changed (a code of the
+	// same secret stays used), deletes every session it holds and
+	// writes its staff_account audit row, in one transaction, and returns how many sessions
+	// ended. ErrNotFound when there is no such enabled account.
+	SetStaffCredentials(ctx context.Context, by Actor, username string, hash Hash, totp TOTPSecret) (int, error)
+	// UseTOTPStep records that a TOTP code of time step step was accepted for the enabled
+	// account username, if step is after the last one recorded, and reports whether it was:
+	// false means the step (or a later one) was already used, so the code is a replay. One
+	// atomic statement, so that of two uses of one code, in one process or several, exactly
+	// one gets true. ErrNotFound when there is no such enabled account.
+	UseTOTPStep(ctx context.Context, username string, step int64) (bool, error)
 
 	// AddThrottle adds one to key's counter, sets its Last to now, and returns the counter
 	// as it is after the addition. A missing key starts at zero.
@@ -69,17 +94,29 @@ type Store interface {
 	// precinct, client and reason.
 	LoginFailures(ctx context.Context, since time.Time) ([]FailureCount, error)
 
-	// CreateSession stores s with its Created and Expires as given. IDs are random; an ID
-	// already stored is an error, as is a role that is not Valid or an Expires not after
-	// Created.
+	// CreateSession stores s with its Created and Expires as given, and LastSeen = Created.
+	// IDs are random; an ID already stored is an error, as is a role that is not Valid or an
+	// Expires not after Created.
 	CreateSession(ctx context.Context, s Session) error
-	// Session returns the session with id, expired or not (the caller checks Expires on its
-	// own clock).
+	// Session returns the session with id, expired or not (the caller checks Expires and
+	// LastSeen on its own clock).
 	Session(ctx context.Context, id SessionID) (Session, error)
+	// TouchSession sets the LastSeen of the session with id to at (the caller's clock), unless
+	// it is already later; ErrNotFound when there is no such session.
+	TouchSession(ctx context.Context, id SessionID, at time.Time) error
 	// DeleteSession removes the session with id; ErrNotFound when there is none.
 	DeleteSession(ctx context.Context, id SessionID) error
 	// DeleteExpiredSessions removes every session whose Expires is at or before now (the
 	// caller's clock) and returns how many: housekeeping, since Session's callers already
 	// refuse them, but an expired session's row is a token hash nobody needs kept.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+}
+
+// Actor is who makes a change to staff accounts or credentials, from where and why, for the
+// audit trail: a staff username and the client address of the request, or the command line's
+// user and "command line".
+type Actor struct {
+	Name   string
+	From   string
+	Reason string // why, as the actor said it; optional
 }

@@ -166,10 +166,10 @@ func TestDisabledStaff(t *testing.T) {
 	pw := auth.NewPassword("correct horse battery staple")
 	addStaff(t, path, "ann", auth.RoleOperator, pw, false)
 	addStaff(t, path, "bob", auth.RoleOperator, pw, true)
-	if s, _, err := a.LoginStaff(ctx, "ann", pw, client(1)); err != nil || s.Role != auth.RoleOperator || s.Username != "ann" {
+	if s, _, err := a.LoginStaff(ctx, "ann", pw, "", client(1)); err != nil || s.Role != auth.RoleOperator || s.Username != "ann" {
 		t.Fatalf("LoginStaff = %+v, %v", s, err)
 	}
-	if _, _, err := a.LoginStaff(ctx, "bob", pw, client(2)); !errors.Is(err, auth.ErrBadCredentials) {
+	if _, _, err := a.LoginStaff(ctx, "bob", pw, "", client(2)); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Errorf("LoginStaff(disabled) = %v, want ErrBadCredentials", err)
 	}
 }

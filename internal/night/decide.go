@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"caucus/internal/report"
+	"caucus/internal/review"
 	"caucus/internal/rules"
 	"caucus/internal/store"
 )
@@ -29,18 +31,28 @@ type Decision struct {
 	// Correction, when set, makes the decision a correction: the report that counts instead.
 	// Its report_id, when set, makes a retry of the same correction idempotent.
 	Correction *report.Report
+	// LastIndex, when set, is the log index of the precinct's latest entry as the reviewer saw
+	// it: the decision is refused (ErrStale) when another entry arrived since.
+	LastIndex *int64
 }
 
 // ErrRefused means Decide stored nothing: the decision breaks a rule. Its *RefusedError says why.
 var ErrRefused = errors.New("decision refused")
 
+// ErrOwnEntry is the separation of duties: the author submitted or keyed an entry the decision
+// is about. A *RefusedError wraps it (and ErrRefused).
+var ErrOwnEntry = errors.New("a decision on one's own entry")
+
+// ErrStale means the precinct has an entry the decision's author has not seen
+// (Decision.LastIndex). A *RefusedError wraps it (and ErrRefused).
+var ErrStale = errors.New("the precinct changed since it was read")
+
 // RefusedError is why a decision was refused: a message for the reviewer and, for a correction
-// with hard errors, the checks that fired. It wraps ErrRefused, and the store's error when the
-// store refused the entry.
+// with hard errors, the checks that fired. It wraps ErrRefused, and Err when set.
 type RefusedError struct {
 	Message string
 	Checks  []rules.Check
-	Err     error // the store's, when it refused the entry
+	Err     error // ErrOwnEntry, ErrStale, or the store's error when it refused the entry
 }
 
 func (e *RefusedError) Error() string { return "decision refused: " + e.Message }
@@ -75,6 +87,14 @@ func (n *Night) Decide(ctx context.Context, d Decision) (store.Entry, error) {
 			return store.Entry{}, fmt.Errorf("look up report_id: %w", err)
 		}
 	}
+	// Decisions are few: one at a time, so that what checkDecision read is still the
+	// precinct's history when the decision is appended (a report may still arrive in between:
+	// it is a new conflict, and the precinct goes back under review).
+	n.decideMu.Lock()
+	defer n.decideMu.Unlock()
+	if err := n.checkDecision(ctx, d); err != nil {
+		return store.Entry{}, err
+	}
 	res, err := n.store.Append(ctx, []store.NewEntry{ne})
 	if err != nil {
 		return store.Entry{}, fmt.Errorf("append decision: %w", err)
@@ -98,6 +118,37 @@ func (n *Night) Decide(ctx context.Context, d Decision) (store.Entry, error) {
 		return store.Entry{}, fmt.Errorf("follow decision %d: %w", r.Entry.Index, err)
 	}
 	return r.Entry, nil
+}
+
+// checkDecision refuses a decision that its precinct's history forbids: a stale one
+// (Decision.LastIndex), one accepting an entry that is not a report or correction of the
+// precinct, or one its author may not make (review.OwnEntry).
+func (n *Night) checkDecision(ctx context.Context, d Decision) error {
+	es, err := n.store.PrecinctEntries(ctx, d.PrecinctID)
+	if err != nil {
+		return fmt.Errorf("read entries of precinct %s: %w", d.PrecinctID, err)
+	}
+	last := store.NoIndex
+	if len(es) > 0 {
+		last = es[len(es)-1].Index
+	}
+	if d.LastIndex != nil && *d.LastIndex != last {
+		return &RefusedError{Err: ErrStale, Message: fmt.Sprintf(
+			"precinct %s has changed: its latest entry is %d, not %d; read it again before deciding", d.PrecinctID, last, *d.LastIndex)}
+	}
+	if d.Counts != nil {
+		i := slices.IndexFunc(es, func(e store.Entry) bool { return e.Index == *d.Counts })
+		if i < 0 || es[i].Kind == store.KindReview {
+			return refused("log_index %d is not a report or correction of precinct %s", *d.Counts, d.PrecinctID)
+		}
+	} else if d.Correction == nil && len(es) == 0 {
+		return refused("precinct %s has no report to decide on", d.PrecinctID)
+	}
+	if e, own := review.OwnEntry(es, d.Author, d.Counts); own {
+		return &RefusedError{Err: ErrOwnEntry, Message: fmt.Sprintf(
+			"%s submitted log entry %d (a %s of precinct %s): another reviewer must decide", d.Author, e.Index, e.Kind, d.PrecinctID)}
+	}
+	return nil
 }
 
 // sameCorrection answers a correction whose report_id is already stored in e: e itself when it

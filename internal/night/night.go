@@ -42,6 +42,8 @@ type Store interface {
 	PrecinctEntries(ctx context.Context, precinctID string) ([]store.Entry, error)
 	// PutPhoto stores a worksheet photo by its SHA-256; created says whether it was new.
 	PutPhoto(ctx context.Context, p store.NewPhoto) (created bool, err error)
+	// Photo returns the photo stored under a SHA-256 (lowercase hex), or ErrNotFound.
+	Photo(ctx context.Context, sha256 string) (store.Photo, error)
 	// PhotoUsage is the photos and bytes charged to a precinct's quota.
 	PhotoUsage(ctx context.Context, precinctID string) (photos int, bytes int64, err error)
 	// AddCallback stores a chair's call-back request.
@@ -101,7 +103,8 @@ type Night struct {
 	sessions Sessions
 	batches  atomic.Pointer[func(int)] // ObserveBatches' observer
 
-	mu sync.Mutex // serialises follow
+	mu       sync.Mutex // serialises follow
+	decideMu sync.Mutex // serialises Decide's check and append
 }
 
 // rebuildChunk is how many entries one read takes when the tally is rebuilt at start-up.

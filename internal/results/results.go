@@ -138,6 +138,33 @@ type Precinct struct {
 	Flags            []rules.CheckID `json:"flags"`
 	Checks           []rules.Check   `json:"checks"`
 	Tiebreaks        []Tiebreak      `json:"tiebreaks"` // the games of chance that decided delegates
+	// History is every entry of the precinct in log order: the reports (conflicting ones
+	// too), headquarters' corrections and review decisions, so that a corrected precinct shows
+	// its original beside the correction and who decided what, and why.
+	History []HistoryEntry `json:"history"`
+}
+
+// HistoryEntry is one log entry of a Precinct's History: what the leaf says, and whether it is
+// the counted entry. Report is the numbers of a report or correction (null for a review).
+type HistoryEntry struct {
+	LogIndex   int64          `json:"log_index"`
+	Kind       string         `json:"kind"` // report, correction or review
+	ReceivedAt string         `json:"received_at"`
+	Channel    string         `json:"channel"`
+	Submitter  string         `json:"submitter"` // the precinct for a chair, the username for staff
+	Reason     string         `json:"reason,omitempty"`
+	Decision   string         `json:"decision,omitempty"` // a review's: accepted, under_review, certified
+	Counts     *int64         `json:"counts,omitempty"`   // the entry a review made counted
+	Counted    bool           `json:"counted"`
+	Report     *HistoryReport `json:"report"`
+}
+
+// HistoryReport is the numbers a report or correction of a History says, as typed.
+type HistoryReport struct {
+	Attendees int64        `json:"attendees"`
+	First     rules.Counts `json:"first"`
+	Final     rules.Counts `json:"final"`
+	Delegates rules.Counts `json:"delegates"` // the worksheet's; null when not given
 }
 
 // Tiebreak is one recorded game of chance of a Precinct's counted report that decided delegates

@@ -49,6 +49,7 @@ var authStatus = map[string]int{
 	auth.CodeInvalidArgument: http.StatusBadRequest,
 	auth.CodeTooLong:         http.StatusBadRequest,
 	auth.CodeBusy:            http.StatusServiceUnavailable, // with auth's jittered Retry-After
+	auth.CodeWeakPassword:    http.StatusBadRequest,
 }
 
 // apiErrorOf is the answer err gets: its apiError, auth's error mapped to a status, or nil for

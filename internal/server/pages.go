@@ -490,6 +490,10 @@ type entryRow struct {
 	Index                                                 int64
 	Kind, Received, ReceivedISO, Channel, Status, LeafHex string
 	Counted                                               bool
+	// What the entry says, from the precinct document's history: its title ("Original report",
+	// "Correction", "Review decision"), who sent or decided it, the numbers of a report or
+	// correction, a decision, and the reason staff gave.
+	Title, Who, Numbers, Decision, Reason string
 }
 
 type inclusion struct {
@@ -598,14 +602,23 @@ func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, 
 	if err != nil {
 		return fmt.Errorf("read entries of precinct %s: %w", doc.PrecinctID, err)
 	}
+	said := map[int64]results.HistoryEntry{}
+	for _, h := range doc.History {
+		said[h.LogIndex] = h
+	}
+	reports := 0
 	for _, e := range es {
 		if e.Index >= snap.LogSize() {
 			continue
 		}
 		at := e.ReceivedAt.UTC().Format(time.RFC3339Nano)
-		v.Entries = append(v.Entries, entryRow{Index: e.Index, Kind: string(e.Kind), Received: humanTime(at, site.def.Location()), ReceivedISO: at,
+		row := entryRow{Index: e.Index, Kind: string(e.Kind), Received: humanTime(at, site.def.Location()), ReceivedISO: at,
 			Channel: string(e.Channel), Status: statusText[results.Status(e.Status)][0], LeafHex: hex.EncodeToString(e.LeafHash[:]),
-			Counted: doc.CountedEntry != nil && *doc.CountedEntry == e.Index})
+			Counted: doc.CountedEntry != nil && *doc.CountedEntry == e.Index}
+		if h, ok := said[e.Index]; ok {
+			describeEntry(site, &row, h, &reports)
+		}
+		v.Entries = append(v.Entries, row)
 	}
 	if doc.CountedEntry == nil {
 		return nil
@@ -627,6 +640,52 @@ func (pg *pages) history(ctx context.Context, site *Site, snap *tally.Snapshot, 
 	}
 	v.Inclusion = in
 	return nil
+}
+
+// describeEntry fills in what a history entry says, in words; reports counts the reports
+// described so far (the first is the original).
+func describeEntry(site *Site, row *entryRow, h results.HistoryEntry, reports *int) {
+	row.Who, row.Reason = h.Submitter, h.Reason
+	switch h.Kind {
+	case "report":
+		row.Title = "Original report"
+		if *reports > 0 {
+			row.Title = "Conflicting report"
+		}
+		*reports++
+	case "correction":
+		row.Title = "Correction by headquarters"
+	case "review":
+		row.Title = "Review decision"
+		switch {
+		case h.Decision == "accepted" && h.Counts != nil:
+			row.Decision = "accepted log entry " + web.Thousands(*h.Counts) + ": it counts"
+		case h.Decision == "accepted":
+			row.Decision = "accepted the counted entry"
+		case h.Decision == "under_review":
+			row.Decision = "kept under review"
+		default:
+			row.Decision = h.Decision
+		}
+	}
+	if r := h.Report; r != nil {
+		counts := func(c rules.Counts) string {
+			var parts []string
+			for _, cand := range site.def.Candidates() {
+				if n, ok := c[cand.ID]; ok && n > 0 {
+					parts = append(parts, cand.Name+" "+web.Thousands(n))
+				}
+			}
+			if len(parts) == 0 {
+				return "none"
+			}
+			return strings.Join(parts, ", ")
+		}
+		row.Numbers = web.Thousands(r.Attendees) + " attended; first alignment: " + counts(r.First) + "; final: " + counts(r.Final)
+		if r.Delegates != nil {
+			row.Numbers += "; worksheet delegates: " + counts(r.Delegates)
+		}
+	}
 }
 
 // tiebreakSentences says each tie a game of chance decided, its winners together: "Coin toss

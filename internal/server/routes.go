@@ -29,6 +29,9 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/api/v1/events", s.onSite(site, s.handleEvents))
 		s.routeLog(mux, site)
 	}
+	s.staffLoginRoutes(mux)
+	s.staffAdminRoutes(mux)
+	s.reviewRoutes(mux)
 	s.webRoutes(mux)
 	s.pageRoutes(mux)
 	mux.HandleFunc("GET /healthz", s.onMain(s.serveJSON(0, s.handleHealth)))

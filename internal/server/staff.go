@@ -41,7 +41,8 @@ func staffToken(r *http.Request) string {
 }
 
 // staffSession authenticates a headquarters request and admits it when its session's role is
-// among roles: 401 without a valid session, 403 (audited as forbidden) for another role.
+// among roles: 401 without a valid session, 403 (audited as forbidden) for another role, with
+// the session all the same, so that the refusal's audit rows name who was refused.
 func (s *Server) staffSession(site *Site, r *http.Request, roles []auth.Role) (auth.Session, error) {
 	token := staffToken(r)
 	if token == "" {
@@ -54,7 +55,7 @@ func (s *Server) staffSession(site *Site, r *http.Request, roles []auth.Role) (a
 	if !slices.Contains(roles, sess.Role) {
 		s.audit(r.Context(), site, actorOf(sess), store.AuditForbidden, "", map[string]any{
 			"route": r.Method + " " + r.URL.Path, "role": string(sess.Role), "addr": s.clientAddr(r).String()})
-		return auth.Session{}, errorf(http.StatusForbidden, "forbidden", "your role (%s) may not do this", sess.Role)
+		return sess, errorf(http.StatusForbidden, "forbidden", "your role (%s) may not do this", sess.Role)
 	}
 	return sess, nil
 }

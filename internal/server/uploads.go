@@ -51,6 +51,9 @@ func (s *Server) handlePhoto(site *Site, _ http.Header, r *http.Request) (any, i
 	if err != nil {
 		return nil, 0, err
 	}
+	if sess.Role == auth.RoleObserver {
+		return nil, 0, errorf(http.StatusForbidden, "forbidden", "observers read; they do not upload")
+	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (ct != "image/jpeg" && ct != "image/png") {
 		return nil, 0, errorf(http.StatusUnsupportedMediaType, "content_type", "send the photo as image/jpeg or image/png")

@@ -49,7 +49,8 @@ type precinctTruth struct {
 	sde      map[string]string // "" when the precinct has no SDE
 }
 
-// expect sums the truth: each precinct's first stored report, worked out by internal/rules.
+// expect sums the truth: each precinct's first report the rules accept, worked out by
+// internal/rules; with headquarters, that is the report its decision made count.
 func expect(t *Truth, sum *Summary) (map[string]*precinctTruth, map[string]*area, *area) {
 	def := t.Def
 	el := def.Election()
@@ -91,6 +92,9 @@ func expect(t *Truth, sum *Summary) (map[string]*precinctTruth, map[string]*area
 			}
 			if sum.conflicted[plan.Precinct.ID] {
 				pt.reports = 2
+			}
+			if st, ok := sum.decided[plan.Precinct.ID]; ok {
+				pt.status = st // headquarters decided: the truth counts
 			}
 			ca := counties[plan.Precinct.CountyID]
 			rho := t.facts[plan.Precinct.ID].Ratio
@@ -198,12 +202,12 @@ func compare(ctx context.Context, pub *client.Client, t *Truth, sum *Summary) er
 	d.eq("state: precincts_total", res.PrecinctsTotal, state.total)
 	d.eq("state: precincts_reporting", res.PrecinctsReporting, state.reporting)
 	// Every acknowledged report is a log entry, once: the log holds exactly the reports
-	// (and conflicting second reports) the truth says were stored.
-	var entries int64
+	// (and conflicting second reports) the truth says were stored, and headquarters' decisions.
+	entries := int64(sum.Decisions)
 	for _, pt := range precincts {
 		entries += pt.reports
 	}
-	d.eq("state: log_size (reports stored)", res.LogSize, entries)
+	d.eq("state: log_size (reports stored and decisions)", res.LogSize, entries)
 	d.candidates("state", res.Candidates, state, t)
 
 	cs, err := pub.Counties(ctx)

@@ -30,6 +30,7 @@ import (
 
 	"caucus/internal/client"
 	"caucus/internal/report"
+	"caucus/internal/results"
 	"caucus/internal/rules"
 )
 
@@ -51,10 +52,16 @@ type Staff struct{ Username, Password string }
 
 // Config is one rehearsal.
 type Config struct {
-	URL         string
-	Truth       *Truth
-	PINs        map[string]string // precinct id → PIN; or Operator
-	Operator    *Staff
+	URL      string
+	Truth    *Truth
+	PINs     map[string]string // precinct id → PIN; or Operator
+	Operator *Staff
+	// HQ, when set, is a reviewer's account: headquarters resolves the review queue after the
+	// reports (accepting the report that matches the truth, correcting where none does), and
+	// chairs hit by the conflict fault also get their first report wrong. HQToken, when set, is
+	// that reviewer's session token instead (no login).
+	HQ          *Staff
+	HQToken     string
 	Concurrency int // chairs at work at once; 0: 50
 	Faults      Faults
 	Seed        uint64
@@ -93,8 +100,10 @@ type Summary struct {
 	Differences   []string                  // published ≠ truth
 	Compared      int                       // numbers compared
 	CompareTime   time.Duration
+	Decisions     int                      // headquarters' decisions
 	counted       map[string]report.Report // precinct → the report that counts
 	conflicted    map[string]bool
+	decided       map[string]results.Status // precinct → its status after headquarters' decision
 	mu            sync.Mutex
 	problemsTotal int
 }
@@ -143,7 +152,8 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	t := cfg.Truth
 	sum := &Summary{Precincts: len(t.Plans), Events: map[string]int{}, Flagged: map[rules.CheckID]int{},
 		FlaggedBy: map[rules.CheckID][]string{}, RefusedBy: map[rules.CheckID]int{},
-		Acked: map[string]report.Receipt{}, counted: map[string]report.Report{}, conflicted: map[string]bool{}}
+		Acked: map[string]report.Receipt{}, counted: map[string]report.Report{}, conflicted: map[string]bool{},
+		decided: map[string]results.Status{}}
 	shared := httpClient(nil, RequestTimeout, cfg.Concurrency)
 	pub, err := client.New(cfg.URL, shared)
 	if err != nil {
@@ -231,6 +241,14 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	trolls.Wait()
 	if ctx.Err() != nil {
 		return sum, ctx.Err()
+	}
+
+	if cfg.HQ != nil || cfg.HQToken != "" {
+		phase(cfg, "headquarters")
+		prog.setCounter("headquarters", nil)
+		if err := headquarters(ctx, cfg, pub, sum); err != nil {
+			return sum, err
+		}
 	}
 
 	phase(cfg, "compare")
@@ -406,6 +424,11 @@ func (c *chair) night(ctx context.Context, cfg Config, sum *Summary) {
 			r.Channel = report.ChannelHotline
 		}
 		want := cfg.Truth.Calc(r)
+		if (cfg.HQ != nil || cfg.HQToken != "") && !want.HasErrors() && hit(Conflict) {
+			if m := mistake(c.rng.IntN(3)); m != rightFirst && c.mistaken(ctx, cfg, sum, r, m) {
+				return
+			}
+		}
 		body := r.Canonical()
 		if hit(DropBefore) {
 			rawRequest(ctx, cfg.URL, c.local(cfg), "/api/v1/reports", c.token, body, len(body)/2, false)

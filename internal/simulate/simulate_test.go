@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"caucus/internal/client"
 	"caucus/internal/election"
 	"caucus/internal/rules"
 	"caucus/internal/server/servertest"
@@ -212,4 +213,38 @@ func TestImportBoundary(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The headquarters actor: chairs get reports wrong and send second ones, the night flags
+// warnings, and a reviewer resolves the whole review queue through the API (accepting the
+// report that matches the worksheet, correcting where none does); the published numbers then
+// equal the truth, every precinct settled, and the server's invariants hold.
+func TestHeadquartersResolvesTheQueue(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Precincts: 80})
+	password := env.StaffAccount("rita", "reviewer")
+	faults, _ := simulate.ParseFaults("conflict,retry")
+	truth := simulate.Synthetic(env.Def, 0, 11)
+	sum := run(t, simulate.Config{URL: env.URL, Truth: truth, PINs: env.PINs, Concurrency: 8, Faults: faults, Seed: 11,
+		HQ: &simulate.Staff{Username: "rita", Password: password}})
+	if !sum.OK() {
+		t.Fatal("the rehearsal found problems (see the summary)")
+	}
+	for _, k := range []string{"headquarters: accept", "headquarters: correct", "second report after a mistake → 409",
+		"headquarters: in the queue for conflict", "headquarters: in the queue for warnings"} {
+		if sum.Events[k] == 0 {
+			t.Errorf("no %q in the events: %v", k, sum.Events)
+		}
+	}
+	// Every precinct reported is settled: accepted or corrected, none under review.
+	c, _ := client.New(env.URL, nil)
+	for _, p := range env.Def.Precincts() {
+		d, err := c.Precinct(context.Background(), p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Status != "accepted" && d.Status != "corrected" {
+			t.Errorf("precinct %s: status %s after headquarters", p.ID, d.Status)
+		}
+	}
+	env.Check(acked(t, sum))
 }

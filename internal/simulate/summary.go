@@ -59,6 +59,10 @@ func (s *Summary) Print(w io.Writer) {
 			fmt.Fprintf(w, "  %s %5d\n", id, s.RefusedBy[id])
 		}
 	}
+	if s.Decisions > 0 {
+		fmt.Fprintf(w, "headquarters: %d decisions through the review queue (accept %d, correct %d)\n", s.Decisions,
+			s.Events["headquarters: accept"], s.Events["headquarters: correct"])
+	}
 	if s.Conflicts > 0 {
 		fmt.Fprintf(w, "conflicting second reports kept for review: %d\n", s.Conflicts)
 	}

@@ -51,6 +51,12 @@ const (
 	AuditPhotoStored       AuditKind = "photo_stored"       // a worksheet photo stored (first time)
 )
 
+// AuditStaffAccount is a change to a staff account (created, disabled, credentials reset): who
+// made it and from where, whose account, what changed and how many sessions ended; never a
+// password, hash or TOTP secret. Written by the auth store's account writes, in their
+// transaction.
+const AuditStaffAccount AuditKind = "staff_account"
+
 // AuditKinds is the closed list, in the order above.
 var AuditKinds = []AuditKind{
 	AuditReportAccepted, AuditReportFlagged, AuditReportConflict, AuditReportDup,
@@ -60,6 +66,7 @@ var AuditKinds = []AuditKind{
 	AuditSessionRevoked, AuditThrottleReset, AuditForbidden, AuditElectionInit, AuditLogKeyCreated,
 	AuditStaffAction,
 	AuditCallbackRequested, AuditPhotoStored,
+	AuditStaffAccount,
 }
 
 // Valid reports whether k is in the closed list.

@@ -8,6 +8,7 @@ import (
 
 	"caucus/internal/election"
 	"caucus/internal/report"
+	"caucus/internal/results"
 	"caucus/internal/rules"
 	"caucus/internal/store"
 )
@@ -84,10 +85,11 @@ func (ix *index) precinct(l loc) election.Precinct { return ix.precincts[l.count
 // leaves the old one as it was, so that an entry that fails changes nothing.
 type pstate struct {
 	st        store.PrecinctState
-	entries   []int64   // every log index of the precinct, in order
-	reports   []counted // its reports and corrections: what a review may make counted
-	out       *outcome  // the counted entry's numbers; nil when nothing is counted
-	updatedAt string    // received_at of its latest entry
+	entries   []int64                // every log index of the precinct, in order
+	reports   []counted              // its reports and corrections: what a review may make counted
+	out       *outcome               // the counted entry's numbers; nil when nothing is counted
+	history   []results.HistoryEntry // every entry, as the precinct document lists it (Counted unset)
+	updatedAt string                 // received_at of its latest entry
 }
 
 // counted is a report or correction of a precinct, by log index.
@@ -171,6 +173,12 @@ func (ix *index) advance(l loc, old pstate, e *store.Entry, le *report.Entry) (p
 	next := old
 	next.st = st
 	next.entries = append(old.entries, e.Index)
+	h := results.HistoryEntry{LogIndex: e.Index, Kind: le.Kind, ReceivedAt: le.ReceivedAt, Channel: le.Channel,
+		Submitter: le.Submitter, Reason: le.Reason, Decision: le.Decision, Counts: le.Counts}
+	if r := le.Report; r != nil {
+		h.Report = &results.HistoryReport{Attendees: r.Attendees, First: r.First, Final: r.Final, Delegates: r.Delegates}
+	}
+	next.history = append(old.history[:len(old.history):len(old.history)], h)
 	if le.Report != nil {
 		next.reports = append(old.reports, counted{e.Index, le.Report})
 	}

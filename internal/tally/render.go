@@ -141,7 +141,12 @@ func (v *precinctView) Detail() doc {
 			Name: p.Name, CountyID: p.CountyID, Satellite: p.Satellite, Status: results.Status(ps.st.Status),
 			UpdatedAt: strp(ps.updatedAt), Entries: append([]int64{}, ps.entries...),
 			Reports: ps.st.Reports, DelegatesToElect: v.delegatesToElect(), Groups: []results.Group{},
-			Flags: v.flags(), Checks: []rules.Check{}, Tiebreaks: []results.Tiebreak{}}
+			Flags: v.flags(), Checks: []rules.Check{}, Tiebreaks: []results.Tiebreak{},
+			History: make([]results.HistoryEntry, len(ps.history))}
+		copy(d.History, ps.history)
+		for i := range d.History {
+			d.History[i].Counted = d.History[i].LogIndex == ps.st.Counted
+		}
 		if o := ps.out; o != nil {
 			res := &o.result
 			d.CountedEntry = &o.index

@@ -424,7 +424,7 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		v.precinct(pr, v.at(pr, size), pub, size, l.ids)
 		v.res.Precincts++
 	}
-	v.say("%d precincts: status, entries, counted entry, attendees, first, final, delegates and SDEs per group", len(l.order))
+	v.say("%d precincts: status, entries, history, counted entry, attendees, first, final, delegates and SDEs per group", len(l.order))
 	// The CSV.
 	sizes[d.csvSize] = true
 	rows, err := resultscsv.Read(bytes.NewReader(d.csv))
@@ -475,6 +475,7 @@ func (v *run) precinct(pr *precinct, s *pstate, pub results.Precinct, size int64
 		v.find(Finding{Check: "entries", Record: where + " entries", Published: fmt.Sprint(pub.Entries), Recomputed: fmt.Sprint(s.entries)})
 	}
 	v.cmpInt("entries", where+" reports", pub.Reports, s.reports)
+	v.history(pr, s, pub)
 	if r := v.cfg.Receipt; r != nil && r.PrecinctID == pr.p.ID && r.LogIndex < size && s.counted != r.LogIndex {
 		v.find(Finding{Check: "receipt", Record: fmt.Sprintf("%s counted entry at log size %d (receipt for report %s)", where, size, r.ReportID),
 			Published: fmt.Sprintf("entry %d (status %s)", s.counted, s.status), Recomputed: fmt.Sprintf("entry %d, the receipt's", r.LogIndex),

@@ -19,7 +19,7 @@ const (
 	VALUES ($1, $2, $3, $4) ON CONFLICT (precinct_id) DO UPDATE SET pin_hash = excluded.pin_hash,
 	token_hash = excluded.token_hash, created_at = excluded.created_at`
 	selectCredential = `SELECT pin_hash, token_hash FROM credentials WHERE precinct_id = $1`
-	selectStaff      = `SELECT role, password_hash FROM staff WHERE username = $1 AND NOT disabled`
+	selectStaff      = `SELECT role, password_hash, totp_secret, created_at FROM staff WHERE username = $1 AND NOT disabled`
 )
 
 // PutPrecinctCredentials implements auth.Store: one transaction, all or nothing, one
@@ -77,16 +77,18 @@ func (d *DB) StaffAccount(ctx context.Context, username string) (auth.StaffAccou
 	if err := d.checkOpen("read staff account"); err != nil {
 		return auth.StaffAccount{}, err
 	}
-	var role string
+	var role, totp string
 	var hash []byte
-	err := d.pool.QueryRow(ctx, selectStaff, username).Scan(&role, &hash)
+	var created int64
+	err := d.pool.QueryRow(ctx, selectStaff, username).Scan(&role, &hash, &totp, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return auth.StaffAccount{}, fmt.Errorf("staff account %q: %w", username, auth.ErrNotFound)
 	} else if err != nil {
 		return auth.StaffAccount{}, d.wrap("read staff account", err)
 	}
-	a := auth.StaffAccount{Username: username, Role: auth.Role(role)}
-	if !a.Role.Valid() || a.Role == auth.RoleChair {
+	a := auth.StaffAccount{Username: username, Role: auth.Role(role), TOTPSecret: auth.NewTOTPSecret(totp),
+		Created: fromMS(created)}
+	if !a.Role.Staff() {
 		return auth.StaffAccount{}, fmt.Errorf("staff account %q: stored role %q is not a staff role", username, role)
 	}
 	if a.PasswordHash, err = auth.ParseHash(string(hash)); err != nil {
@@ -96,9 +98,10 @@ func (d *DB) StaffAccount(ctx context.Context, username string) (auth.StaffAccou
 }
 
 const (
-	insertSession = `INSERT INTO sessions (token_hash, subject, role, created_at, expires_at)
-	VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_hash) DO NOTHING`
-	selectSession = `SELECT subject, role, created_at, expires_at FROM sessions WHERE token_hash = $1`
+	insertSession = `INSERT INTO sessions (token_hash, subject, role, created_at, expires_at, last_seen_at)
+	VALUES ($1, $2, $3, $4, $5, $4) ON CONFLICT (token_hash) DO NOTHING`
+	selectSession = `SELECT subject, role, created_at, expires_at, last_seen_at FROM sessions WHERE token_hash = $1`
+	touchSession  = `UPDATE sessions SET last_seen_at = greatest(last_seen_at, $1) WHERE token_hash = $2`
 	deleteSession = `DELETE FROM sessions WHERE token_hash = $1`
 	deleteExpired = `DELETE FROM sessions WHERE expires_at <= $1`
 )
@@ -132,14 +135,15 @@ func (d *DB) Session(ctx context.Context, id auth.SessionID) (auth.Session, erro
 		return auth.Session{}, err
 	}
 	var subject, role string
-	var created, expires int64
-	err := d.pool.QueryRow(ctx, selectSession, id[:]).Scan(&subject, &role, &created, &expires)
+	var created, expires, seen int64
+	err := d.pool.QueryRow(ctx, selectSession, id[:]).Scan(&subject, &role, &created, &expires, &seen)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return auth.Session{}, fmt.Errorf("session: %w", auth.ErrNotFound)
 	} else if err != nil {
 		return auth.Session{}, d.wrap("read session", err)
 	}
-	s := auth.Session{ID: id, Role: auth.Role(role), Created: fromMS(created), Expires: fromMS(expires)}
+	s := auth.Session{ID: id, Role: auth.Role(role), Created: fromMS(created), Expires: fromMS(expires),
+		LastSeen: fromMS(seen)}
 	if !s.Role.Valid() {
 		return auth.Session{}, fmt.Errorf("session: stored role %q is not a role", role)
 	}
@@ -161,6 +165,18 @@ func (d *DB) DeleteSession(ctx context.Context, id auth.SessionID) error {
 	}
 	if n == 0 {
 		return fmt.Errorf("delete session: %w", auth.ErrNotFound)
+	}
+	return nil
+}
+
+// TouchSession implements auth.Store in one statement.
+func (d *DB) TouchSession(ctx context.Context, id auth.SessionID, at time.Time) error {
+	n, err := d.execCount(ctx, "touch session", touchSession, ms(at), id[:])
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("touch session: %w", auth.ErrNotFound)
 	}
 	return nil
 }

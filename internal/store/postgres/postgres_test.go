@@ -63,20 +63,7 @@ func TestAuthConformance(t *testing.T) {
 	var dbs databases
 	storetest.RunAuth(t, func(t *testing.T, name string, now func() time.Time) storetest.AuthStore {
 		return MustOpen(t, dbs.url(t, name), postgres.Options{Now: now})
-	}, func(t *testing.T, _ storetest.AuthStore, username string, role auth.Role, hash auth.Hash, disabled bool) {
-		AddStaff(t, dbs.url(t, "auth-StaffAccount"), username, role, hash, disabled)
 	})
-}
-
-// AddStaff writes a staff account into the database at url with SQL, as headquarters' account
-// commands will: the store itself only reads accounts.
-func AddStaff(t *testing.T, url, username string, role auth.Role, hash auth.Hash, disabled bool) {
-	t.Helper()
-	raw := rawConn(t, url)
-	if _, err := raw.Exec(t.Context(), `INSERT INTO staff (username, role, password_hash, disabled, created_at)
-		VALUES ($1, $2, $3, $4, 0)`, username, string(role), []byte(hash.Encoded()), disabled); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // rawConn is a plain connection to url, closed at the end of the test.

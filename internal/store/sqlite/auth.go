@@ -18,7 +18,7 @@ const (
 	VALUES (?, ?, ?, ?) ON CONFLICT (precinct_id) DO UPDATE SET pin_hash = excluded.pin_hash,
 	token_hash = excluded.token_hash, created_at = excluded.created_at`
 	selectCredential = `SELECT pin_hash, token_hash FROM credentials WHERE precinct_id = ?`
-	selectStaff      = `SELECT role, password_hash FROM staff WHERE username = ? AND disabled = 0`
+	selectStaff      = `SELECT role, password_hash, totp_secret, created_at FROM staff WHERE username = ? AND disabled = 0`
 )
 
 // PutPrecinctCredentials implements auth.Store: one transaction, all or nothing, one
@@ -68,22 +68,23 @@ func (d *DB) PrecinctCredential(ctx context.Context, precinctID string) (auth.Pr
 	return c, nil
 }
 
-// StaffAccount implements auth.Store. Nothing in this tree writes staff accounts yet:
-// headquarters' account commands will; until then the staff table is filled by hand.
+// StaffAccount implements auth.Store.
 func (d *DB) StaffAccount(ctx context.Context, username string) (auth.StaffAccount, error) {
 	if err := d.checkOpen("read staff account"); err != nil {
 		return auth.StaffAccount{}, err
 	}
-	var role string
+	var role, totp string
 	var hash []byte
-	err := d.rs.QueryRowContext(ctx, selectStaff, username).Scan(&role, &hash)
+	var created int64
+	err := d.rs.QueryRowContext(ctx, selectStaff, username).Scan(&role, &hash, &totp, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.StaffAccount{}, fmt.Errorf("staff account %q: %w", username, auth.ErrNotFound)
 	} else if err != nil {
 		return auth.StaffAccount{}, d.wrap("read staff account", err)
 	}
-	a := auth.StaffAccount{Username: username, Role: auth.Role(role)}
-	if !a.Role.Valid() || a.Role == auth.RoleChair {
+	a := auth.StaffAccount{Username: username, Role: auth.Role(role), TOTPSecret: auth.NewTOTPSecret(totp),
+		Created: fromMS(created)}
+	if !a.Role.Staff() {
 		return auth.StaffAccount{}, fmt.Errorf("staff account %q: stored role %q is not a staff role", username, role)
 	}
 	if a.PasswordHash, err = auth.ParseHash(string(hash)); err != nil {
@@ -93,9 +94,10 @@ func (d *DB) StaffAccount(ctx context.Context, username string) (auth.StaffAccou
 }
 
 const (
-	insertSession = `INSERT INTO sessions (token_hash, subject, role, created_at, expires_at)
-	VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`
-	selectSession = `SELECT subject, role, created_at, expires_at FROM sessions WHERE token_hash = ?`
+	insertSession = `INSERT INTO sessions (token_hash, subject, role, created_at, expires_at, last_seen_at)
+	VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`
+	selectSession = `SELECT subject, role, created_at, expires_at, last_seen_at FROM sessions WHERE token_hash = ?`
+	touchSession  = `UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE token_hash = ?`
 	deleteSession = `DELETE FROM sessions WHERE token_hash = ?`
 	deleteExpired = `DELETE FROM sessions WHERE expires_at <= ?`
 )
@@ -113,7 +115,7 @@ func (d *DB) CreateSession(ctx context.Context, s auth.Session) error {
 	}
 	return d.write(ctx, "create session", func(tx *txStmts) error {
 		res, err := tx.ExecContext(ctx, insertSession, s.ID[:], subject, string(s.Role),
-			ms(s.Created), ms(s.Expires))
+			ms(s.Created), ms(s.Expires), ms(s.Created))
 		if err != nil {
 			return err
 		}
@@ -132,14 +134,15 @@ func (d *DB) Session(ctx context.Context, id auth.SessionID) (auth.Session, erro
 		return auth.Session{}, err
 	}
 	var subject, role string
-	var created, expires int64
-	err := d.rs.QueryRowContext(ctx, selectSession, id[:]).Scan(&subject, &role, &created, &expires)
+	var created, expires, seen int64
+	err := d.rs.QueryRowContext(ctx, selectSession, id[:]).Scan(&subject, &role, &created, &expires, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Session{}, fmt.Errorf("session: %w", auth.ErrNotFound)
 	} else if err != nil {
 		return auth.Session{}, d.wrap("read session", err)
 	}
-	s := auth.Session{ID: id, Role: auth.Role(role), Created: fromMS(created), Expires: fromMS(expires)}
+	s := auth.Session{ID: id, Role: auth.Role(role), Created: fromMS(created), Expires: fromMS(expires),
+		LastSeen: fromMS(seen)}
 	if !s.Role.Valid() {
 		return auth.Session{}, fmt.Errorf("session: stored role %q is not a role", role)
 	}
@@ -160,6 +163,18 @@ func (d *DB) DeleteSession(ctx context.Context, id auth.SessionID) error {
 	}
 	if n == 0 {
 		return fmt.Errorf("delete session: %w", auth.ErrNotFound)
+	}
+	return nil
+}
+
+// TouchSession implements auth.Store in one statement.
+func (d *DB) TouchSession(ctx context.Context, id auth.SessionID, at time.Time) error {
+	n, err := d.execCount(ctx, "touch session", touchSession, ms(at), id[:])
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("touch session: %w", auth.ErrNotFound)
 	}
 	return nil
 }

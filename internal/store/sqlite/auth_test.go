@@ -18,24 +18,7 @@ func TestAuthConformance(t *testing.T) {
 	dir := t.TempDir()
 	storetest.RunAuth(t, func(t *testing.T, name string, now func() time.Time) storetest.AuthStore {
 		return MustOpenDB(t, filepath.Join(dir, name+".db"), now)
-	}, func(t *testing.T, _ storetest.AuthStore, username string, role auth.Role, hash auth.Hash, disabled bool) {
-		AddStaff(t, filepath.Join(dir, "auth-StaffAccount.db"), username, role, hash, disabled)
 	})
-}
-
-// AddStaff writes a staff account into the file at path with SQL, as headquarters' account
-// commands will: the store itself only reads accounts.
-func AddStaff(t *testing.T, path, username string, role auth.Role, hash auth.Hash, disabled bool) {
-	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.ExecContext(t.Context(), `INSERT INTO staff (username, role, password_hash, disabled, created_at)
-		VALUES (?, ?, ?, ?, 0)`, username, string(role), []byte(hash.Encoded()), disabled); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestCredentialsMigrate opens a database written before credentials had typed columns (the
@@ -149,4 +132,41 @@ func oldDatabase(t *testing.T, path string) *sql.DB {
 		}
 	}
 	return raw
+}
+
+// TestStaffMigrate opens a database written before accounts had a second factor and sessions a
+// last-seen time: the account and the session read back as written, the session last seen
+// when it was made, and the new role (certifier) can be stored.
+func TestStaffMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "caucus.db")
+	raw := oldDatabase(t, path)
+	h, err := auth.HashSecret(auth.TokenParams(), "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := auth.SessionID{9}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO staff (username, role, password_hash, disabled, created_at) VALUES ('ann', 'reviewer', ?, 0, 1580770800000)`, []any{[]byte(h.Encoded())}},
+		{`INSERT INTO sessions (token_hash, subject, role, created_at, expires_at) VALUES (?, 'ann', 'reviewer', 1580770800000, 1580814000000)`, []any{id[:]}},
+	} {
+		if _, err := raw.Exec(q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	db := MustOpenDB(t, path, time.Now)
+	if a, err := db.StaffAccount(t.Context(), "ann"); err != nil || a.Role != auth.RoleReviewer || a.PasswordHash.Encoded() != h.Encoded() ||
+		!a.TOTPSecret.IsZero() || a.Created.UnixMilli() != 1580770800000 {
+		t.Errorf("account after migration = %+v, %v", a, err)
+	}
+	if s, err := db.Session(t.Context(), id); err != nil || s.Username != "ann" || !s.LastSeen.Equal(s.Created) || s.Created.UnixMilli() != 1580770800000 {
+		t.Errorf("session after migration = %+v, %v", s, err)
+	}
+	if err := db.CreateStaff(t.Context(), auth.Actor{Name: "root", From: "test"}, auth.StaffAccount{Username: "cy",
+		Role: auth.RoleCertifier, PasswordHash: h, TOTPSecret: auth.NewTOTPSecret("JBSWY3DPEHPK3PXP")}); err != nil {
+		t.Errorf("CreateStaff(certifier) after migration: %v", err)
+	}
 }

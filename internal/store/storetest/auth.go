@@ -26,21 +26,23 @@ type AuthStore interface {
 // process would have.
 type AuthOpener func(t *testing.T, name string, now func() time.Time) AuthStore
 
-// AddStaff puts a staff account into s's database the way the implementation's account
-// commands do; auth.Store only reads accounts.
-type AddStaff func(t *testing.T, s AuthStore, username string, role auth.Role, hash auth.Hash, disabled bool)
-
 // farFromClock is a time far from the store's clock: counters and sessions keep the caller's.
 var farFromClock = time.Date(2031, 7, 1, 12, 0, 0, 0, time.UTC)
 
 // RunAuth runs the conformance tests of auth.Store as subtests of t.
-func RunAuth(t *testing.T, open AuthOpener, addStaff AddStaff) {
+func RunAuth(t *testing.T, open AuthOpener) {
 	tests := []struct {
 		name string
 		f    func(t *testing.T, h *authHarness)
 	}{
 		{"Credentials", testCredentials},
-		{"StaffAccount", func(t *testing.T, h *authHarness) { testStaffAccount(t, h, addStaff) }},
+		{"StaffAccount", testStaffAccount},
+		{"StaffAccounts", testStaffAccounts},
+		{"DisableStaff", testDisableStaff},
+		{"SetStaffCredentials", testSetStaffCredentials},
+		{"UseTOTPStep", testUseTOTPStep},
+		{"UseTOTPStepIsAtomicAcrossHandles", testUseTOTPStepAcrossHandles},
+		{"TouchSession", testTouchSession},
 		{"Throttle", testThrottle},
 		{"AddThrottleIsAtomic", testAddThrottleIsAtomic},
 		{"AddThrottleIsAtomicAcrossHandles", testAddThrottleAcrossHandles},
@@ -157,15 +159,16 @@ func testCredentials(t *testing.T, h *authHarness) {
 	}
 }
 
-func testStaffAccount(t *testing.T, h *authHarness, addStaff AddStaff) {
+func testStaffAccount(t *testing.T, h *authHarness) {
 	if _, err := h.s.StaffAccount(h.ctx, "ann"); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("missing account: err = %v, want ErrNotFound", err)
 	}
 	pw := h.hash("correct horse battery staple")
-	addStaff(t, h.s, "ann", auth.RoleOperator, pw, false)
-	addStaff(t, h.s, "bob", auth.RoleReviewer, pw, true)
+	h.addStaff("ann", auth.RoleOperator, pw, auth.TOTPSecret{}, false)
+	h.addStaff("bob", auth.RoleReviewer, pw, auth.TOTPSecret{}, true)
 	got, err := h.s.StaffAccount(h.ctx, "ann")
-	if err != nil || got.Username != "ann" || got.Role != auth.RoleOperator || got.PasswordHash.Encoded() != pw.Encoded() {
+	if err != nil || got.Username != "ann" || got.Role != auth.RoleOperator || got.PasswordHash.Encoded() != pw.Encoded() ||
+		!got.TOTPSecret.IsZero() || got.Disabled || !got.Created.Equal(h.clock.Now()) {
 		t.Errorf("account read back = %+v, %v", got, err)
 	}
 	if _, err := h.s.StaffAccount(h.ctx, "bob"); !errors.Is(err, auth.ErrNotFound) {
