@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"caucus/internal/auth"
 	"caucus/internal/store"
 	"caucus/internal/store/postgres"
 	"caucus/internal/store/postgres/pgtest"
@@ -345,5 +346,44 @@ func TestIntegrityCheck(t *testing.T) {
 	}
 	if err := db.IntegrityCheck(t.Context()); err == nil || !strings.Contains(err.Error(), `"p2"`) {
 		t.Errorf("a tampered state: %v, want an error naming p2", err)
+	}
+}
+
+// TestStaffMigrate opens a database migrated before accounts had a second factor and sessions
+// a last-seen time (0001 only): the account and the session read back as written, the session
+// last seen when it was made.
+func TestStaffMigrate(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	raw := rawConn(t, url)
+	first, err := fs.ReadFile(postgres.Migrations(), "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := auth.HashSecret(auth.TokenParams(), "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := auth.SessionID{9}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY CHECK (version > 0), name TEXT NOT NULL, applied_at BIGINT NOT NULL)`, nil},
+		{string(first), nil},
+		{`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)`, nil},
+		{`INSERT INTO staff (username, role, password_hash, disabled, created_at) VALUES ('ann', 'reviewer', $1, false, 1580770800000)`, []any{[]byte(h.Encoded())}},
+		{`INSERT INTO sessions (token_hash, subject, role, created_at, expires_at) VALUES ($1, 'ann', 'reviewer', 1580770800000, 1580814000000)`, []any{id[:]}},
+	} {
+		if _, err := raw.Exec(t.Context(), q.sql, q.args...); err != nil {
+			t.Fatalf("%.40s: %v", q.sql, err)
+		}
+	}
+	db := MustOpen(t, url, postgres.Options{})
+	if a, err := db.StaffAccount(t.Context(), "ann"); err != nil || a.Role != auth.RoleReviewer || a.PasswordHash.Encoded() != h.Encoded() ||
+		!a.TOTPSecret.IsZero() || a.Created.UnixMilli() != 1580770800000 {
+		t.Errorf("account after migration = %+v, %v", a, err)
+	}
+	if s, err := db.Session(t.Context(), id); err != nil || s.Username != "ann" || !s.LastSeen.Equal(s.Created) || s.Created.UnixMilli() != 1580770800000 {
+		t.Errorf("session after migration = %+v, %v", s, err)
 	}
 }
