@@ -359,6 +359,9 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 	if cfg.Practice != nil {
 		hc.Practice = cfg.Practice
 	}
+	if desk != nil {
+		hc.Hotline = desk.Stats
+	}
 	if cfg.HQ, err = hq.New(hc); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"caucus/internal/election"
+	"caucus/internal/hotline"
 	"caucus/internal/report"
 	"caucus/internal/results"
 	"caucus/internal/tally"
@@ -38,6 +39,9 @@ type Board struct {
 	Policy            results.Policy `json:"publication_policy"`
 	Readiness         Readiness      `json:"readiness"`
 	ContactsLoaded    bool           `json:"contacts_loaded"` // a contacts.csv was read
+	// Hotline is the hotline's figures (calls waiting, in progress, operators busy, average
+	// and oldest wait, mismatches waiting); absent on a server without the hotline.
+	Hotline *hotline.Stats `json:"hotline,omitempty"`
 }
 
 // Channels count precincts by the channel of their counted report.

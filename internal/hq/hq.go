@@ -21,6 +21,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hotline"
 	"caucus/internal/store"
 	"caucus/internal/tally"
 )
@@ -55,8 +56,11 @@ type Config struct {
 	// (auth.Authenticator.FlushFailures) before the board reads them, so that the board counts
 	// every wrong PIN this server has seen.
 	FlushFailures func(context.Context)
-	Now           func() time.Time
-	Log           *slog.Logger
+	// Hotline, if set, gives the hotline's figures for the board (calls waiting, average
+	// wait, operators busy): hotline.Desk.Stats.
+	Hotline func(context.Context) (hotline.Stats, error)
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // Budgets of the board's work.
@@ -145,8 +149,17 @@ func (h *HQ) board1(ctx context.Context, maxAge time.Duration) (*Board, error) {
 	if err != nil {
 		return nil, err
 	}
+	var calls *hotline.Stats
+	if h.cfg.Hotline != nil {
+		st, err := h.cfg.Hotline(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("board: hotline figures: %w", err)
+		}
+		calls = &st
+	}
 	h.board = compute(inputs{def: h.cfg.Main.Definition(), snap: snaps[0], practice: snaps[1],
 		lastSeen: h.lastSeen, attacks: attacks, contacts: h.cfg.Contacts})
+	h.board.Hotline = calls
 	h.boardAt, h.boardOf = now, snaps
 	return h.board, nil
 }

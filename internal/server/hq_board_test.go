@@ -93,6 +93,10 @@ func getBoard(t *testing.T, env *servertest.Env, token string) hq.Board {
 func TestBoard(t *testing.T) {
 	n := newBoardNight(t)
 	env := n.env
+	// A chair asks to be called back: the board's hotline figures count the call waiting.
+	if status, b := env.Do("POST", "/api/v1/callbacks", "", []byte(`{"precinct_id":"p0005","phone":"+15155550123","note":"board"}`)); status != http.StatusCreated {
+		t.Fatalf("call-back request: %d %s", status, b)
+	}
 	if status, _ := env.Do("GET", "/api/v1/hq/board", "", nil); status != http.StatusUnauthorized {
 		t.Errorf("anonymous: %d, want 401", status)
 	}
@@ -105,6 +109,9 @@ func TestBoard(t *testing.T) {
 		}
 	}
 	b := getBoard(t, env, env.StaffLogin("olive", auth.RoleObserver))
+	if b.Hotline == nil || b.Hotline.Waiting != 1 || b.Hotline.Calling != 0 {
+		t.Errorf("hotline figures %+v, want one call waiting", b.Hotline)
+	}
 	if b.PrecinctsTotal != 6 || b.PrecinctsReporting != 3 {
 		t.Errorf("reporting %d of %d, want 3 of 6", b.PrecinctsReporting, b.PrecinctsTotal)
 	}

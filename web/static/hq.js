@@ -45,6 +45,13 @@
     $("t-review").textContent = fmt(b.review_waiting);
     $("t-missing").textContent = fmt(b.missing.length);
     $("t-attacks").textContent = fmt(b.login_attacks.length);
+    const h = b.hotline;
+    $("t-hotline-tile").hidden = !h;
+    if (h) {
+      $("t-calls").textContent = fmt(h.calls_waiting);
+      $("t-hotline").textContent = fmt(h.calls_in_progress) + " being called · " + fmt(h.operators_busy) + " operators busy · average wait " +
+        Math.round(h.average_wait_seconds / 60) + " min · " + fmt(h.mismatches_waiting) + " copies that differ";
+    }
     const p = b.publication_policy || {};
     $("policy").textContent = p.under_review === "withheld"
       ? "Publication policy: a precinct under review is published without numbers (" + fmt(b.precincts_withheld) + " withheld now)."

@@ -232,11 +232,12 @@ func (env *Env) open() {
 	}
 	env.Night = n
 	env.Auth = authn
-	board, err := hq.New(hq.Config{Main: n, Store: db, Contacts: env.opts.Contacts, FlushFailures: authn.FlushFailures, Now: now, Log: log})
+	env.Desk = hotline.New(hotline.Config{Def: env.Def, Store: db, Submit: n, PINs: authn, Now: now})
+	board, err := hq.New(hq.Config{Main: n, Store: db, Contacts: env.opts.Contacts, FlushFailures: authn.FlushFailures,
+		Hotline: env.Desk.Stats, Now: now, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.Desk = hotline.New(hotline.Config{Def: env.Def, Store: db, Submit: n, PINs: authn, Now: now})
 	env.Server = server.New(server.Config{Main: n, Auth: authn, Hotline: env.Desk, Log: log, TrustedProxies: env.opts.TrustedProxies,
 		MaxStreams: env.opts.MaxStreams, HQ: board})
 	// As caucus serve listens: its header limit, and net/http's own error answers with the
