@@ -24,6 +24,7 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hotline"
 	"caucus/internal/night"
 	"caucus/internal/server"
 	"caucus/internal/server/servertest"
@@ -125,7 +126,8 @@ func (e *env) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Config{Main: mainSite, Practice: practiceSite, Auth: authn, Log: log})
+	desk := hotline.New(hotline.Config{Def: e.def, Store: e.main, Submit: mainSite, PINs: authn})
+	srv := server.New(server.Config{Main: mainSite, Practice: practiceSite, Auth: authn, Hotline: desk, Log: log})
 	h := srv.Handler()
 	ln, err := net.Listen("tcp", e.addr)
 	if err != nil {

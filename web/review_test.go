@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -218,4 +219,43 @@ func TestReviewQueuePage(t *testing.T) {
 	n := staffPage(t, env.URL, "", false)
 	n.do(chromedp.Navigate(env.URL + "/hq/review"))
 	n.wait(`location.pathname === "/hq/login" && location.search === "?next=%2Fhq%2Freview"`)
+}
+
+// TestReviewHotlineMismatch: two operators key a worksheet differently and nobody keys it a
+// third time: the review page shows the precinct with both copies field by field (nothing
+// counted), and a correction typed there settles it. Screenshot, and no serious or critical
+// axe-core violation.
+func TestReviewHotlineMismatch(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Precincts: 3})
+	const precinct = "p0002"
+	right := env.Report(precinct, "right", 4)
+	wrong := right
+	wrong.First = maps.Clone(right.First)
+	wrong.First["adams"] += 2
+	wrong.Attendees += 2
+	for op, r := range map[string]report.Report{"olga": right, "otto": wrong} {
+		tok := env.StaffLogin(op, auth.RoleOperator)
+		rep, _ := json.Marshal(r)
+		var m map[string]any
+		json.Unmarshal(rep, &m)
+		delete(m, "report_id")
+		m["channel"] = "hotline"
+		body, _ := json.Marshal(map[string]any{"precinct_id": precinct, "verified_by": "pin", "pin": env.PINs[precinct], "report": m})
+		if status, b := env.Do("POST", "/api/v1/hotline/entries", tok, body); status != http.StatusOK && status != http.StatusCreated {
+			t.Fatalf("%s's copy: %d %s", op, status, b)
+		}
+	}
+	rita := env.StaffLogin("rita", auth.RoleReviewer)
+	p := staffPage(t, env.URL, rita, false)
+	p.do(chromedp.Navigate(env.URL + "/hq/review"))
+	p.wait(`document.documentElement.dataset.ready === "1" && document.getElementById("item-h").textContent === "Precinct ` + precinct + `"`)
+	p.wait(`document.getElementById("entries").textContent.includes("Hotline copies that differ")`)
+	got := p.text("#entries")
+	for _, want := range []string{"olga", "otto", "attendees"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the hotline card does not show %q: %q", want, got)
+		}
+	}
+	p.shot("hq-review-hotline-mismatch")
+	p.axe("review queue, hotline mismatch")
 }

@@ -31,7 +31,7 @@ Issuing again replaces every precinct's secret (old packets stop working). Keep 
 
 Flags:
 	--election DIR   the election definition folder (election.json, counties.csv, precincts.csv)
-	--db URL         sqlite:PATH (the server's database)
+	--db URL         sqlite:PATH or postgres://USER@HOST:PORT/DB (the server's database)
 	--out DIR        where to write the secrets
 	--base-url URL   the address chairs open (default http://127.0.0.1:8080/)
 `

@@ -13,6 +13,7 @@ import (
 
 	"caucus/internal/client"
 	"caucus/internal/election"
+	"caucus/internal/hq"
 )
 
 const demoHelp = `Usage: caucus demo [--addr 127.0.0.1:8080] [--data DIR]
@@ -31,6 +32,7 @@ The first run writes, under DIR (default ./caucus-demo):
 	credentials/pins.csv      precinct_id,pin for every precinct (and logins.csv, sheets/)
 	credentials/staff.csv     the headquarters staff accounts, one per role and two operators
 	                          and two reviewers: user,role,password,totp_secret (0600)
+	contacts.csv              made-up chairs' names and 555 phone numbers, for headquarters' board
 Run again on the same DIR, it resumes that election, its credentials and its staff accounts.
 Headquarters staff log in at /hq/login (admin and certifier with a TOTP code of their
 totp_secret, from any authenticator app).
@@ -125,6 +127,9 @@ func prepareDemo(ctx context.Context, dir, base string, stdout io.Writer) (def, 
 		if practice, err = election.LoadDir(practiceDir); err != nil {
 			return nil, nil, "", err
 		}
+		if err := writeDemoContacts(dir, def); err != nil { // a folder from before the board
+			return nil, nil, "", err
+		}
 		return def, practice, dbURL, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, "", err
@@ -142,6 +147,9 @@ func prepareDemo(ctx context.Context, dir, base string, stdout io.Writer) (def, 
 		return nil, nil, "", err
 	}
 	if err := practice.Write(practiceDir); err != nil {
+		return nil, nil, "", err
+	}
+	if err := writeDemoContacts(dir, def); err != nil {
 		return nil, nil, "", err
 	}
 	d, err := openDB(ctx, dbURL)
@@ -163,4 +171,37 @@ func prepareDemoStaff(ctx context.Context, dbURL, credDir string) (string, error
 	}
 	defer d.Close()
 	return demoStaff(ctx, d, credDir)
+}
+
+// Made-up chairs for the demo's contacts.csv.
+var (
+	demoFirst = []string{"Ada", "Bert", "Carmen", "Dale", "Edith", "Floyd", "Gwen", "Hank", "Iris", "Jules",
+		"Kay", "Lyle", "Marta", "Ned", "Opal", "Pete", "Rosa", "Stan", "Tess", "Vern"}
+	demoLast = []string{"Abbott", "Bauer", "Castillo", "Dvorak", "Eng", "Fischer", "Garcia", "Hansen", "Ito",
+		"Jensen", "Kowalski", "Larsen", "Moreno", "Nguyen", "Olsen", "Petersen", "Quinn", "Ruiz", "Schmidt", "Thorson"}
+)
+
+// writeDemoContacts writes DIR/contacts.csv, beside the election folder where caucus serve
+// looks for it, when there is none: a made-up chair for every precinct, with a 555 number
+// (+1 515 555 and four digits), so the board's missing list has someone to call.
+func writeDemoContacts(dir string, def *election.Definition) error {
+	path := filepath.Join(dir, contactsName)
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	var cs []hq.Contact
+	for i, p := range def.Precincts() {
+		cs = append(cs, hq.Contact{PrecinctID: p.ID,
+			Name:  demoFirst[i%len(demoFirst)] + " " + demoLast[(i/len(demoFirst))%len(demoLast)],
+			Phone: fmt.Sprintf("+1515555%04d", 1000+i%9000)})
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := hq.WriteContacts(f, cs); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
 }

@@ -14,6 +14,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"caucus/internal/election"
+	"caucus/internal/hq"
 )
 
 // startDemo runs `caucus demo` in-process and returns its base URL and a stop function that
@@ -96,6 +99,21 @@ func TestDemo(t *testing.T) {
 	pins := map[string]string{}
 	for _, r := range rows[1:] {
 		pins[r[0]] = r[1]
+	}
+	// The made-up chairs' contacts, beside the election folder where serve reads them: one
+	// for every precinct, each phone E.164 and in the 555 exchange.
+	def, err := election.LoadDir(filepath.Join(dir, "election"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	contacts, err := hq.LoadContacts(filepath.Join(dir, "contacts.csv"), def)
+	if err != nil || len(contacts) != len(pins) {
+		t.Fatalf("contacts.csv: %d contacts for %d precincts, %v", len(contacts), len(pins), err)
+	}
+	for id, c := range contacts {
+		if !strings.HasPrefix(c.Phone, "+1515555") || pins[id] == "" {
+			t.Errorf("contact of %s: %s", id, c.Phone)
+		}
 	}
 	status, b := post(t, base+"api/v1/login", "", map[string]string{"precinct_id": "adair-1nw-adair", "pin": pins["adair-1nw-adair"]})
 	if status != 200 {

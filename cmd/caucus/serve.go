@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,13 +19,17 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hotline"
+	"caucus/internal/hq"
 	"caucus/internal/night"
 	"caucus/internal/server"
+	"caucus/internal/store"
+	"caucus/internal/store/postgres"
 	"caucus/internal/store/sqlite"
 )
 
 const serveHelp = `Usage: caucus serve --election DIR [--practice DIR] [--db URL] [--addr HOST:PORT]
-	[--live-window START,END] [--trusted-proxy CIDR]...
+	[--contacts FILE] [--live-window START,END] [--trusted-proxy CIDR]...
 	[--log-key FILE] [--metrics-addr HOST:PORT]
 	[--tls-cert FILE --tls-key FILE | --acme-host NAME [--acme-cache DIR]]
 
@@ -36,8 +41,17 @@ Flags:
 	--practice DIR   a practice election over the same precincts, served under /practice with the
 	                 same credentials (optional)
 	--db URL         sqlite:PATH (default sqlite:caucus.db); the practice election uses PATH with
-	                 "-practice" before the extension
+	                 "-practice" before the extension. Or postgres://USER@HOST:PORT/DB (a
+	                 PostgreSQL database, created by its owner; the tables are made at start-up);
+	                 the practice election uses the schema "practice" of the same database (or
+	                 the URL's search_path with "_practice" after it). One serve per database for
+	                 now: a second one refuses to start. --log-key or CAUCUS_LOG_KEY is required
+	                 with it
 	--addr HOST:PORT where to listen (default 127.0.0.1:8080)
+	--contacts FILE  the chairs' contacts for headquarters' board, a CSV precinct_id,chair_name,phone
+	                 (phones in E.164, e.g. +15155550101); default: contacts.csv beside the
+	                 election folder (DIR/../contacts.csv), when it exists. Shown to staff only,
+	                 never published nor logged
 	--live-window START,END
 	                 when chairs may log in to the election with their typed PIN: two RFC 3339
 	                 times, e.g. 2020-02-03T12:00:00-06:00,2020-02-04T04:00:00-06:00. Outside it
@@ -49,8 +63,8 @@ Flags:
 	                 a reverse proxy in front of this server (repeatable): from these peers only,
 	                 X-Forwarded-For is read, right to left, to find the client's address for the
 	                 login throttles; from any other peer the header is ignored
-	--log-key FILE   the transparency log's signing key, readable by its owner only (default:
-	                 the database's PATH with ".log-key" for its extension; the practice
+	--log-key FILE   the transparency log's signing key, readable by its owner only (default,
+	                 for sqlite:PATH: PATH with ".log-key" for its extension; the practice
 	                 election's with "-practice" before it). Created, mode 0600, with the
 	                 election; a database from an earlier version that holds its key hands it to
 	                 this file on the first start and no longer keeps it. Keep the file out of
@@ -94,6 +108,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		opts.trustedProxies = append(opts.trustedProxies, p)
 		return nil
 	})
+	contactsFile := fs.String("contacts", "", "")
 	logKey := fs.String("log-key", "", "")
 	metricsAddr := fs.String("metrics-addr", "", "")
 	if err := parseFlags(fs, args, serveHelp, stdout); err != nil {
@@ -121,6 +136,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if practice, err = election.LoadDir(*practiceDir); err != nil {
 			return &hintError{err: err, hint: "fix the practice election folder and run again"}
 		}
+	}
+	if opts.contacts, err = loadContacts(*contactsFile, *dir, def); err != nil {
+		return &hintError{err: err, hint: "fix the contacts file (precinct_id,chair_name,phone) and run again"}
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	opts.logKeyFile, opts.logKey = *logKey, os.Getenv("CAUCUS_LOG_KEY")
@@ -152,11 +170,30 @@ type serveOptions struct {
 	logKey                string         // the election's log key itself (CAUCUS_LOG_KEY); "": from the file
 	metrics               net.Listener   // where to serve /metrics; nil: nowhere
 	tls                   *tls.Config    // --tls-cert/--tls-key or --acme-host; nil: plain HTTP
+	contacts              hq.Contacts    // --contacts; nil: none
+}
+
+// contactsName is the chairs' contacts file that caucus serve reads beside the election folder.
+const contactsName = "contacts.csv"
+
+// loadContacts reads the contacts file: file when given (it must exist), else contacts.csv
+// beside the election folder when there is one (nil when not).
+func loadContacts(file, electionDir string, def *election.Definition) (hq.Contacts, error) {
+	if file == "" {
+		file = filepath.Join(filepath.Dir(filepath.Clean(electionDir)), contactsName)
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	return hq.LoadContacts(file, def)
 }
 
 // logKeyPath is the log key file beside a sqlite:PATH database: PATH with ".log-key" for its
-// extension.
+// extension. A PostgreSQL database has no file to put it beside: "".
 func logKeyPath(dbURL string) string {
+	if isPostgres(dbURL) {
+		return ""
+	}
 	path := strings.TrimPrefix(dbURL, "sqlite:")
 	return strings.TrimSuffix(path, filepath.Ext(path)) + ".log-key"
 }
@@ -167,12 +204,40 @@ func practiceKeyPath(file string) string {
 	return strings.TrimSuffix(file, ext) + "-practice" + ext
 }
 
-// openDB opens a --db URL: the election's store, which also serves auth. Only sqlite:PATH is
-// built so far.
-func openDB(ctx context.Context, url string) (*sqlite.DB, error) {
+// database is what a --db URL opens: the election's store, which also serves auth.
+type database interface {
+	store.Store
+	auth.Store
+}
+
+// isPostgres reports whether a --db URL names a PostgreSQL database.
+func isPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// openDB opens a --db URL: sqlite:PATH or postgres://…, for a command that writes no entry to
+// the log (credentials, the demo's set-up).
+func openDB(ctx context.Context, url string) (database, error) {
+	return openStore(ctx, url, false)
+}
+
+// openStore opens a --db URL. logWriter is for serve, which appends to the log and keeps its
+// tree, signer and tally in memory: on PostgreSQL it takes the database's log writer lock, so
+// that a second serve on the same database refuses to start instead of forking what each
+// publishes (a SQLite file is one host's, opened by one serve).
+func openStore(ctx context.Context, url string, logWriter bool) (database, error) {
+	if isPostgres(url) {
+		st, err := postgres.Open(ctx, url, postgres.Options{LogWriter: logWriter})
+		if errors.Is(err, postgres.ErrLogWriterLocked) {
+			return nil, &hintError{err: err, hint: "one caucus serve per PostgreSQL database for now: stop the other one, or use another database"}
+		} else if err != nil {
+			return nil, fmt.Errorf("open the PostgreSQL database: %w", err)
+		}
+		return st, nil
+	}
 	path, ok := strings.CutPrefix(url, "sqlite:")
 	if !ok || path == "" {
-		return nil, &usageError{err: fmt.Errorf("unsupported --db %q", url), hint: "use sqlite:PATH"}
+		return nil, &usageError{err: fmt.Errorf("unsupported --db %q", url), hint: "use sqlite:PATH or postgres://USER@HOST:PORT/DB"}
 	}
 	st, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
@@ -181,9 +246,25 @@ func openDB(ctx context.Context, url string) (*sqlite.DB, error) {
 	return st, nil
 }
 
-// practiceURL is the practice election's database beside the main one.
-func practiceURL(url string) string {
-	path := strings.TrimPrefix(url, "sqlite:")
+// practiceURL is the practice election's database beside the main one: for SQLite a file
+// beside it, for PostgreSQL a schema of the same database ("practice", or the URL's
+// search_path with "_practice" after it).
+func practiceURL(dbURL string) string {
+	if isPostgres(dbURL) {
+		u, err := url.Parse(dbURL)
+		if err != nil {
+			return dbURL // openStore reports the URL's error
+		}
+		q := u.Query()
+		schema := "practice"
+		if sp := q.Get("search_path"); sp != "" {
+			schema = sp + "_practice"
+		}
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	path := strings.TrimPrefix(dbURL, "sqlite:")
 	ext := filepath.Ext(path)
 	return "sqlite:" + strings.TrimSuffix(path, ext) + "-practice" + ext
 }
@@ -229,7 +310,11 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 	if opts.logKeyFile == "" {
 		opts.logKeyFile = logKeyPath(dbURL)
 	}
-	main, err := openDB(ctx, dbURL)
+	if opts.logKeyFile == "" && (opts.logKey == "" || practice != nil) { // the practice key's file goes beside it
+		return &usageError{err: errors.New("--db postgres://… needs --log-key FILE (or CAUCUS_LOG_KEY, without --practice)"),
+			hint: "keep the log's key in a file of its own on the server (never in the database): --log-key /etc/caucus/iowa.log-key"}
+	}
+	main, err := openStore(ctx, dbURL, true)
 	if err != nil {
 		return err
 	}
@@ -248,9 +333,18 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		return err
 	}
 	nights := []*night.Night{mainNight}
-	cfg := server.Config{Main: mainNight, Auth: authn, Log: log, Now: time.Now, TrustedProxies: opts.trustedProxies}
+	// The hotline keeps its operators' copies in tables of its own, which the SQLite store
+	// has; on a store without them (PostgreSQL, until it keeps them too) the hotline's routes
+	// and console are not served.
+	var desk *hotline.Desk
+	if hs, ok := main.(hotline.Store); ok {
+		desk = hotline.New(hotline.Config{Def: def, Store: hs, Submit: mainNight, PINs: authn, Now: time.Now})
+	} else {
+		log.Warn("this database keeps no hotline copies: the hotline is not served", slog.String("db", "postgres"))
+	}
+	cfg := server.Config{Main: mainNight, Auth: authn, Hotline: desk, Log: log, Now: time.Now, TrustedProxies: opts.trustedProxies}
 	if practice != nil {
-		pdb, err := openDB(ctx, practiceURL(dbURL))
+		pdb, err := openStore(ctx, practiceURL(dbURL), true)
 		if err != nil {
 			return err
 		}
@@ -260,6 +354,16 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 			return err
 		}
 		nights = append(nights, cfg.Practice)
+	}
+	hc := hq.Config{Main: mainNight, Store: main, Contacts: opts.contacts, FlushFailures: authn.FlushFailures, Now: time.Now, Log: log}
+	if cfg.Practice != nil {
+		hc.Practice = cfg.Practice
+	}
+	if desk != nil {
+		hc.Hotline = desk.Stats
+	}
+	if cfg.HQ, err = hq.New(hc); err != nil {
+		return err
 	}
 	srv := server.New(cfg)
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,

@@ -17,6 +17,7 @@ import (
 const simulateHelp = `Usage: caucus simulate --url URL --pins FILE [--precincts N | --replay FILE.csv]
                        [--concurrency C] [--faults LIST] [--seed S] [--election DIR] [--progress]
                        [--hq-user U (password in $CAUCUS_HQ_PASSWORD) | --hq-token T]
+                       [--hotline-share F --operators FILE]
        caucus simulate --chaos N --binary PATH --election DIR [the flags above but --url, --pins]
        caucus simulate --generate DIR --precincts N --counties K [--seed S]
 
@@ -53,6 +54,13 @@ fresh credentials, runs the rehearsal, and SIGKILLs and restarts the server at N
 moments while the reports come in; chairs send again what got no answer. Then every
 acknowledged report must be stored exactly once and every number exact.
 
+Hotline (--hotline-share F): that share of the chairs (0 to 1, e.g. 0.2) report by phone
+instead: a first operator keys the worksheet the chair reads with the PIN, a second keys it again
+independently, with keying slips now and then, and a third keys it when the copies differ. Every
+slip must be caught by the double entry (nothing mis-keyed counted), and the published numbers
+must still equal the truth. --operators is a CSV of the operators' accounts (username,password;
+three at least, created with "caucus staff add --role operator").
+
 --generate DIR writes a synthetic election of N precincts in K counties (a national-size one
 is --precincts 175000 --counties 3000) to measure how costs grow; then run "caucus serve" on it.
 
@@ -66,6 +74,8 @@ Flags:
 	--faults LIST      fault kinds, or all (default none)
 	--seed S           the seed of the synthetic night and of the faults (default 1)
 	--retry-wait D     cap on a phone's wait before sending again (default 200ms)
+	--hotline-share F  the share of chairs who report by phone through the hotline (default 0)
+	--operators FILE   the hotline operators' accounts: CSV username,password, three at least
 	--progress         draw the progress line even when stderr is not a terminal
 	--chaos N          crash drill with N kills (needs --binary and --election)
 	--binary PATH      the caucus binary the drill runs (default: this one)
@@ -93,6 +103,8 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	counties := fs.Int("counties", 0, "")
 	hqUser := fs.String("hq-user", "", "")
 	hqToken := fs.String("hq-token", "", "")
+	hotlineShare := fs.Float64("hotline-share", 0, "")
+	operatorsFile := fs.String("operators", "", "")
 	if err := parseFlags(fs, args, simulateHelp, stdout); err != nil {
 		return err
 	}
@@ -124,6 +136,12 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return usage("--hq-user and --hq-token are two ways to log headquarters in: give one")
 	case *hqUser != "" && os.Getenv("CAUCUS_HQ_PASSWORD") == "":
 		return usage("--hq-user needs the reviewer's password in the environment variable CAUCUS_HQ_PASSWORD")
+	case *hotlineShare < 0 || *hotlineShare > 1:
+		return usage("--hotline-share is a share of the chairs, from 0 to 1 (e.g. 0.2)")
+	case *hotlineShare > 0 && *operatorsFile == "":
+		return usage("--hotline-share needs --operators FILE: the operators who key the phoned worksheets")
+	case *hotlineShare > 0 && *chaos > 0:
+		return usage("--hotline-share needs operators' accounts on the server; --chaos starts a server of its own without them")
 	}
 	cfg := simulate.Config{URL: *url, Concurrency: *conc, Faults: faults, Seed: *seed, RetryWait: *retryWait, HQToken: *hqToken}
 	if *hqUser != "" {
@@ -159,6 +177,13 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	if cfg.PINs, err = readPINsFile(*pinsFile); err != nil {
 		return err
+	}
+	if *hotlineShare > 0 {
+		ops, err := readOperatorsFile(*operatorsFile)
+		if err != nil {
+			return err
+		}
+		cfg.Hotline = &simulate.Hotline{Share: *hotlineShare, Operators: ops}
 	}
 	return finish(simulate.Run(ctx, cfg))(stdout)
 }
@@ -227,6 +252,31 @@ func readPINsFile(path string) (map[string]string, error) {
 		pins[r[0]] = r[1]
 	}
 	return pins, nil
+}
+
+// readOperatorsFile reads the hotline operators' accounts (username,password, a header line).
+func readOperatorsFile(path string) ([]simulate.Staff, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &hintError{err: err, hint: "--operators is a CSV of username,password lines, one per operator account"}
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rows) == 0 || len(rows[0]) != 2 || rows[0][0] != "username" {
+		return nil, &hintError{err: fmt.Errorf("%s: not an operators file", path), hint: "the first line is username,password"}
+	}
+	var ops []simulate.Staff
+	for _, r := range rows[1:] {
+		ops = append(ops, simulate.Staff{Username: r[0], Password: r[1]})
+	}
+	if len(ops) < 3 {
+		return nil, &hintError{err: fmt.Errorf("%s: %d operators", path, len(ops)),
+			hint: "two operators key each worksheet and a third settles a mismatch: give three at least"}
+	}
+	return ops, nil
 }
 
 func isTerminal(w io.Writer) bool {

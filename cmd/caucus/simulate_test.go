@@ -44,6 +44,8 @@ func TestSimulateUsage(t *testing.T) {
 		{"simulate", "--chaos", "2"},
 		{"simulate", "--url", "http://127.0.0.1:1/", "--pins", "x", "--hq-user", "rita", "--hq-token", "t"},
 		{"simulate", "--chaos", "2", "--election", "d", "--hq-token", "t"},
+		{"simulate", "--url", "http://127.0.0.1:1/", "--pins", "x", "--hotline-share", "0.2"},
+		{"simulate", "--url", "http://127.0.0.1:1/", "--pins", "x", "--hotline-share", "1.5", "--operators", "ops.csv"},
 	} {
 		var out, errb bytes.Buffer
 		if code := (&Main{}).Run(context.Background(), args, nil, &out, &errb); code != exitUsage {

@@ -14,7 +14,6 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/store"
-	"caucus/internal/store/sqlite"
 )
 
 const staffHelp = `Usage: caucus staff <command> --db URL [flags]
@@ -45,7 +44,7 @@ They are shown this once: give them to the person only. A password of their own 
 or more) can then be set with POST /api/v1/staff/password.
 
 Flags:
-	--db URL      the election's database: sqlite:PATH
+	--db URL      the election's database: sqlite:PATH or postgres://…
 	--user USER   lower-case letters, digits, '.', '_' and '-' (at most 64)
 	--role ROLE   admin, reviewer, operator, certifier or observer (another is exit 2)
 	--reason TEXT why, for the audit trail (optional)
@@ -56,7 +55,7 @@ const staffListHelp = `Usage: caucus staff list --db URL [--json]
 Lists the staff accounts: user, role, whether disabled, second factor, created.
 
 Flags:
-	--db URL   the election's database: sqlite:PATH
+	--db URL   the election's database: sqlite:PATH or postgres://…
 	--json     {accounts: [{user, role, disabled, second_factor, created_at}]}
 `
 
@@ -66,7 +65,7 @@ Disables an account: it can no longer log in, and every session it holds ends at
 server sharing the database. Exit 1 when there is no such account.
 
 Flags:
-	--db URL      the election's database: sqlite:PATH
+	--db URL      the election's database: sqlite:PATH or postgres://…
 	--user USER   the account
 	--reason TEXT why, for the audit trail (optional)
 `
@@ -78,7 +77,7 @@ factor (the old phone's codes stop working), prints them once, and ends the acco
 Exit 1 when there is no such enabled account.
 
 Flags:
-	--db URL      the election's database: sqlite:PATH
+	--db URL      the election's database: sqlite:PATH or postgres://…
 	--user USER   the account
 	--reason TEXT why, for the audit trail (optional)
 `
@@ -91,7 +90,7 @@ precinct gets a new PIN instead (printed once: read it to the chair); the old on
 the QR login link on the packet keeps working. Exit 1 when the precinct has no credentials.
 
 Flags:
-	--db URL       the election's database: sqlite:PATH
+	--db URL       the election's database: sqlite:PATH or postgres://…
 	--precinct ID  the precinct
 	--new-pin      issue a new PIN, not only reopen
 	--reason TEXT  why, for the audit trail (default: "reset from the command line")
@@ -121,7 +120,7 @@ func runStaff(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 }
 
 // staffDB opens --db and an Authenticator over it, for one command.
-func staffDB(ctx context.Context, url string) (*sqlite.DB, *auth.Authenticator, error) {
+func staffDB(ctx context.Context, url string) (database, *auth.Authenticator, error) {
 	db, err := openDB(ctx, url)
 	if err != nil {
 		return nil, nil, err

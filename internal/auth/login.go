@@ -49,6 +49,19 @@ func (a *Authenticator) loginPIN(ctx context.Context, precinctID, pinText string
 	return a.startSession(ctx, Session{Role: RoleChair, PrecinctID: precinctID}, ChairSessionTTL, now, "pin")
 }
 
+// CheckPIN checks a precinct's PIN that a caller reads to a hotline operator, exactly as
+// LoginPIN checks it (the live window, the precinct's budget and back-off, the address's count,
+// failures recorded), but starts no session: the operator keys the caller's worksheet under
+// the operator's own session. client is the operator's address. Errors are LoginPIN's.
+func (a *Authenticator) CheckPIN(ctx context.Context, precinctID, pinText string, client netip.Addr) error {
+	now := a.now()
+	known, err := a.checkPIN(ctx, precinctID, pinText, client, false, now)
+	if err != nil {
+		a.recordFailure(ctx, now, precinctID, known, client, err)
+	}
+	return err
+}
+
 // checkPIN is steps 1–5 for a PIN; known reports whether the precinct exists.
 func (a *Authenticator) checkPIN(ctx context.Context, precinctID, pinText string, client netip.Addr, practice bool, now time.Time) (known bool, err error) {
 	if len(precinctID) > MaxNameLen {

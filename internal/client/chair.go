@@ -232,3 +232,58 @@ func wait(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Keyed is the answer to one operator's copy of a worksheet (POST /api/v1/hotline/entries):
+// its state (waiting_second, matched, mismatch, refused), the receipt of the matched report,
+// and the fields on which the copies differ.
+type Keyed struct {
+	Status      int
+	State       string          `json:"state"`
+	Receipt     *report.Receipt `json:"receipt"`
+	Counted     string          `json:"counted"`
+	Operators   []string        `json:"operators"`
+	Checks      []rules.Check   `json:"checks"`
+	Differences []struct {
+		Field       string `json:"field"`
+		CandidateID string `json:"candidate_id"`
+	} `json:"differences"`
+}
+
+// KeyHotline sends one operator's copy of a precinct's worksheet, the caller verified by the
+// precinct's PIN, with the operator's session token; 503 and 429 are sent again per retry.
+// Any other answer but 200, 201 and 422 is a *StatusError.
+func (c *Client) KeyHotline(ctx context.Context, token, pin string, r report.Report, retry Retry) (Keyed, error) {
+	var rep map[string]any
+	json.Unmarshal(r.Canonical(), &rep)
+	delete(rep, "report_id") // the round's report gets its own
+	body, err := json.Marshal(map[string]any{"precinct_id": r.PrecinctID, "verified_by": "pin", "pin": pin, "report": rep})
+	if err != nil {
+		return Keyed{}, err
+	}
+	var last error
+	for try := 1; try <= max(retry.Attempts, 1); try++ {
+		if try > 1 {
+			if err := wait(ctx, retryWait(last, try, retry.MaxWait)); err != nil {
+				return Keyed{}, err
+			}
+		}
+		status, h, out, err := c.post(ctx, "api/v1/hotline/entries", token, body)
+		if err != nil {
+			last = err
+			continue
+		}
+		switch status {
+		case http.StatusOK, http.StatusCreated, http.StatusUnprocessableEntity:
+			k := Keyed{Status: status}
+			if err := json.Unmarshal(out, &k); err != nil {
+				return k, fmt.Errorf("key hotline copy: %d with a body that is not JSON: %.200s", status, out)
+			}
+			return k, nil
+		case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+			last = statusError("key hotline copy", status, h, out)
+		default:
+			return Keyed{Status: status}, statusError("key hotline copy", status, h, out)
+		}
+	}
+	return Keyed{}, last
+}

@@ -221,8 +221,8 @@ type certified struct {
 }
 
 // CertifiedResults is the certification at log index idx and the results at the checkpoint it
-// names: a tally of the log's first log_size entries, the same snapshot /api/v1/results was at
-// that size. false when idx is no certification (a withdrawal is none).
+// names: a tally of the log's first log_size entries under the night's publication policy, the
+// same snapshot /api/v1/results was at that size. false when idx is no certification (a withdrawal is none).
 func (n *Night) CertifiedResults(ctx context.Context, idx int64) (results.Certification, *tally.Snapshot, bool, error) {
 	var cert results.Certification
 	found := false
@@ -240,6 +240,9 @@ func (n *Night) CertifiedResults(ctx context.Context, idx int64) (results.Certif
 		return cert, s, true, nil
 	}
 	t := tally.NewWithLog(n.def, nightLog{n.tlog}.names())
+	if err := t.SetPolicy(n.Policy()); err != nil {
+		return cert, nil, false, err
+	}
 	for from := int64(0); from < *cert.LogSize; {
 		to := min(*cert.LogSize, from+rebuildChunk)
 		es, err := n.store.Entries(ctx, from, to)

@@ -160,6 +160,9 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 				(*f)(size)
 			}
 		}})
+	if err := n.adoptStoredPolicy(ctx); err != nil {
+		return nil, err
+	}
 	size, err := cfg.Store.Size(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read log size: %w", err)
@@ -203,6 +206,11 @@ func (n *Night) follow(ctx context.Context, size int64, leaves ...tally.Leaf) er
 	from := n.tally.Snapshot().LogSize()
 	if size <= from {
 		return nil
+	}
+	if from == 0 { // the night's first entries: publish them under the policy set before it
+		if err := n.adoptStoredPolicy(ctx); err != nil {
+			return err
+		}
 	}
 	for from < size {
 		to := min(size, from+rebuildChunk)

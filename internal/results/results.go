@@ -39,6 +39,30 @@ func (s Status) Valid() bool {
 	return false
 }
 
+// Policy is the publication policy an admin sets before the night: how a precinct under review
+// is published. Marked: its counted numbers (the first accepted report's, until a reviewer
+// decides) are in every total and its status says under_review. Withheld: it is in no total
+// and its page shows no numbers, only its status and that it is withheld. Either way the
+// precinct is listed, never silently dropped nor silently included.
+type Policy struct {
+	UnderReview string `json:"under_review"` // PolicyMarked or PolicyWithheld
+}
+
+// The ways a precinct under review is published (Policy.UnderReview).
+const (
+	PolicyMarked   = "marked"
+	PolicyWithheld = "withheld"
+)
+
+// DefaultPolicy is the policy of an election whose admin set none: marked.
+var DefaultPolicy = Policy{UnderReview: PolicyMarked}
+
+// Valid reports whether p is one of the policies.
+func (p Policy) Valid() bool { return p.UnderReview == PolicyMarked || p.UnderReview == PolicyWithheld }
+
+// Withholds reports whether p keeps the numbers of precincts under review out of the results.
+func (p Policy) Withholds() bool { return p.UnderReview == PolicyWithheld }
+
 // Candidate is one candidate's totals in Results and in each county. CountyDelegates and SDE are
 // null in a straw poll; SDE is null for a county whose SDE ratio is not known. SDE is the exact
 // total rounded half-up to 4 places (spec/caucus-rules.md R13).
@@ -65,6 +89,11 @@ type Results struct {
 	PrecinctsReporting int         `json:"precincts_reporting"`
 	Practice           bool        `json:"practice"`
 	Candidates         []Candidate `json:"candidates"`
+	// PublicationPolicy is the policy the results follow (left out by a server that has none:
+	// read that as marked); PrecinctsWithheld counts the precincts under review it keeps out of
+	// the totals, left out when none is.
+	PublicationPolicy *Policy `json:"publication_policy,omitempty"`
+	PrecinctsWithheld int     `json:"precincts_withheld,omitempty"`
 }
 
 // Counties is GET /api/v1/results/counties: every county, in the definition's order.
@@ -112,6 +141,7 @@ type PrecinctRow struct {
 	Status           Status          `json:"status"`
 	Flags            []rules.CheckID `json:"flags"`
 	Reports          int64           `json:"reports"`
+	Withheld         bool            `json:"withheld,omitempty"` // under review, its numbers withheld (Policy)
 }
 
 // Precinct is GET /api/v1/results/precincts/{id}: the counted entry's numbers as the server
@@ -142,6 +172,10 @@ type Precinct struct {
 	// too), headquarters' corrections and review decisions, so that a corrected precinct shows
 	// its original beside the correction and who decided what, and why.
 	History []HistoryEntry `json:"history"`
+	// Withheld says the precinct is under review and the publication policy withholds its
+	// numbers: attendees, threshold, chair_delegates, groups, checks and tiebreaks are then
+	// empty, its history's reports null, and it is in no total. Its status, entries, counted entry and flags are shown.
+	Withheld bool `json:"withheld,omitempty"`
 }
 
 // HistoryEntry is one log entry of a Precinct's History: what the leaf says, and whether it is

@@ -17,9 +17,9 @@ import (
 	"caucus/internal/store"
 )
 
-// Reason is why a precinct is in the review queue. The list is open: the hotline's double entry
-// and a recanvass are to add theirs here (hotline_mismatch, recanvass_difference), so a client
-// shows a reason it does not know by its name rather than drop it.
+// Reason is why a precinct is in the review queue. The list is open (a recanvass is to add
+// recanvass_difference), so a client shows a reason it does not know by its name rather than
+// drop it.
 type Reason string
 
 const (
@@ -36,6 +36,10 @@ const (
 	// RecanvassDifference: a recanvass corrected the precinct with a worksheet that fires checks
 	// of its own, and flagged it for another reviewer.
 	RecanvassDifference Reason = "recanvass_difference"
+	// HotlineMismatch: two operators keyed the precinct's worksheet differently and no third
+	// copy settled it. Nothing of it is counted (the copies are not in the log); a reviewer
+	// corrects the precinct with the right numbers, or accepts a report already in.
+	HotlineMismatch Reason = "hotline_mismatch"
 	// UnderReview: the precinct is under review for none of the reasons above (a state the
 	// log allows but no rule above explains); listed so that it is never silently dropped.
 	UnderReview Reason = "under_review"

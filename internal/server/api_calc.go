@@ -21,9 +21,10 @@ var chairCalcFields = []string{"attendees", "first", "final", "delegates", "tieb
 // viable_first, or its C01 check for an input the math refuses — because it is the same call,
 // rules.CalcJSON, on the same JSON: the chair's fields from the request, the election's fields
 // (rules, delegates_to_elect, satellite, sde_ratio, candidates) as precinct-info gives them to
-// the page. Nothing is stored.
+// the page. Nothing is stored. The hotline console, logged in by the staff cookie, does its
+// worksheet's math here too.
 func (s *Server) handleCalc(site *Site, _ http.Header, r *http.Request) (any, int, error) {
-	sess, err := s.session(r)
+	sess, err := s.pageSession(r)
 	if err != nil {
 		return nil, 0, err
 	}

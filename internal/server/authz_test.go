@@ -69,6 +69,21 @@ func authzRows(reportX string) []authzRow {
 		{"POST /api/v1/hq/review/X", `{"action":"accept","log_index":0,"reason":"authz"}`, "401 403 403 403 403 201 403 403 401 401", false},
 		{"GET /api/v1/hq/photos/" + strings.Repeat("0", 64), "", "401 403 403 404 404 404 404 404 401 401", false},
 		{"GET /hq/review", "", "303 403 403 200 403 200 403 200 303 303", false},
+		// The board and the publication policy (the staff stream is TestBoardEvents's: it does
+		// not end). The policy is set before the night: the report above makes it 409.
+		{"GET /hq", "", "303 403 403 200 200 200 200 200 303 303", false},
+		{"GET /api/v1/hq/board", "", "401 403 403 200 200 200 200 200 401 401", false},
+		{"GET /api/v1/hq/policy", "", "401 403 403 200 200 200 200 200 401 401", false},
+		{"PUT /api/v1/hq/policy", `{"under_review":"withheld"}`, "401 403 403 403 403 403 403 409 401 401", false},
+		// The hotline.
+		{"GET /hq/hotline", "", "303 403 403 403 200 403 403 403 303 303", false},
+		{"GET /api/v1/hotline/precincts/Z", "", "401 403 403 403 200 403 403 403 401 401", false},
+		{"POST /api/v1/hotline/entries", `{"precinct_id":"Z","verified_by":"pin","pin":"000000000000","report":{"precinct_id":"Z","attendees":10,"first":{"adams":10},"final":{"adams":10}}}`, "401 403 403 403 400 403 403 403 401 401", false},
+		{"GET /api/v1/hotline/callbacks", "", "401 403 403 403 200 403 403 403 401 401", false},
+		{"POST /api/v1/hotline/callbacks/1/claim", "", "401 403 403 403 200 403 403 403 401 401", false},
+		{"POST /api/v1/hotline/callbacks/1/outcome", `{"outcome":"no_answer","note":"authz"}`, "401 403 403 403 200 403 403 403 401 401", false},
+		{"GET /api/v1/hotline/stats", "", "401 403 403 200 200 200 200 200 401 401", false},
+		{"GET /api/v1/callbacks/mine", "", "401 200 200 403 403 403 403 403 401 401", false},
 		// Recanvass (X's report again: confirmed) and campaigns' recanvass requests.
 		{"POST /api/v1/hq/recanvass/X", `{"source":"worksheet","reason":"authz","report":` + reportX + `}`, "401 403 403 403 403 201 403 403 401 401", false},
 		{"POST /api/v1/hq/recanvass-requests", `{"requested_by":"a campaign","precincts":["X"],"reason":"authz"}`, "401 403 403 403 403 403 403 201 401 401", false},
@@ -161,6 +176,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Fatalf("%s: %d statuses for %d principals", row.route, len(want), len(principals))
 		}
 		staffWrite := method != http.MethodGet && !row.noAudit && (strings.HasPrefix(path, "/api/v1/hq/") ||
+			strings.HasPrefix(path, "/api/v1/hotline/") ||
 			(strings.HasPrefix(path, "/api/v1/staff/") && path != "/api/v1/staff/login"))
 		for col, w := range want {
 			before := k.lastAudit()

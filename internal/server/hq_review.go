@@ -2,13 +2,17 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
 
 	"caucus/internal/auth"
+	"caucus/internal/hotline"
 	"caucus/internal/night"
 	"caucus/internal/report"
 	"caucus/internal/review"
@@ -41,7 +45,31 @@ func (s *Server) reviewRoutes(mux *http.ServeMux) {
 
 // reviewQueue is GET /api/v1/hq/review.
 type reviewQueue struct {
-	Items []review.Item `json:"items"`
+	Items []queueItem `json:"items"`
+}
+
+// queueItem is a precinct of the review queue: the night's item and, when operators' copies of
+// its worksheet disagree, the hotline's copies and their differences (not in the log: nothing
+// of them is counted until a reviewer decides).
+type queueItem struct {
+	review.Item
+	Hotline *hotlineMismatch `json:"hotline,omitempty"`
+}
+
+// hotlineMismatch is a precinct's unsettled round of hotline copies.
+type hotlineMismatch struct {
+	Round       int64                `json:"round"`
+	Differences []hotline.Difference `json:"differences"`
+	Copies      []hotlineCopyView    `json:"copies"`
+}
+
+// hotlineCopyView is one operator's copy as a reviewer sees it.
+type hotlineCopyView struct {
+	Operator   string          `json:"operator"`
+	At         string          `json:"at"`
+	VerifiedBy string          `json:"verified_by"`
+	Channel    string          `json:"channel"`
+	Report     json.RawMessage `json:"report"`
 }
 
 func (s *Server) handleReviewQueue(site *Site, _ auth.Session, _ http.Header, r *http.Request) (any, int, error) {
@@ -49,11 +77,56 @@ func (s *Server) handleReviewQueue(site *Site, _ auth.Session, _ http.Header, r 
 	if err != nil {
 		return nil, 0, err
 	}
-	return reviewQueue{Items: items}, http.StatusOK, nil
+	q := reviewQueue{Items: make([]queueItem, len(items))}
+	at := make(map[string]int, len(items))
+	for i, it := range items {
+		q.Items[i].Item = it
+		at[it.PrecinctID] = i
+	}
+	contests, err := s.hotlineContests(r.Context(), site)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, c := range contests {
+		i, ok := at[c.PrecinctID]
+		if !ok { // counted nothing new, or nothing at all: in the queue for the copies alone
+			it, _, err := site.night.ReviewItem(r.Context(), c.PrecinctID)
+			if err != nil {
+				return nil, 0, err
+			}
+			i = len(q.Items)
+			q.Items = append(q.Items, queueItem{Item: it})
+		}
+		q.Items[i].Reasons = append(q.Items[i].Reasons, review.HotlineMismatch)
+		q.Items[i].Hotline = mismatchView(c)
+	}
+	return q, http.StatusOK, nil
+}
+
+// hotlineContests is every unsettled hotline mismatch of the election; none on a server
+// without the hotline, or for the practice twin (whose reports nobody keys twice).
+func (s *Server) hotlineContests(ctx context.Context, site *Site) ([]hotline.Contest, error) {
+	if s.hotline == nil || site.practice {
+		return nil, nil
+	}
+	cs, err := s.hotline.Contested(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("review queue: %w", err)
+	}
+	return cs, nil
+}
+
+func mismatchView(c hotline.Contest) *hotlineMismatch {
+	m := &hotlineMismatch{Round: c.Round, Differences: c.Differences, Copies: make([]hotlineCopyView, len(c.Copies))}
+	for i, cp := range c.Copies {
+		m.Copies[i] = hotlineCopyView{Operator: cp.Operator, At: report.FormatTime(cp.At), VerifiedBy: cp.VerifiedBy,
+			Channel: cp.Channel, Report: json.RawMessage(cp.Report)}
+	}
+	return m
 }
 
 // handleReviewItem is one precinct as the queue shows it, in the queue or not (its history
-// after a decision, a precinct to correct that nothing flagged).
+// after a decision, a precinct to correct that nothing flagged), with its hotline mismatch.
 func (s *Server) handleReviewItem(site *Site, _ auth.Session, _ http.Header, r *http.Request) (any, int, error) {
 	id := r.PathValue("precinct_id")
 	it, ok, err := site.night.ReviewItem(r.Context(), id)
@@ -63,7 +136,18 @@ func (s *Server) handleReviewItem(site *Site, _ auth.Session, _ http.Header, r *
 	if !ok {
 		return nil, 0, errorf(http.StatusNotFound, "not_found", "precinct %q is not in this election", id)
 	}
-	return it, http.StatusOK, nil
+	q := queueItem{Item: it}
+	contests, err := s.hotlineContests(r.Context(), site)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, c := range contests {
+		if c.PrecinctID == id {
+			q.Reasons = append(q.Reasons, review.HotlineMismatch)
+			q.Hotline = mismatchView(c)
+		}
+	}
+	return q, http.StatusOK, nil
 }
 
 // decisionRequest is POST /api/v1/hq/review/{precinct_id}. LastIndex, which a page adds, is the
@@ -144,6 +228,25 @@ func (s *Server) handleDecision(site *Site, sess auth.Session, _ http.Header, r 
 	e, err := site.night.Decide(r.Context(), d)
 	if v, status, err := refusal(err); status != 0 || err != nil {
 		return v, status, err
+	}
+	// The decision settles the precinct's hotline mismatch, if it has one: its copies leave the
+	// queue, and the next keying opens a new round. The decision is stored: a failure here is
+	// logged, and the mismatch stays listed beside the decided precinct until a retry.
+	contests, err := s.hotlineContests(r.Context(), site)
+	if err == nil {
+		for _, c := range contests {
+			if c.PrecinctID == d.PrecinctID {
+				reportID := ""
+				if d.Correction != nil {
+					reportID = d.Correction.ReportID
+				}
+				err = errors.Join(err, s.hotline.SettleByReview(r.Context(), c.PrecinctID, c.Round, sess.Username, reportID, e.Index))
+			}
+		}
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "hotline round not settled after a decision", slog.String("precinct_id", d.PrecinctID),
+			slog.Int64("log_index", e.Index), slog.Any("err", err))
 	}
 	return decisionAnswer{PrecinctID: d.PrecinctID, LogIndex: e.Index, LeafHash: report.HexHash(e.LeafHash), Status: e.Status}, http.StatusCreated, nil
 }

@@ -44,6 +44,10 @@ type pageHead struct {
 	CheckRoot    string
 	TimeZone     string // the election's IANA zone, for results.js; "UTC" when it names none
 	Live         bool   // the page follows the results as they change (not the feeds' documentation)
+	// Policy is the publication policy the results follow (results.Policy: "marked" or
+	// "withheld"), and Withheld how many precincts under review it keeps out of the totals.
+	Policy   string
+	Withheld int
 }
 
 // base fills the page head from the site and snapshot.
@@ -55,6 +59,10 @@ func (pg *pages) base(site *Site, snap *tally.Snapshot, title, path string) page
 	var doc results.Results
 	if b, _ := snap.Results(); json.Unmarshal(b, &doc) == nil {
 		h.RootHash, h.PublicKey = doc.LogRootHash, doc.LogPublicKey
+		h.Policy, h.Withheld = results.PolicyMarked, doc.PrecinctsWithheld
+		if doc.PublicationPolicy != nil {
+			h.Policy = doc.PublicationPolicy.UnderReview
+		}
 	}
 	if _, c := site.night.Checkpoint(); c.N > 0 {
 		h.Checkpoint, h.CheckRoot = c.N, base64.StdEncoding.EncodeToString(c.Hash[:])
@@ -366,7 +374,12 @@ var statusText = map[results.Status][2]string{
 	results.Certified:   {"Certified", "A reviewer certified the counted report."},
 }
 
+// withheldHelp is the status help of a precinct under review whose numbers the publication
+// policy withholds.
+const withheldHelp = "A second, different report or a check put this precinct before a reviewer. By the party's publication policy its numbers are withheld, and in no total, until the reviewer decides."
+
 type precinctLine struct {
+	Withheld                                         bool // under review, numbers withheld by the policy
 	Name, URL, Status, StatusLabel, Delegates, Flags string
 	Reports                                          int64
 	Winner                                           string // who won it, in words; "" before it reports
@@ -398,7 +411,7 @@ func (pg *pages) countyView(site *Site, snap *tally.Snapshot, body []byte) (*cou
 	v.BySDE, v.ByFinal = leaders(site, doc.Candidates)
 	for _, p := range doc.Precincts {
 		l := precinctLine{Name: p.Name, URL: site.prefix() + "/results/precincts/" + p.PrecinctID, Status: string(p.Status),
-			StatusLabel: statusText[p.Status][0], Reports: p.Reports, Delegates: "by attendance"}
+			StatusLabel: statusText[p.Status][0], Reports: p.Reports, Delegates: "by attendance", Withheld: p.Withheld}
 		if p.DelegatesToElect != nil {
 			l.Delegates = itoa(*p.DelegatesToElect)
 		}
@@ -511,6 +524,7 @@ type precinctPageView struct {
 	Satellite                 bool
 	Status, StatusLabel, Help string
 	Reported                  bool
+	Withheld                  bool // under review, its numbers withheld by the publication policy
 	Attendees, Delegates      int64
 	Threshold                 int64
 	ThresholdRule             string
@@ -533,9 +547,13 @@ func (pg *pages) precinctView(ctx context.Context, site *Site, snap *tally.Snaps
 	}
 	county, _ := site.def.County(doc.CountyID)
 	st := statusText[doc.Status]
+	if doc.Withheld {
+		st[1] = withheldHelp
+	}
 	v := &precinctPageView{Page: pg.base(site, snap, doc.Name, "/results/precincts/"+doc.PrecinctID), Name: doc.Name,
 		CountyName: county.Name, CountyURL: site.prefix() + "/results/counties/" + doc.CountyID, Satellite: doc.Satellite,
-		Status: string(doc.Status), StatusLabel: st[0], Help: st[1], Checks: doc.Checks, Straw: site.def.Election().Rules == election.RulesStraw}
+		Status: string(doc.Status), StatusLabel: st[0], Help: st[1], Checks: doc.Checks, Straw: site.def.Election().Rules == election.RulesStraw,
+		Withheld: doc.Withheld}
 	for i, f := range doc.Flags {
 		if i > 0 {
 			v.Flags += ", "

@@ -35,6 +35,8 @@ func (s *Server) Handler() http.Handler {
 	s.certifyRoutes(mux)
 	s.webRoutes(mux)
 	s.pageRoutes(mux)
+	s.hqRoutes(mux)
+	s.hotlineRoutes(mux)
 	mux.HandleFunc("GET /healthz", s.onMain(s.serveJSON(0, s.handleHealth)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusNotFound, "not_found", "no such page: %s %s", r.Method, r.URL.Path))

@@ -19,6 +19,8 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hotline"
+	"caucus/internal/hq"
 	"caucus/internal/night"
 )
 
@@ -27,14 +29,20 @@ type Config struct {
 	Main     *night.Night
 	Practice *night.Night // optional: the practice election, served under /practice
 	Auth     *auth.Authenticator
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Hotline, if set, is the election's hotline (double entry and call-back queue): its
+	// routes and the /hq/hotline console are served only with it.
+	Hotline *hotline.Desk
+	Log     *slog.Logger
+	Now     func() time.Time
 	// TrustedProxies are the peers whose X-Forwarded-For is believed (clientAddr); none: the
 	// client address is always the connection's peer.
 	TrustedProxies []netip.Prefix
 	// MaxStreams bounds the open event streams of all sites together; 0 takes half the
 	// process's file-descriptor limit, at most maxStreams (streamCap).
 	MaxStreams int
+	// HQ is headquarters' progress board (internal/hq), served to staff at /hq and
+	// /api/v1/hq/board; nil: those routes are not served.
+	HQ *hq.HQ
 }
 
 // Server is the HTTP handler set. Create it with New and serve Handler; the nights it serves
@@ -42,6 +50,7 @@ type Config struct {
 type Server struct {
 	main, practice *Site
 	auth           *auth.Authenticator
+	hotline        *hotline.Desk
 	log            *slog.Logger
 	now            func() time.Time
 	metrics        *metrics
@@ -50,6 +59,7 @@ type Server struct {
 	streams        atomic.Int64  // open event streams
 	maxStreams     int64
 	anonCallbacks  windowLimit // call-back requests without a login (callback_anon.go)
+	hq             *hq.HQ      // headquarters' board; nil: not served
 }
 
 // New makes a Server of the nights in cfg.
@@ -60,8 +70,8 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{auth: cfg.Auth, log: cfg.Log, now: cfg.Now, metrics: newMetrics(), trusted: cfg.TrustedProxies,
-		photoSlots: make(chan struct{}, photoDecoders)}
+	s := &Server{auth: cfg.Auth, hotline: cfg.Hotline, log: cfg.Log, now: cfg.Now, metrics: newMetrics(), trusted: cfg.TrustedProxies,
+		photoSlots: make(chan struct{}, photoDecoders), hq: cfg.HQ}
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = streamCap(fileLimit())
 	}

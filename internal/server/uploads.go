@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"caucus/internal/auth"
+	"caucus/internal/phone"
 	"caucus/internal/store"
 )
 
@@ -47,7 +48,7 @@ var photoQualities = []int{85, 70, 50}
 // that does not decode as the image it claims to be is refused. 201 when new, 200 when the same
 // image was already stored; 429 past the precinct's quota.
 func (s *Server) handlePhoto(site *Site, _ http.Header, r *http.Request) (any, int, error) {
-	sess, err := s.session(r)
+	sess, err := s.pageSession(r)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -248,51 +249,9 @@ func callbackError(err error) error {
 	return err
 }
 
-// normalizePhone turns what a chair typed into an E.164 number, "+" and 8 to 15 digits: a US
-// number of 10 digits (area code and exchange not starting with 0 or 1, an optional leading
-// 1), or an international number written with its leading "+". Spaces, dashes, dots and
-// parentheses between the digits are dropped; anything else (letters, "=", "<", control or
-// direction-changing characters) is refused, so the number is safe in a page, a spreadsheet and
-// a dialler. Its errors are sentences for the chair, naming the field.
-func normalizePhone(in string) (string, error) {
-	s := strings.TrimSpace(in)
-	switch {
-	case s == "":
-		return "", errors.New("phone: give the number headquarters should call")
-	case utf8.RuneCountInString(s) > 40:
-		return "", errors.New("phone: the number is too long; give 10 digits, like 515-555-0101")
-	}
-	plus := strings.HasPrefix(s, "+")
-	var digits []byte
-	for _, c := range strings.TrimPrefix(s, "+") {
-		switch {
-		case c >= '0' && c <= '9':
-			digits = append(digits, byte(c))
-		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
-		default:
-			return "", errors.New("phone: use only digits (spaces, dashes and a leading + are fine), like 515-555-0101")
-		}
-	}
-	us := func(d []byte) (string, error) {
-		if len(d) != 10 || d[0] < '2' || d[3] < '2' {
-			return "", errors.New("phone: give a 10-digit US number with its area code, like 515-555-0101, or an international number starting with +")
-		}
-		return "+1" + string(d), nil
-	}
-	if !plus {
-		if len(digits) == 11 && digits[0] == '1' {
-			digits = digits[1:]
-		}
-		return us(digits)
-	}
-	if len(digits) > 0 && digits[0] == '1' {
-		return us(digits[1:])
-	}
-	if len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
-		return "", errors.New("phone: an international number has a + and 8 to 15 digits, like +44 20 7946 0958")
-	}
-	return "+" + string(digits), nil
-}
+// normalizePhone is phone.Normalize: what a chair typed as an E.164 number, or a sentence
+// for the chair saying what is wrong with it.
+func normalizePhone(in string) (string, error) { return phone.Normalize(in) }
 
 // checkNote refuses a note headquarters could be misled by: control characters and the
 // invisible characters that reorder or hide text (bidi overrides such as U+202E).

@@ -60,8 +60,11 @@ type Config struct {
 	// reports (accepting the report that matches the truth, correcting where none does), and
 	// chairs hit by the conflict fault also get their first report wrong. HQToken, when set, is
 	// that reviewer's session token instead (no login).
-	HQ          *Staff
-	HQToken     string
+	HQ      *Staff
+	HQToken string
+	// Hotline, when set, sends a share of the reports by phone through operators who key each
+	// worksheet twice (hotline.go).
+	Hotline     *Hotline
 	Concurrency int // chairs at work at once; 0: 50
 	Faults      Faults
 	Seed        uint64
@@ -101,6 +104,9 @@ type Summary struct {
 	Compared      int                       // numbers compared
 	CompareTime   time.Duration
 	Decisions     int                      // headquarters' decisions
+	Phoned        int                      // precincts reported through the hotline
+	Slips         int                      // keying slips made in second copies
+	SlipsCaught   int                      // of them, caught by the double entry
 	counted       map[string]report.Report // precinct → the report that counts
 	conflicted    map[string]bool
 	decided       map[string]results.Status // precinct → its status after headquarters' decision
@@ -134,6 +140,8 @@ type chair struct {
 	cl    *client.Client
 	token string
 	rng   *rand.Rand
+	// phoned: the chair reports through the hotline (Config.Hotline).
+	phoned bool
 }
 
 // Run rehearses the night and compares the results. Its error is for a run that could not be
@@ -209,6 +217,22 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		})
 		sum.Logins = int(logins.Load())
 	}
+	var operators []string
+	if cfg.Hotline != nil {
+		if len(cfg.Hotline.Operators) < 3 {
+			return nil, errors.New("the hotline needs three operators at least: two key each worksheet, a third settles a mismatch")
+		}
+		for _, op := range cfg.Hotline.Operators {
+			tok, err := loginRetry(ctx, cfg, sum, func() (string, error) { return pub.LoginStaff(ctx, op.Username, op.Password) })
+			if err != nil {
+				return nil, fmt.Errorf("operator %s login: %w", op.Username, err)
+			}
+			operators = append(operators, tok)
+		}
+		for _, c := range chairs {
+			c.phoned = cfg.Hotline.phones(cfg.Seed, c.i)
+		}
+	}
 	sum.LoginTime = time.Since(began)
 	if ctx.Err() != nil {
 		return sum, ctx.Err()
@@ -233,7 +257,14 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		conc = len(chairs)
 	}
 	each(ctx, chairs, conc, func(c *chair) {
-		c.night(ctx, cfg, sum)
+		if c.phoned {
+			c.phone(ctx, cfg, sum, operators)
+			sum.mu.Lock()
+			sum.Phoned++
+			sum.mu.Unlock()
+		} else {
+			c.night(ctx, cfg, sum)
+		}
 		done.Add(1)
 	})
 	sum.ReportTime = time.Since(began)

@@ -66,6 +66,10 @@ func (s *Summary) Print(w io.Writer) {
 	if s.Conflicts > 0 {
 		fmt.Fprintf(w, "conflicting second reports kept for review: %d\n", s.Conflicts)
 	}
+	if s.Phoned > 0 {
+		fmt.Fprintf(w, "hotline: %d precincts reported by phone, keyed twice; %d keying slips, %d caught by the double entry\n",
+			s.Phoned, s.Slips, s.SlipsCaught)
+	}
 	fmt.Fprintf(w, "compared %d published numbers with the truth in %.2f s: %d differences\n", s.Compared,
 		s.CompareTime.Seconds(), len(s.Differences))
 	for _, d := range s.Differences {

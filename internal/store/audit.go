@@ -63,6 +63,15 @@ const AuditStaffAccount AuditKind = "staff_account"
 // completion by the recanvass entries of the log from log_size on. Written through AddAudit.
 const AuditRecanvassRequested AuditKind = "recanvass_requested"
 
+// Written by the hotline's writes (copies, settled rounds, claims, outcomes), in their
+// transaction.
+const (
+	AuditHotlineCopy     AuditKind = "hotline_copy"     // one operator's copy of a worksheet, with its numbers
+	AuditHotlineSettled  AuditKind = "hotline_settled"  // a precinct's round of copies closed
+	AuditCallbackClaimed AuditKind = "callback_claimed" // an operator took a call-back request
+	AuditCallbackOutcome AuditKind = "callback_outcome" // what came of the call
+)
+
 // AuditKinds is the closed list, in the order above.
 var AuditKinds = []AuditKind{
 	AuditReportAccepted, AuditReportFlagged, AuditReportConflict, AuditReportDup,
@@ -73,6 +82,7 @@ var AuditKinds = []AuditKind{
 	AuditStaffAction,
 	AuditCallbackRequested, AuditPhotoStored,
 	AuditStaffAccount,
+	AuditHotlineCopy, AuditHotlineSettled, AuditCallbackClaimed, AuditCallbackOutcome,
 	AuditRecanvassRequested,
 }
 

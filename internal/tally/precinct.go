@@ -30,6 +30,7 @@ type index struct {
 	where     map[string]loc        // precinct id → its place
 	total     int                   // precincts in the election
 	log       Log                   // the log results name; zero: none
+	policy    results.Policy        // how precincts under review are published
 	// sdeDen is the least common multiple of the ratios' denominators, and sdeMul[c] is county
 	// c's ratio times sdeDen (nil when the county has no ratio): the state's exact SDEs are
 	// kept as integers over sdeDen.
@@ -45,7 +46,7 @@ func (ix *index) ordinal(l loc) int { return ix.offset[l.county] + l.pos }
 
 func newIndex(def *election.Definition) *index {
 	ix := &index{elec: def.Election(), names: map[string]string{}, cand: map[string]int{},
-		county: map[string]int{}, where: map[string]loc{}}
+		county: map[string]int{}, where: map[string]loc{}, policy: results.DefaultPolicy}
 	ix.profile = rules.Profile(ix.elec.Rules)
 	ix.straw = ix.profile == rules.StrawPoll
 	for i, c := range def.Candidates() {
@@ -91,6 +92,21 @@ type pstate struct {
 	history   []results.HistoryEntry // every entry, as the precinct document lists it (Counted unset)
 	updatedAt string                 // received_at of its latest entry
 	certified bool                   // its county is certified (see status)
+}
+
+// withheld reports whether the policy keeps a precinct's numbers out of the results: it counts
+// an entry and is under review, and the policy withholds such precincts.
+func (ix *index) withheld(ps *pstate) bool {
+	return ps.out != nil && ps.st.Status == store.StatusUnderReview && ix.policy.Withholds()
+}
+
+// shown is the outcome a precinct's published numbers come from: its counted entry's, or nil
+// when nothing counts or the policy withholds it.
+func (ix *index) shown(ps *pstate) *outcome {
+	if ix.withheld(ps) {
+		return nil
+	}
+	return ps.out
 }
 
 // counted is a report or correction of a precinct, by log index.
@@ -231,6 +247,7 @@ type totals struct {
 	first, final, delegates []int64
 	sde                     []string
 	reporting               int
+	withheld                int // precincts under review whose numbers the policy withholds
 }
 
 func newTotals(n int) totals {

@@ -5,6 +5,7 @@ import (
 	"math/big"
 
 	"caucus/internal/election"
+	"caucus/internal/results"
 	"caucus/internal/store"
 )
 
@@ -20,8 +21,13 @@ func Recount(def *election.Definition, entries []store.Entry) (*Snapshot, error)
 
 // RecountWithLog is Recount for results that name the transparency log (see NewWithLog).
 func RecountWithLog(def *election.Definition, entries []store.Entry, lg Log) (*Snapshot, error) {
+	return RecountWithPolicy(def, entries, lg, results.DefaultPolicy)
+}
+
+// RecountWithPolicy is RecountWithLog for results published under policy (Tally.SetPolicy).
+func RecountWithPolicy(def *election.Definition, entries []store.Entry, lg Log, policy results.Policy) (*Snapshot, error) {
 	ix := newIndex(def)
-	ix.log = lg
+	ix.log, ix.policy = lg, policy
 	ps := make([][]pstate, len(ix.counties))
 	for ci := range ix.counties {
 		ps[ci] = make([]pstate, len(ix.precincts[ci]))
@@ -72,7 +78,11 @@ func RecountWithLog(def *election.Definition, entries []store.Entry, lg Log) (*S
 		for pi := range ps[ci] {
 			p := &ps[ci][pi]
 			pv = append(pv, ix.renderPrecinct(loc{ci, pi}, p))
-			o := p.out
+			if ix.withheld(p) {
+				ct.withheld++
+				state.withheld++
+			}
+			o := ix.shown(p)
 			if o == nil {
 				continue
 			}

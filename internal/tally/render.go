@@ -127,7 +127,8 @@ func (v *precinctView) Row() []byte {
 	v.rowOnce.Do(func() {
 		p, ps := v.ix.precinct(v.l), &v.ps
 		v.row = marshal(results.PrecinctRow{PrecinctID: p.ID, Name: p.Name, DelegatesToElect: v.delegatesToElect(),
-			Satellite: p.Satellite, Status: ps.status(), Flags: v.flags(), Reports: ps.st.Reports})
+			Satellite: p.Satellite, Status: ps.status(), Flags: v.flags(), Reports: ps.st.Reports,
+			Withheld: v.ix.withheld(ps)})
 	})
 	return v.row
 }
@@ -148,8 +149,16 @@ func (v *precinctView) Detail() doc {
 			d.History[i].Counted = d.History[i].LogIndex == ps.st.Counted
 		}
 		if o := ps.out; o != nil {
-			res := &o.result
 			d.CountedEntry = &o.index
+		}
+		d.Withheld = ix.withheld(ps)
+		if d.Withheld { // no numbers, the history's neither (the log itself still holds them)
+			for i := range d.History {
+				d.History[i].Report = nil
+			}
+		}
+		if o := ix.shown(ps); o != nil {
+			res := &o.result
 			d.Attendees, d.DelegatesToElect, d.Threshold = res.Attendees, res.DelegatesToElect, res.Threshold
 			d.ChairDelegates = o.report.Delegates
 			if res.Checks != nil {
@@ -166,7 +175,7 @@ func (v *precinctView) Detail() doc {
 // CSV is the precinct's rows of results.csv; nil when it has not reported.
 func (v *precinctView) CSV() []byte {
 	v.csvOnce.Do(func() {
-		if o := v.ps.out; o != nil {
+		if o := v.ix.shown(&v.ps); o != nil {
 			v.csv = v.ix.csvRows(v.l, o)
 		}
 	})
@@ -320,7 +329,8 @@ func (ix *index) snapshot(size int64, updatedAt string, state totals, counties p
 	s := &Snapshot{ix: ix, size: size, updatedAt: updatedAt, counties: counties, precincts: precincts}
 	r := results.Results{ElectionID: ix.elec.ID, UpdatedAt: strp(updatedAt),
 		LogSize: size, PrecinctsTotal: ix.total, PrecinctsReporting: state.reporting,
-		Practice: ix.elec.Practice, Candidates: ix.candidates(&state)}
+		Practice: ix.elec.Practice, Candidates: ix.candidates(&state),
+		PublicationPolicy: &ix.policy, PrecinctsWithheld: state.withheld}
 	if ix.log.RootHash != nil {
 		r.LogRootHash, r.LogPublicKey = ix.log.RootHash(size), ix.log.PublicKey
 	}

@@ -155,3 +155,32 @@ func docEqual(a, b func() ([]byte, string)) bool {
 // has an open game of chance or an error check) gets an empty sde cell in results.csv, which
 // resultscsv.Read refuses: the format has no way to say "not known". Iowa 2020 has a ratio for
 // every county and intake refuses reports with errors, so only a flagged staff entry can do it.
+
+// PrecinctLine is one precinct as of a snapshot: what headquarters' progress board counts.
+type PrecinctLine struct {
+	PrecinctID, CountyID string
+	Status               results.Status
+	// Channel is the counted report's channel (app, hotline or paper); "" when nothing counts.
+	Channel   string
+	Flags     int   // the checks that fired on the counted report
+	Conflict  bool  // a second, different report awaits a reviewer
+	Withheld  bool  // under review, its numbers withheld by the publication policy
+	Reports   int64 // reports received, conflicting ones too
+	UpdatedAt string
+}
+
+// Lines yields every precinct of the election, county by county in the definition's order.
+func (s *Snapshot) Lines(yield func(PrecinctLine) bool) {
+	s.precincts.All(func(_ int, v *precinctView) bool {
+		p, ps := v.ix.precinct(v.l), &v.ps
+		line := PrecinctLine{PrecinctID: p.ID, CountyID: p.CountyID, Status: ps.status(),
+			Conflict: ps.st.Conflict, Withheld: v.ix.withheld(ps), Reports: ps.st.Reports, UpdatedAt: ps.updatedAt}
+		if o := ps.out; o != nil {
+			line.Channel, line.Flags = o.report.Channel, len(o.flags)
+		}
+		return yield(line)
+	})
+}
+
+// Policy is the publication policy the snapshot's documents follow.
+func (s *Snapshot) Policy() results.Policy { return s.ix.policy }

@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"caucus/internal/election"
 	"caucus/internal/report"
+	"caucus/internal/results"
 	"caucus/internal/rules"
 	"caucus/internal/store"
 )
@@ -17,6 +19,7 @@ import (
 // the latest published results. Apply calls are serialized; Snapshot may be called from any
 // goroutine at any time and never waits.
 type Tally struct {
+	def  *election.Definition
 	ix   *index
 	snap atomic.Pointer[Snapshot]
 
@@ -34,7 +37,7 @@ type Tally struct {
 // delegates that count toward SDEs: the county's exact SDEs are sdeDelegates × its ratio.
 type countyState struct {
 	first, final, delegates, sdeDelegates []int64
-	reporting                             int
+	reporting, withheld                   int
 	updatedAt                             string
 }
 
@@ -47,7 +50,7 @@ type stateSums struct {
 	sdeNum                  []*big.Int // nil in a straw poll
 	sde                     []string
 	stale                   []bool
-	reporting               int
+	reporting, withheld     int
 }
 
 // New returns the tally of def with no entry applied: every precinct not reported.
@@ -55,10 +58,15 @@ func New(def *election.Definition) *Tally { return NewWithLog(def, Log{}) }
 
 // NewWithLog is New for results that name the transparency log they were computed from.
 func NewWithLog(def *election.Definition, lg Log) *Tally {
+	return newTally(def, lg, results.DefaultPolicy)
+}
+
+// newTally is the tally of def with no entry applied, publishing under policy.
+func newTally(def *election.Definition, lg Log, policy results.Policy) *Tally {
 	ix := newIndex(def)
-	ix.log = lg
+	ix.log, ix.policy = lg, policy
 	n := len(ix.ids)
-	t := &Tally{ix: ix, precincts: make([][]pstate, len(ix.counties)), certs: newCerts(len(ix.counties)),
+	t := &Tally{def: def, ix: ix, precincts: make([][]pstate, len(ix.counties)), certs: newCerts(len(ix.counties)),
 		counties: make([]countyState, len(ix.counties)),
 		state:    stateSums{first: make([]int64, n), final: make([]int64, n), delegates: make([]int64, n)}}
 	if !ix.straw {
@@ -86,6 +94,38 @@ func NewWithLog(def *election.Definition, lg Log) *Tally {
 	s.certs = t.certs.clone()
 	t.snap.Store(s)
 	return t
+}
+
+// ErrPolicyLocked means SetPolicy refused: entries are already applied, and results published
+// under one policy cannot be recomputed under another without misleading whoever read them.
+var ErrPolicyLocked = errors.New("the publication policy is set before the first entry")
+
+// SetPolicy sets the publication policy (results.Policy) of a tally with no entry applied and
+// publishes a snapshot that names it. With entries applied it returns ErrPolicyLocked (unless
+// the policy is the one in force) and changes nothing.
+func (t *Tally) SetPolicy(p results.Policy) error {
+	if !p.Valid() {
+		return fmt.Errorf("publication policy %q: want %q or %q", p.UnderReview, results.PolicyMarked, results.PolicyWithheld)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p == t.ix.policy {
+		return nil
+	}
+	if t.size > 0 {
+		return ErrPolicyLocked
+	}
+	fresh := newTally(t.def, t.ix.log, p)
+	t.ix, t.precincts, t.counties, t.state = fresh.ix, fresh.precincts, fresh.counties, fresh.state
+	t.snap.Store(fresh.snap.Load())
+	return nil
+}
+
+// Policy is the publication policy the tally publishes under.
+func (t *Tally) Policy() results.Policy {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ix.policy
 }
 
 // Snapshot returns the latest results. It never blocks and never sees half of an Apply.
@@ -170,13 +210,24 @@ func (t *Tally) apply(e *store.Entry, leaf *Leaf, dirty map[loc]bool) error {
 	if err != nil {
 		return err
 	}
-	if next.out != ps.out {
-		t.contribute(l.county, ps.out, -1)
-		t.contribute(l.county, next.out, +1)
-		if ps.out == nil {
-			t.counties[l.county].reporting++
-			t.state.reporting++
+	// What the precinct adds to the totals: its counted numbers unless the policy withholds
+	// them (then it adds nothing, and counts among the withheld).
+	if was, is := t.ix.shown(ps), t.ix.shown(&next); was != is {
+		t.contribute(l.county, was, -1)
+		t.contribute(l.county, is, +1)
+		d := 0
+		switch {
+		case was == nil:
+			d = 1
+		case is == nil:
+			d = -1
 		}
+		t.counties[l.county].reporting += d
+		t.state.reporting += d
+	}
+	if d := b2i(t.ix.withheld(&next)) - b2i(t.ix.withheld(ps)); d != 0 {
+		t.counties[l.county].withheld += d
+		t.state.withheld += d
 	}
 	*ps = next
 	t.counties[l.county].updatedAt = le.ReceivedAt
@@ -184,6 +235,13 @@ func (t *Tally) apply(e *store.Entry, leaf *Leaf, dirty map[loc]bool) error {
 	t.updatedAt = le.ReceivedAt
 	dirty[l] = true
 	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // contribute adds (sign +1) or takes away (sign -1) a precinct's outcome from its county and
@@ -214,7 +272,7 @@ func (t *Tally) contribute(ci int, o *outcome, sign int64) {
 func (t *Tally) renderCounty(ci int, precincts pvec[*precinctView]) *countyView {
 	c := &t.counties[ci]
 	tot := totals{first: slices.Clone(c.first), final: slices.Clone(c.final),
-		delegates: slices.Clone(c.delegates), reporting: c.reporting}
+		delegates: slices.Clone(c.delegates), reporting: c.reporting, withheld: c.withheld}
 	v := t.ix.renderCounty(ci, tot, c.updatedAt, precincts)
 	if !t.ix.straw && t.ix.ratios[ci] != nil {
 		v.sdeDelegates = slices.Clone(c.sdeDelegates)
@@ -226,7 +284,7 @@ func (t *Tally) renderCounty(ci int, precincts pvec[*precinctView]) *countyView 
 func (t *Tally) stateTotals() totals {
 	s := &t.state
 	tot := totals{first: slices.Clone(s.first), final: slices.Clone(s.final),
-		delegates: slices.Clone(s.delegates), reporting: s.reporting}
+		delegates: slices.Clone(s.delegates), reporting: s.reporting, withheld: s.withheld}
 	if s.sdeNum != nil {
 		for i, num := range s.sdeNum {
 			if s.stale[i] {

@@ -13,6 +13,7 @@ import (
 // in the log, up to the log size the page was computed from: every report, correction and
 // review, with who, why, what it decided and the numbers it said, and which entry counts. A
 // page that hides a decision, or shows an original that is not the one in the log, is found.
+// A precinct whose numbers the publication policy withholds shows its history without them.
 func (v *run) history(pr *precinct, s *pstate, pub results.Precinct) {
 	where := "precinct " + pr.p.ID + " history"
 	if len(pub.History) != len(s.entries) {
@@ -40,6 +41,9 @@ func (v *run) history(pr *precinct, s *pstate, pub results.Precinct) {
 			continue
 		}
 		r := le.Report
+		if pub.Withheld {
+			r = nil // a withheld precinct shows no numbers, in its history neither
+		}
 		switch {
 		case r == nil && h.Report == nil:
 		case r == nil || h.Report == nil:

@@ -185,6 +185,11 @@ type pstate struct {
 	rep     *report.Report
 	res     *rules.Result
 	sde     bool
+	// withheld: the precinct counts an entry but is under review, and the policy keeps its
+	// numbers out of the results; shown is the result its published numbers come from (nil
+	// when nothing counts or it is withheld).
+	withheld bool
+	shown    *rules.Result
 }
 
 // at is the precinct as the tree of the given size has it.
@@ -245,15 +250,19 @@ func (v *run) replay(pr *precinct, k int, emit func(Finding)) *pstate {
 		res := rules.Calc(report.CalcInput(*s.rep, pr.facts))
 		s.res = &res
 		s.sde = pr.ratio != nil && pr.facts.Rules != rules.StrawPoll && !res.TieOpen() && !res.HasErrors()
+		s.withheld = s.status == results.UnderReview && v.policy.Withholds()
+		if !s.withheld {
+			s.shown = s.res
+		}
 	}
 	return s
 }
 
 // sums are a county's or the state's totals at one log size.
 type sums struct {
-	first, final, dels []int64
-	sde                []*big.Rat
-	reporting          int
+	first, final, dels  []int64
+	sde                 []*big.Rat
+	reporting, withheld int
 }
 
 // ledger is the log read by precinct, and the totals computed so far by log size.
@@ -279,11 +288,14 @@ func (v *run) sumsOf(l *ledger, prs []*precinct, size int64) *sums {
 	}
 	for _, pr := range prs {
 		st := v.at(pr, size)
-		if st.res == nil {
+		if st.withheld {
+			s.withheld++
+		}
+		if st.shown == nil {
 			continue
 		}
 		s.reporting++
-		for _, g := range st.res.Groups {
+		for _, g := range st.shown.Groups {
 			i := slices.Index(l.ids, g.CandidateID)
 			if i < 0 {
 				continue
@@ -328,6 +340,17 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		v.find(Finding{Check: "election", Record: "election_id", Published: top.ElectionID, Recomputed: e.ID + " (definition)"})
 		return
 	}
+	// The policy the results say they follow decides whether a precinct under review is in the
+	// totals; a server that names none publishes them marked (in the totals).
+	v.policy = results.DefaultPolicy
+	if p := top.PublicationPolicy; p != nil {
+		if !p.Valid() {
+			v.find(Finding{Check: "policy", Record: "publication_policy", Published: strconv.Quote(p.UnderReview), Recomputed: "marked or withheld"})
+			return
+		}
+		v.policy = *p
+	}
+	v.say("publication policy: precincts under review are %s", v.policy.UnderReview)
 	profile := rules.Profile(e.Rules)
 	l := &ledger{straw: profile == rules.StrawPoll, counties: def.Counties(), ps: map[string]*precinct{},
 		state: map[int64]*sums{}, county: map[[2]int64]*sums{}}
@@ -404,6 +427,7 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 	// The state.
 	state := v.stateAt(l, top.LogSize)
 	v.cmpInt("total", "state precincts_reporting", int64(top.PrecinctsReporting), int64(state.reporting))
+	v.cmpInt("total", "state precincts_withheld", int64(top.PrecinctsWithheld), int64(state.withheld))
 	v.cmpInt("total", "state precincts_total", int64(top.PrecinctsTotal), int64(len(l.order)))
 	cmpCands("state", top.Candidates, state, true)
 	v.say("state totals at log size %d: %d precincts reporting, %d candidates' first, final, county delegates and SDEs", top.LogSize, state.reporting, n)
@@ -425,7 +449,9 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		cmpCands(where+" (its page)", detail.Candidates, v.countyAt(l, ci, size), l.ratios[ci] != nil)
 		for _, row := range detail.Precincts {
 			if pr := l.ps[row.PrecinctID]; pr != nil {
-				v.cmpStatus(fmt.Sprintf("precinct %s status (county page)", row.PrecinctID), row.Status, l.status(pr, v.at(pr, size), size))
+				st := v.at(pr, size)
+				v.cmpStatus(fmt.Sprintf("precinct %s status (county page)", row.PrecinctID), row.Status, l.status(pr, st, size))
+				v.cmpWithheld(fmt.Sprintf("precinct %s withheld (county page)", row.PrecinctID), row.Withheld, st.withheld)
 			}
 		}
 		v.res.Counties++
@@ -455,7 +481,7 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 func (v *run) compareCSV(l *ledger, label string, csv []byte, size int64, ci int) {
 	rows, err := resultscsv.Read(bytes.NewReader(csv))
 	if err != nil {
-		v.find(Finding{Check: "results.csv", Record: label, Detail: err.Error()})
+		v.find(Finding{Check: label, Record: "the file", Detail: err.Error()})
 		return
 	}
 	in := func(pr *precinct) bool { return ci < 0 || pr.county == ci }
@@ -466,14 +492,14 @@ func (v *run) compareCSV(l *ledger, label string, csv []byte, size int64, ci int
 		if pr != nil && in(pr) {
 			st = v.at(pr, size)
 		}
-		if st == nil || st.res == nil {
-			v.find(Finding{Check: "results.csv", Record: label + " precinct " + row.ID, Published: "a row", Recomputed: "not reporting"})
+		if st == nil || st.shown == nil {
+			v.find(Finding{Check: label, Record: "precinct " + row.ID, Published: "a row", Recomputed: "not reporting (or withheld)"})
 			continue
 		}
 		seen[row.ID] = true
 		for _, id := range l.ids {
 			rec := fmt.Sprintf("%s precinct %s candidate %s", label, row.ID, id)
-			g := group(st.res, id)
+			g := group(st.shown, id)
 			v.cmpInt("total", rec+" first", row.First[id], g.First)
 			v.cmpInt("total", rec+" final", row.Final[id], g.Final)
 			if st.sde {
@@ -483,8 +509,8 @@ func (v *run) compareCSV(l *ledger, label string, csv []byte, size int64, ci int
 		}
 	}
 	for _, pr := range l.order {
-		if in(pr) && v.at(pr, size).res != nil && !seen[pr.p.ID] {
-			v.find(Finding{Check: "results.csv", Record: label + " precinct " + pr.p.ID, Published: "no row", Recomputed: "reporting"})
+		if in(pr) && v.at(pr, size).shown != nil && !seen[pr.p.ID] {
+			v.find(Finding{Check: label, Record: "precinct " + pr.p.ID, Published: "no row", Recomputed: "reporting"})
 		}
 	}
 	v.say("%s: %d precincts' rows", label, len(rows))
@@ -505,6 +531,7 @@ func (v *run) precinct(pr *precinct, s *pstate, pub results.Precinct, size int64
 			Published: fmt.Sprintf("entry %d (status %s)", s.counted, s.status), Recomputed: fmt.Sprintf("entry %d, the receipt's", r.LogIndex),
 			Detail: "the published numbers are not the ones of this receipt"})
 	}
+	v.cmpWithheld(where+" withheld", pub.Withheld, s.withheld)
 	if s.res == nil {
 		if pub.CountedEntry != nil {
 			v.find(Finding{Check: "counted entry", Record: where, Published: strconv.FormatInt(*pub.CountedEntry, 10), Recomputed: "none"})
@@ -512,6 +539,13 @@ func (v *run) precinct(pr *precinct, s *pstate, pub results.Precinct, size int64
 		return
 	}
 	v.cmpPtr("counted entry", where+" counted_entry", pub.CountedEntry, s.counted)
+	if s.withheld {
+		// Withheld: no number of the counted report is published.
+		if pub.Attendees != nil || len(pub.Groups) != 0 || len(pub.Checks) != 0 || len(pub.Tiebreaks) != 0 || pub.ChairDelegates != nil {
+			v.find(Finding{Check: "policy", Record: where, Published: "numbers", Recomputed: "none: under review, withheld by the publication policy"})
+		}
+		return
+	}
 	v.cmpPtr("precinct", where+" attendees", pub.Attendees, s.rep.Attendees)
 	byID := map[string]results.Group{}
 	for _, g := range pub.Groups {
@@ -589,6 +623,13 @@ func (v *run) cmpPtr(check, rec string, pub *int64, want int64) {
 func (v *run) cmpStatus(rec string, pub, want results.Status) {
 	if pub != want {
 		v.find(Finding{Check: "status", Record: rec, Published: strconv.Quote(string(pub)), Recomputed: strconv.Quote(string(want))})
+	}
+}
+
+// cmpWithheld compares whether a precinct is published as withheld (results.Policy).
+func (v *run) cmpWithheld(rec string, pub, want bool) {
+	if pub != want {
+		v.find(Finding{Check: "policy", Record: rec, Published: strconv.FormatBool(pub), Recomputed: strconv.FormatBool(want)})
 	}
 }
 

@@ -37,6 +37,7 @@ import (
 
 	"caucus/internal/client"
 	"caucus/internal/report"
+	"caucus/internal/results"
 	"caucus/internal/tlog/c2sp"
 )
 
@@ -102,6 +103,9 @@ type run struct {
 	out  io.Writer
 	hash []tlog.Hash
 	n    int64
+	// policy is the publication policy the results say they follow (results.Policy): whether a
+	// precinct under review is in the totals.
+	policy results.Policy
 }
 
 func (v *run) find(f Finding) { v.res.Findings = append(v.res.Findings, f) }

@@ -45,6 +45,7 @@ async function setLang(l) {
   $("mode-link").textContent = t(base ? "to_real" : "to_practice");
   if (loginErr && !$("login-error").hidden) $("login-error").textContent = loginErr();
   showCallback();
+  showComing();
   render();
 }
 
@@ -688,6 +689,7 @@ async function logout() {
     callbackQueue().some((cb) => cb.token === token);
   if (token && !waiting) fetch("/api/v1/logout", { method: "POST", headers: { Authorization: "Bearer " + token } }).catch(() => {});
   session = null; info = null; draft = null; latest = null;
+  clearTimeout(cbWatch); cbShown = null; showComing();
   store.del("session");
   $("where").textContent = "";
   $("pin").value = "";
@@ -746,6 +748,7 @@ async function start() {
   go(draft.submitted ? "receipt" : draft.step || "signin");
   pump();
   if (callbackQueue().length) sendCallbacks();
+  watchCallbacks();
 }
 
 // ---- wiring ----
@@ -869,6 +872,7 @@ async function sendCallbacks() {
       // Answered: done with it, whatever the answer.
       cbTries = 0;
       store.set("callbacks" + base, callbackQueue().filter((x) => x.id !== cb.id));
+      if (r.ok && cb.token) watchCallbacks();
       cbState = r.ok ? "callback_ok" : quota ? "callback_quota" : code === "unknown_precinct" ? "callback_unknown_precinct" :
         r.status === 400 ? "callback_bad_phone" : r.status === 401 ? "callback_login" : "callback_failed";
     }
@@ -877,6 +881,34 @@ async function sendCallbacks() {
     showCallback();
     if (callbackQueue().length) cbTimer = setTimeout(sendCallbacks, 1000 * Math.min(30, 2 ** Math.min(cbTries, 5)) * (0.5 + Math.random() / 2));
   }
+}
+
+// Once headquarters has a logged-in chair's request, the phone shows where it stands (waiting
+// with its place in the queue, being called, missed and to be tried again) until it is done,
+// asking every cbPollMs. The practice caucus has no headquarters.
+const cbPollMs = 20000;
+let cbWatch = 0, cbShown = null;
+async function watchCallbacks() {
+  clearTimeout(cbWatch);
+  if (!session || base) return;
+  let r = null;
+  try { r = await fetch("/api/v1/callbacks/mine", { headers: { Authorization: "Bearer " + session.token } }); } catch (e) { /* offline: asked again */ }
+  if (r && r.status === 401) return;
+  const mine = r && r.ok ? (await r.json()).callbacks || [] : null;
+  if (mine) {
+    const open = mine.filter((c) => c.state !== "done");
+    const c = open.find((x) => x.state === "claimed") || open[0];
+    cbShown = !c ? null : c.state === "claimed" ? ["callback_calling", {}] :
+      c.attempts > 0 ? ["callback_missed", {}] : ["callback_waiting", { n: c.position }];
+    showComing();
+    if (!open.length) return;
+  }
+  cbWatch = setTimeout(watchCallbacks, cbPollMs);
+}
+function showComing() {
+  const p = $("cb-coming");
+  p.hidden = !cbShown;
+  p.textContent = cbShown ? t(cbShown[0], cbShown[1]) : "";
 }
 
 // A newer version of the app took this page over when the worker in charge does not keep the

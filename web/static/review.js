@@ -159,6 +159,22 @@
     return card;
   }
 
+  // hotlineCard is a precinct's hotline copies that disagree: who keyed what, field by field.
+  // Nothing of them counts; a correction with the right numbers settles them.
+  function hotlineCard(h) {
+    const ops = h.copies.map((c) => c.operator);
+    const rows = h.differences.map((d) => el("tr", null,
+      el("th", { scope: "row", text: d.field + (d.candidate_id ? " · " + groupName(d.candidate_id) : "") }),
+      ...(d.copies || [d.first_copy, d.second_copy]).map((v) => el("td", { class: "num", text: v === null || v === undefined ? "–" : String(v) }))));
+    return el("article", { class: "entry", "aria-labelledby": "hotline-h" },
+      el("h4", { id: "hotline-h", text: "Hotline copies that differ · round " + h.round }),
+      el("p", { class: "meta", text: "Keyed by " + ops.join(", ") + ". Not counted: call the chair back, then enter the right numbers as a correction." }),
+      el("div", { class: "scroll", tabindex: "0", role: "region", "aria-label": "Hotline copies, field by field" }, el("table", null,
+        el("caption", { text: "What each operator keyed, where the copies differ" }),
+        el("thead", null, el("tr", null, el("th", { scope: "col", text: "Field" }), ...ops.map((o) => el("th", { scope: "col", text: o })))),
+        el("tbody", null, ...rows))));
+  }
+
   function render(it) {
     $("item").hidden = false;
     $("item-h").textContent = "Precinct " + it.precinct_id;
@@ -166,7 +182,8 @@
     $("item-state").textContent = "Status: " + it.status.replace("_", " ") + (it.counted_entry === null ? "; nothing counts yet." : "; log entry " + it.counted_entry + " counts.") + why;
     const box = $("entries");
     box.replaceChildren(...it.entries.map((e) => entryCard(it, e)));
-    if (it.entries.length === 0) box.append(el("p", { class: "none", text: "No report yet." }));
+    if (it.entries.length === 0 && !it.hotline) box.append(el("p", { class: "none", text: "No report yet." }));
+    if (it.hotline) box.append(hotlineCard(it.hotline));
     const hist = $("history");
     hist.replaceChildren(...it.history.map((h) => {
       let what = h.kind + " (" + h.channel + ") by " + h.submitter;

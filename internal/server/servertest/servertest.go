@@ -24,6 +24,8 @@ import (
 
 	"caucus/internal/auth"
 	"caucus/internal/election"
+	"caucus/internal/hotline"
+	"caucus/internal/hq"
 	"caucus/internal/night"
 	"caucus/internal/report"
 	"caucus/internal/rules"
@@ -89,6 +91,8 @@ type Options struct {
 	MaxConcurrentHashes, MaxWaitingHashes int
 	// MaxStreams is the server's cap on open event streams; 0: the server's default.
 	MaxStreams int
+	// Contacts are the chairs' contacts the headquarters board shows (contacts.csv); nil: none.
+	Contacts hq.Contacts
 }
 
 // Env is a running server.
@@ -101,6 +105,7 @@ type Env struct {
 	Night  *night.Night
 	Server *server.Server
 	Auth   *auth.Authenticator
+	Desk   *hotline.Desk // the hotline, on the same database
 	HTTP   *httptest.Server
 	URL    string
 	PINs   map[string]string // precinct → PIN
@@ -227,8 +232,14 @@ func (env *Env) open() {
 	}
 	env.Night = n
 	env.Auth = authn
-	env.Server = server.New(server.Config{Main: n, Auth: authn, Log: log, TrustedProxies: env.opts.TrustedProxies,
-		MaxStreams: env.opts.MaxStreams})
+	env.Desk = hotline.New(hotline.Config{Def: env.Def, Store: db, Submit: n, PINs: authn, Now: now})
+	board, err := hq.New(hq.Config{Main: n, Store: db, Contacts: env.opts.Contacts, FlushFailures: authn.FlushFailures,
+		Hotline: env.Desk.Stats, Now: now, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Server = server.New(server.Config{Main: n, Auth: authn, Hotline: env.Desk, Log: log, TrustedProxies: env.opts.TrustedProxies,
+		MaxStreams: env.opts.MaxStreams, HQ: board})
 	// As caucus serve listens: its header limit, and net/http's own error answers with the
 	// security headers.
 	env.HTTP = httptest.NewUnstartedServer(env.Server.Handler())
@@ -381,7 +392,7 @@ func (env *Env) Check(acked *Acked) {
 		seen[e.ReportID] = true
 	}
 	// B0.3: published totals = a recount from the log's leaves by another path.
-	recount, err := tally.RecountWithLog(env.Def, entries, env.checkLog(entries))
+	recount, err := tally.RecountWithPolicy(env.Def, entries, env.checkLog(entries), env.Night.Policy())
 	if err != nil {
 		t.Fatalf("B0.3: recount: %v", err)
 	}

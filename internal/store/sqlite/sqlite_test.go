@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"caucus/internal/hotline"
 	"caucus/internal/store"
 	"caucus/internal/store/sqlite"
 	"caucus/internal/store/storetest"
@@ -187,4 +188,14 @@ func TestFileModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(old)
+}
+
+// The SQLite store serves the hotline's interface directly.
+var _ hotline.Store = (*sqlite.DB)(nil)
+
+func TestHotlineConformance(t *testing.T) {
+	dir := t.TempDir()
+	storetest.RunHotline(t, func(t *testing.T, name string, now func() time.Time) storetest.HotlineStore {
+		return MustOpenDB(t, filepath.Join(dir, name+".db"), now)
+	})
 }

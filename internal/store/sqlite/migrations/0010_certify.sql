@@ -1,4 +1,4 @@
--- 0009: the log holds certifications (kind 'certification': a certifier's certification of a
+-- 0010: the log holds certifications (kind 'certification': a certifier's certification of a
 -- scope, "county:ID" or "state", stored in precinct_id, with status 'certified', or its
 -- withdrawal, status 'withdrawn'). SQLite cannot change a CHECK, so the entries table is made
 -- again with every row moved across unchanged, its indexes and triggers made again, and
