@@ -17,9 +17,8 @@ import (
 	"caucus/internal/store"
 )
 
-// Reason is why a precinct is in the review queue. The list is open (a recanvass is to add
-// recanvass_difference), so a client shows a reason it does not know by its name rather than
-// drop it.
+// Reason is why a precinct is in the review queue. The list is open (a new source of doubt adds
+// its own), so a client shows a reason it does not know by its name rather than drop it.
 type Reason string
 
 const (
