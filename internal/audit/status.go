@@ -94,3 +94,18 @@ func (e *Election) Status(seed string, alpha *big.Rat, counts map[string]HandCou
 	}
 	return out, nil
 }
+
+// RoundTickets splits the replay's tickets by round, in order: each round counted so far (as
+// Progress.Rounds lists them), then the round drawn and waiting for hand counts, if any.
+func (r *Replay) RoundTickets() [][]Ticket {
+	var out [][]Ticket
+	from := 0
+	for _, rd := range r.Progress.Rounds {
+		out = append(out, r.Tickets[from:rd.Draws:rd.Draws])
+		from = int(rd.Draws)
+	}
+	if from < len(r.Tickets) {
+		out = append(out, r.Tickets[from:])
+	}
+	return out
+}

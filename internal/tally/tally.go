@@ -154,6 +154,13 @@ func (t *Tally) apply(e *store.Entry, leaf *Leaf, dirty map[loc]bool) error {
 	if e.Index != t.size {
 		return fmt.Errorf("log index %d, want %d: entries must be applied in order, each once", e.Index, t.size)
 	}
+	if e.Kind == store.KindAudit {
+		if err := t.ix.auditEntry(e); err != nil {
+			return err
+		}
+		t.size++
+		return nil
+	}
 	l, le, err := t.ix.decode(e, leaf)
 	if err != nil {
 		return err
