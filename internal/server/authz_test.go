@@ -69,6 +69,13 @@ func authzRows(reportX string) []authzRow {
 		{"POST /api/v1/hq/review/X", `{"action":"accept","log_index":0,"reason":"authz"}`, "401 403 403 403 403 201 403 403 401 401", false},
 		{"GET /api/v1/hq/photos/" + strings.Repeat("0", 64), "", "401 403 403 404 404 404 404 404 401 401", false},
 		{"GET /hq/review", "", "303 403 403 200 403 200 403 200 303 303", false},
+		// The risk-limiting audit: its start (a seed too short is refused once the admin is
+		// admitted), hand counts (refused before the start once the operator is admitted), and
+		// the audit itself for anyone.
+		{"POST /api/v1/hq/audit", `{"seed":"12","risk_limit":5}`, "401 403 403 403 403 403 403 422 401 401", false},
+		{"POST /api/v1/hq/audit/hand-counts/X", `{"first":{"adams":10},"final":{"adams":10}}`, "401 403 403 403 409 403 403 403 401 401", false},
+		{"GET /api/v1/audit", "", "200 200 200 200 200 200 200 200 200 200", false},
+		{"GET /api/v1/audit.csv", "", "200 200 200 200 200 200 200 200 200 200", false},
 	}
 }
 
