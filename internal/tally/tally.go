@@ -130,6 +130,7 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 	defer t.mu.Unlock()
 	dirty := map[loc]bool{}
 	var err error
+	size := t.size
 	for i := range entries {
 		var leaf *Leaf
 		for j := range leaves {
@@ -143,7 +144,8 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 			break
 		}
 	}
-	if len(dirty) > 0 {
+	// An entry that changes no precinct (an audit's) still moves the results' log size on.
+	if len(dirty) > 0 || t.size != size {
 		t.publish(dirty)
 	}
 	return err
