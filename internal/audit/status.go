@@ -109,3 +109,25 @@ func (r *Replay) RoundTickets() [][]Ticket {
 	}
 	return out
 }
+
+// RoundOverstatements lists, for the round of tickets ts, each precinct drawn in it (once, in
+// draw order) whose hand count gives a nonzero overstatement e_p, with e_p.
+func (r *Replay) RoundOverstatements(ts []Ticket) []PrecinctOverstatement {
+	var out []PrecinctOverstatement
+	seen := map[string]bool{}
+	for _, t := range ts {
+		e, ok := r.Overstatements[t.PrecinctID]
+		if !ok || e.Sign() == 0 || seen[t.PrecinctID] {
+			continue
+		}
+		seen[t.PrecinctID] = true
+		out = append(out, PrecinctOverstatement{PrecinctID: t.PrecinctID, E: e})
+	}
+	return out
+}
+
+// PrecinctOverstatement is a precinct's relative overstatement e_p in a contest.
+type PrecinctOverstatement struct {
+	PrecinctID string
+	E          *big.Rat
+}

@@ -255,8 +255,12 @@ func AuditRecords(el *audit.Election, replays []*audit.Replay) []report.Audit {
 				if k == len(r.Progress.Rounds)-1 {
 					status = r.Progress.Status
 				}
-				out = append(out, report.Audit{Event: report.AuditRisk, Contest: string(c.Kind), Round: k + 1,
-					Draws: rd.Draws, Risk: rd.Risk.String(), Status: string(status)})
+				ra := report.Audit{Event: report.AuditRisk, Contest: string(c.Kind), Round: k + 1,
+					Draws: rd.Draws, Risk: rd.Risk.String(), Status: string(status)}
+				for _, o := range r.RoundOverstatements(ts) {
+					ra.Overstatements = append(ra.Overstatements, report.AuditOverstatement{PrecinctID: o.PrecinctID, E: o.E.String()})
+				}
+				out = append(out, ra)
 			}
 		}
 	}

@@ -43,6 +43,16 @@ type Audit struct {
 	Draws  int64  `json:"draws,omitempty"`
 	Risk   string `json:"risk,omitempty"`
 	Status string `json:"status,omitempty"`
+	// risk: every precinct drawn in the round whose hand count differs from the reported count
+	// in the contest, with its relative overstatement e_p exactly (negative: an understatement).
+	Overstatements []AuditOverstatement `json:"overstatements,omitempty"`
+}
+
+// AuditOverstatement is a precinct's relative overstatement e_p in a contest, an exact fraction
+// ("3/867", "-1/289").
+type AuditOverstatement struct {
+	PrecinctID string `json:"precinct_id"`
+	E          string `json:"e"`
 }
 
 // AuditTicket is one draw of a sample: its number, its hash (hex) and the precinct it selects.
