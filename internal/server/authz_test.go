@@ -76,6 +76,8 @@ func authzRows(reportX string) []authzRow {
 		{"POST /api/v1/hq/audit/hand-counts/X", `{"first":{"adams":10},"final":{"adams":10}}`, "401 403 403 403 409 403 403 403 401 401", false},
 		{"GET /api/v1/audit", "", "200 200 200 200 200 200 200 200 200 200", false},
 		{"GET /api/v1/audit.csv", "", "200 200 200 200 200 200 200 200 200 200", false},
+		{"GET /audit", "", "200 200 200 200 200 200 200 200 200 200", false},
+		{"GET /hq/audit", "", "303 403 403 200 200 403 403 200 303 303", false},
 	}
 }
 

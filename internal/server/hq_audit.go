@@ -13,6 +13,7 @@ import (
 	"caucus/internal/night"
 	"caucus/internal/results"
 	"caucus/internal/rules"
+	"caucus/web"
 )
 
 // maxAuditBytes bounds an audit request: a seed and a risk limit, or one precinct's counts.
@@ -25,6 +26,11 @@ func (s *Server) auditRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/hq/audit/hand-counts/{precinct_id}", s.onMain(s.staffJSON(maxAuditBytes, rolesOperator, s.handleHandCount)))
 	mux.HandleFunc("GET /api/v1/audit", s.onMain(s.serveJSON(0, s.handleAudit)))
 	mux.HandleFunc("GET /api/v1/audit.csv", s.onMain(s.handleAuditCSV))
+	assets, err := web.Load()
+	if err != nil {
+		panic(err) // embedded files: a broken build, caught by the tests
+	}
+	mux.HandleFunc("GET /hq/audit", s.onMain(s.handleAuditPage(assets)))
 }
 
 // auditStartRequest is POST /api/v1/hq/audit: the seed, decimal digits rolled with dice in
