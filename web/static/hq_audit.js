@@ -144,5 +144,7 @@
   if (key) key.addEventListener("submit", submitCount);
   const start = $("start");
   if (start) start.addEventListener("submit", startAudit);
-  load();
+  load().then(() => {
+    document.documentElement.dataset.ready = "1";
+  });
 })();
