@@ -1,11 +1,15 @@
 -- 0009 (auditlog): log entries of kind 'audit', a risk-limiting audit's start, samples, hand
 -- counts and measured risks. They belong to no precinct (precinct_id '') and change no precinct's
--- status (status ''). SQLite cannot change a CHECK, so the entries table is made again and every
--- row moves across unchanged; the foreign keys of precinct_state are checked at commit, against
--- the new table under the old name.
+-- status (status ''). SQLite cannot change a CHECK, so the entries table is made again: its rows
+-- are copied aside, the table dropped and made anew, and every row moved back unchanged. The
+-- foreign keys of precinct_state are deferred to the commit, when every entry they name is back.
 PRAGMA defer_foreign_keys = ON;
 
-CREATE TABLE entries_v2 (
+CREATE TABLE entries_copy AS SELECT * FROM entries;
+
+DROP TABLE entries;
+
+CREATE TABLE entries (
 	idx         INTEGER PRIMARY KEY CHECK (idx >= 0),
 	kind        TEXT NOT NULL CHECK (kind IN ('report', 'correction', 'review', 'audit')),
 	precinct_id TEXT NOT NULL CHECK ((precinct_id <> '') <> (kind = 'audit')),
@@ -22,13 +26,12 @@ CREATE TABLE entries_v2 (
 	CHECK (kind <> 'report' OR report_id IS NOT NULL)
 ) STRICT;
 
-INSERT INTO entries_v2 (idx, kind, precinct_id, report_id, submitter, channel, received_at, body,
+INSERT INTO entries (idx, kind, precinct_id, report_id, submitter, channel, received_at, body,
 	leaf_hash, status, counts, content)
 SELECT idx, kind, precinct_id, report_id, submitter, channel, received_at, body, leaf_hash,
-	status, counts, content FROM entries ORDER BY idx;
+	status, counts, content FROM entries_copy ORDER BY idx;
 
-DROP TABLE entries;
-ALTER TABLE entries_v2 RENAME TO entries;
+DROP TABLE entries_copy;
 
 CREATE UNIQUE INDEX entries_report_id ON entries (report_id) WHERE report_id IS NOT NULL;
 CREATE INDEX entries_precinct ON entries (precinct_id, idx);
