@@ -52,6 +52,9 @@ type auditRun struct {
 	hand       map[string]audit.HandCounted
 	handEntry  []results.AuditHandCount
 	logged     map[string]bool // sample and risk entries by auditKey
+	// view is the published audit, computed once per change: GET /api/v1/audit is public and
+	// a replay of a large audit is not free.
+	view *results.Audit
 }
 
 func auditKey(a report.Audit) string { return a.Event + "/" + a.Contest + "/" + strconv.Itoa(a.Round) }
@@ -92,6 +95,7 @@ func (n *Night) loadAudit(ctx context.Context) (*auditRun, error) {
 
 // record takes in a logged sample, risk or hand count.
 func (r *auditRun) record(a report.Audit, e store.Entry, le report.Entry) {
+	r.view = nil
 	if a.Event != report.AuditHandCount {
 		r.logged[auditKey(a)] = true
 		return
@@ -179,8 +183,8 @@ func (n *Night) StartAudit(ctx context.Context, author, seed, riskLimit string) 
 	if err != nil {
 		return results.Audit{}, fmt.Errorf("%w: %w", ErrAuditRefused, err)
 	}
-	// The current checkpoint: a certification's, once certification names one, is to be
-	// preferred (see the start's Certified).
+	// The latest signed checkpoint: what the public can verify. (Certification, which would
+	// name a checkpoint of its own, is not part of this night; Certified stays false.)
 	_, cp := n.Checkpoint()
 	if cp.N == 0 {
 		return results.Audit{}, fmt.Errorf("%w: the log is empty: nothing to audit", ErrAuditRefused)
@@ -234,6 +238,7 @@ func (n *Night) syncAudit(ctx context.Context, run *auditRun, author string) err
 	for _, rec := range todo {
 		run.logged[auditKey(rec)] = true
 	}
+	run.view = nil
 	return nil
 }
 
@@ -450,6 +455,9 @@ func (n *Night) AuditStatus(ctx context.Context) (results.Audit, error) {
 }
 
 func (n *Night) auditView(run *auditRun) (results.Audit, error) {
+	if run.view != nil {
+		return *run.view, nil
+	}
 	replays, err := run.el.Status(run.start.Seed, run.alpha, run.hand)
 	if err != nil {
 		return results.Audit{}, fmt.Errorf("replay the audit: %w", err)
@@ -479,6 +487,7 @@ func (n *Night) auditView(run *auditRun) (results.Audit, error) {
 	default:
 		out.Status = string(audit.Confirmed)
 	}
+	run.view = &out
 	return out, nil
 }
 
