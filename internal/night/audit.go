@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"caucus/internal/audit"
@@ -522,7 +523,7 @@ func ContestView(c *audit.Contest, r *audit.Replay, alpha *big.Rat) results.Audi
 	case audit.FullHandCount:
 		cv.Conclusion = "Only a full hand count can confirm this outcome."
 		if pl.Reason != "" && len(p.Rounds) == 0 {
-			cv.Conclusion += " " + pl.Reason
+			cv.Conclusion += " " + strings.ToUpper(pl.Reason[:1]) + pl.Reason[1:] + "."
 		}
 	default:
 		cv.Conclusion = fmt.Sprintf("In progress: %d precincts to hand count in round %d.", len(r.Waiting), len(p.Rounds)+1)
