@@ -2,9 +2,13 @@ package web_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -29,7 +33,8 @@ func keyCounts(p *page, r report.Report, bump string, delta int64) {
 	p.do(clickCSS("#submit"))
 }
 
-// TestAuditPages: two operators key a sampled precinct's cards on /hq/audit; the second keys one
+// TestAuditPages: the admin starts the audit from /hq/audit with the dice seed (a seed too short
+// is refused in words); two operators key a sampled precinct's cards on /hq/audit; the second keys one
 // count wrong and sees the mismatch with only their own value, a third operator's count matches
 // the first and is entered in the log; once every sampled precinct is counted the public /audit
 // page says each contest is confirmed. A browser without a session goes to the login page.
@@ -57,9 +62,33 @@ func TestAuditPages(t *testing.T) {
 		t.Errorf("/audit before the start: %q", got)
 	}
 
-	a, err := env.Night.StartAudit(ctx, "ann", "57721566490153286060651", "10")
-	if err != nil {
+	// The admin starts the audit from the page with the dice seed (an admin logs in with a
+	// second factor: the session is stored as the login would store it).
+	env.StaffAccount("ann", auth.RoleAdmin)
+	var raw [32]byte
+	rand.Read(raw[:])
+	tok := base64.RawURLEncoding.EncodeToString(raw[:])
+	now := time.Now()
+	if err := env.DB.CreateSession(ctx, auth.Session{ID: sha256.Sum256([]byte(tok)), Role: auth.RoleAdmin, Username: "ann",
+		Created: now, Expires: now.Add(auth.StaffSessionTTL)}); err != nil {
 		t.Fatal(err)
+	}
+	ann := staffPage(t, env.URL, tok, false)
+	ann.do(chromedp.Navigate(env.URL + "/hq/audit"))
+	ann.wait(`document.documentElement.dataset.ready === "1" && !document.getElementById("start").hidden`)
+	ann.shot("hq-audit-start-desktop")
+	ann.axe("audit start")
+	ann.do(chromedp.SendKeys(chromedp.CSS("#seed"), "1234"))
+	ann.do(clickCSS(`#start button[type="submit"]`))
+	ann.wait(`!document.getElementById("error").hidden && document.getElementById("error").textContent.includes("20 or more decimal digits")`)
+	eval[bool](ann, `(() => { document.getElementById("seed").value = ""; document.getElementById("risk-limit").value = ""; return true })()`)
+	ann.do(chromedp.SendKeys(chromedp.CSS("#seed"), "57721566490153286060651"))
+	ann.do(chromedp.SendKeys(chromedp.CSS("#risk-limit"), "10"))
+	ann.do(clickCSS(`#start button[type="submit"]`))
+	ann.wait(`document.getElementById("status").textContent.includes("Audit from seed 57721566490153286060651 at a risk limit of 10 %") && document.getElementById("start").hidden`)
+	a, err := env.Night.AuditStatus(ctx)
+	if err != nil || a.StartedBy != "ann" || a.Status != "in_progress" {
+		t.Fatalf("after the admin's start: %+v, %v", a, err)
 	}
 	id := a.PrecinctsToCount[0]
 	r := reported[id]
