@@ -56,6 +56,7 @@ func (v *run) checkAudit(l *ledger, profile rules.Profile, leaves []auditLeaf) {
 		return
 	}
 	hand := map[string]audit.HandCounted{}
+	handAt := map[string]int64{} // the log index of each precinct's hand count
 	logged := map[string]auditLeaf{}
 	var sampled []string
 	for _, lf := range leaves[1:] {
@@ -75,6 +76,7 @@ func (v *run) checkAudit(l *ledger, profile rules.Profile, leaves []auditLeaf) {
 				bad(lf.idx, "hand count of "+a.PrecinctID, "a precinct of the samples logged before it", "")
 			}
 			hand[a.PrecinctID] = audit.HandCounted{First: a.First, Final: a.Final}
+			handAt[a.PrecinctID] = lf.idx
 		default:
 			k := a.Event + " " + a.Contest + " round " + strconv.Itoa(a.Round)
 			if _, dup := logged[k]; dup {
@@ -133,6 +135,14 @@ func (v *run) checkAudit(l *ledger, profile rules.Profile, leaves []auditLeaf) {
 			}
 			if pub != rec {
 				v.find(Finding{Check: "audit", Record: fmt.Sprintf("entry %d (%s)", got.idx, key), Published: pub, Recomputed: rec})
+			}
+			// A round's risk is measured once its precincts are counted: after their hand counts.
+			for _, t := range ts {
+				if at := handAt[t.PrecinctID]; at > got.idx {
+					v.find(Finding{Check: "audit", Record: fmt.Sprintf("entry %d (%s)", got.idx, key), Published: "before the hand count of " + t.PrecinctID,
+						Recomputed: fmt.Sprintf("after it (entry %d)", at)})
+					break
+				}
 			}
 		}
 	}

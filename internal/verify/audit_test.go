@@ -18,7 +18,8 @@ import (
 // TestVerifyAudit: verify recomputes the risk-limiting audit from the log's audit entries (the
 // results at the checkpoint audited, the seed, the risk limit and the hand counts give every
 // sample and measured risk) and passes; a log rewritten by someone holding its key, with a hand
-// count changed, with the seed changed or with a sample's ticket changed, fails on the audit.
+// count changed, with the seed changed, with a sample's ticket changed or with a round's risk
+// logged before its hand counts, fails on the audit.
 func TestVerifyAudit(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{Precincts: 60})
 	ctx := context.Background()
@@ -110,6 +111,24 @@ func TestVerifyAudit(t *testing.T) {
 		t.Fatalf("no audit entry %s", ev)
 		return ""
 	}
+	// A risk logged before the hand count it measures: the last hand count and the entry after
+	// it (the round's risks) swapped.
+	last := -1
+	for i, b := range bodies {
+		if le, err := report.ParseEntry(b); err == nil && le.Kind == report.KindAudit && le.Audit.Event == report.AuditHandCount {
+			last = i
+		}
+	}
+	if le, err := report.ParseEntry(bodies[last+1]); last < 0 || err != nil || le.Audit == nil || le.Audit.Event != report.AuditRisk {
+		t.Fatalf("no risk entry follows the last hand count (entry %d)", last)
+	}
+	swapped := make([][]byte, len(bodies))
+	copy(swapped, bodies)
+	swapped[last], swapped[last+1] = swapped[last+1], swapped[last]
+	res2, findings2 := verifyAt(t, tamperProxy(t, env.URL, forge(t, string(skey), swapped).rewrite), verify.Config{Key: key})
+	expect(t, res2, findings2, fmt.Sprintf("audit: entry %d (risk", last), "before the hand count of")
+	t.Logf("a risk before its hand count:\n%s", firstLines(findings2, 6))
+
 	for _, tc := range []struct {
 		name string
 		ev   string
