@@ -389,7 +389,10 @@ func (n *Night) KeyHandCount(ctx context.Context, operator, precinctID string, f
 		if err != nil {
 			return HandCountKeyed{}, err
 		}
-		le, _ := report.ParseEntry(es[0].Body)
+		le, err := report.ParseEntry(es[0].Body)
+		if err != nil {
+			return HandCountKeyed{}, fmt.Errorf("hand count entry %d: %w", es[0].Index, err)
+		}
 		run.record(a, es[0], le)
 		if err := n.syncAudit(ctx, run, operator); err != nil {
 			return HandCountKeyed{}, err
