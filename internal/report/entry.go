@@ -16,6 +16,7 @@ const (
 	KindReport     = "report"     // a precinct report as submitted
 	KindCorrection = "correction" // a staff correction: a whole new report, with reason and author
 	KindReview     = "review"     // a review decision
+	KindAudit      = "audit"      // a risk-limiting audit's start, sample, hand count or round's risk
 )
 
 // Entry is one leaf of the log, as stored: its canonical encoding (Marshal) is the exact leaf
@@ -33,6 +34,7 @@ type Entry struct {
 	Reason     string  `json:"reason,omitempty"`   // correction, review
 	Decision   string  `json:"decision,omitempty"` // review: accepted, under_review, certified
 	Counts     *int64  `json:"counts,omitempty"`   // review: the entry made counted
+	Audit      *Audit  `json:"audit,omitempty"`    // audit: what happened (precinct_id is "")
 }
 
 // TimeFormat is how ReceivedAt is written.
@@ -77,8 +79,18 @@ func ParseEntry(leaf []byte) (Entry, error) {
 			return Entry{}, fmt.Errorf("entry of kind %s has no report", e.Kind)
 		}
 	case KindReview:
+	case KindAudit:
+		if e.Audit == nil || e.PrecinctID != "" || e.Report != nil {
+			return Entry{}, errors.New("entry of kind audit needs an audit record and no precinct_id nor report")
+		}
+		if err := e.Audit.valid(); err != nil {
+			return Entry{}, fmt.Errorf("entry's audit record is not valid: %w", err)
+		}
 	default:
 		return Entry{}, fmt.Errorf("entry has unknown kind %q", e.Kind)
+	}
+	if e.Audit != nil && e.Kind != KindAudit {
+		return Entry{}, fmt.Errorf("entry of kind %s has an audit record", e.Kind)
 	}
 	if _, err := time.Parse(TimeFormat, e.ReceivedAt); err != nil {
 		return Entry{}, fmt.Errorf("entry's received_at %q is not %s", e.ReceivedAt, TimeFormat)

@@ -20,6 +20,7 @@ const (
 	AuditCorrection     AuditKind = "correction"       // a staff correction appended
 	AuditReview         AuditKind = "review"           // a review decision appended
 	AuditEntryInvalid   AuditKind = "entry_invalid"    // refused by Append (a caller's bug)
+	AuditRLAEntry       AuditKind = "audit_entry"      // a risk-limiting audit's entry appended
 )
 
 // Written by the store's other writes, in their transaction.
@@ -69,7 +70,7 @@ const (
 // AuditKinds is the closed list, in the order above.
 var AuditKinds = []AuditKind{
 	AuditReportAccepted, AuditReportFlagged, AuditReportConflict, AuditReportDup,
-	AuditReportIDReused, AuditCorrection, AuditReview, AuditEntryInvalid,
+	AuditReportIDReused, AuditCorrection, AuditReview, AuditEntryInvalid, AuditRLAEntry,
 	AuditCredentialIssued,
 	AuditReportRejected, AuditLoginOK, AuditLoginFailed, AuditLoginThrottled, AuditLogout,
 	AuditSessionRevoked, AuditThrottleReset, AuditForbidden, AuditElectionInit, AuditLogKeyCreated,

@@ -42,6 +42,12 @@ func RecountWithPolicy(def *election.Definition, entries []store.Entry, lg Log, 
 		if e.Index != int64(i) {
 			return nil, fmt.Errorf("tally: recount: entry %d has log index %d", i, e.Index)
 		}
+		if e.Kind == store.KindAudit {
+			if err := ix.auditEntry(e); err != nil {
+				return nil, fmt.Errorf("tally: recount: entry %d: %w", i, err)
+			}
+			continue
+		}
 		l, le, err := ix.decode(e, nil)
 		if err == nil {
 			ps[l.county][l.pos], err = ix.advance(l, ps[l.county][l.pos], e, &le)

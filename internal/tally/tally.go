@@ -170,6 +170,7 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 	defer t.mu.Unlock()
 	dirty := map[loc]bool{}
 	var err error
+	size := t.size
 	for i := range entries {
 		var leaf *Leaf
 		for j := range leaves {
@@ -183,7 +184,8 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 			break
 		}
 	}
-	if len(dirty) > 0 {
+	// An entry that changes no precinct (an audit's) still moves the results' log size on.
+	if len(dirty) > 0 || t.size != size {
 		t.publish(dirty)
 	}
 	return err
@@ -193,6 +195,13 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 func (t *Tally) apply(e *store.Entry, leaf *Leaf, dirty map[loc]bool) error {
 	if e.Index != t.size {
 		return fmt.Errorf("log index %d, want %d: entries must be applied in order, each once", e.Index, t.size)
+	}
+	if e.Kind == store.KindAudit {
+		if err := t.ix.auditEntry(e); err != nil {
+			return err
+		}
+		t.size++
+		return nil
 	}
 	l, le, err := t.ix.decode(e, leaf)
 	if err != nil {

@@ -367,11 +367,16 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		l.order = append(l.order, pr)
 		l.byCounty[i] = append(l.byCounty[i], pr)
 	}
+	var audits []auditLeaf
 	for i, body := range bodies {
 		idx := int64(i)
 		le, err := report.ParseEntry(body)
 		if err != nil {
 			v.find(Finding{Check: "entry", Record: fmt.Sprintf("entry %d", idx), Detail: "does not read as an entry: " + err.Error()})
+			continue
+		}
+		if le.Kind == report.KindAudit && le.ElectionID == e.ID {
+			audits = append(audits, auditLeaf{idx, &le})
 			continue
 		}
 		pr, ok := l.ps[le.PrecinctID]
@@ -451,6 +456,7 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		v.res.Precincts++
 	}
 	v.say("%d precincts: status, entries, history, counted entry, attendees, first, final, delegates and SDEs per group", len(l.order))
+	v.checkAudit(l, profile, audits)
 	// The CSV.
 	sizes[d.csvSize] = true
 	rows, err := resultscsv.Read(bytes.NewReader(d.csv))
