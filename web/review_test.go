@@ -256,6 +256,10 @@ func TestReviewHotlineMismatch(t *testing.T) {
 			t.Errorf("the hotline card does not show %q: %q", want, got)
 		}
 	}
+	// The correction starts from the first copy's numbers, for the reviewer to check.
+	if got := eval[string](p, `document.getElementById("c-attendees").value`); got == "" {
+		t.Errorf("the correction form is empty for a precinct with hotline copies")
+	}
 	p.shot("hq-review-hotline-mismatch")
 	p.axe("review queue, hotline mismatch")
 }

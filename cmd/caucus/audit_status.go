@@ -10,10 +10,17 @@ import (
 	"slices"
 
 	"caucus/internal/audit"
+	"caucus/internal/client"
 	"caucus/internal/resultscsv"
 )
 
 const auditStatusHelp = `Usage: caucus audit status --seed DIGITS (--url URL | --csv FILE.csv) --risk-limit P [--hand-counts FILE.csv] [--json]
+       caucus audit status --url URL [--json]
+
+With --url alone, prints the audit a server runs on the record (GET /api/v1/audit): the
+checkpoint audited, the seed and risk limit, each contest's rounds, measured risk, discrepancies
+and precincts still to count, and the hand counts entered; --json prints the document as is.
+caucus verify recomputes all of it from the log.
 
 Recomputes where the audit of each contest stands from its public inputs alone: the seed, the risk
 limit, the reported results and the hand counts entered so far. Rounds follow one another: the
@@ -48,6 +55,9 @@ func runAuditStatus(ctx context.Context, args []string, stdout, stderr io.Writer
 	asJSON := fs.Bool("json", false, "")
 	if err := parseFlags(fs, args, auditStatusHelp, stdout); err != nil {
 		return err
+	}
+	if *seed == "" && *src.url != "" && *src.csv == "" && *src.riskLimit == "" && *handPath == "" && fs.NArg() == 0 {
+		return serverAuditStatus(ctx, *src.url, *asJSON, stdout)
 	}
 	alpha, err := src.check("status", fs.NArg(), fs.Arg(0))
 	if err != nil {
@@ -179,4 +189,40 @@ func printStatus(w io.Writer, s statusJSON) {
 			}
 		}
 	}
+}
+
+// serverAuditStatus prints the audit a server runs on the record (GET /api/v1/audit).
+func serverAuditStatus(ctx context.Context, url string, asJSON bool, stdout io.Writer) error {
+	c, err := client.New(url, nil)
+	if err != nil {
+		return &usageError{err: err, hint: "--url takes the server's address, e.g. http://127.0.0.1:8080/"}
+	}
+	a, err := c.Audit(ctx)
+	if err != nil {
+		return &hintError{err: err, hint: "check the URL and that the server is running"}
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(a)
+	}
+	if a.Status == "not_started" {
+		fmt.Fprintln(stdout, "The audit has not started: an admin starts it with a seed rolled with dice in public.")
+		return nil
+	}
+	fmt.Fprintf(stdout, "Audit of the checkpoint of size %d (root %s), started by %s at %s\n", a.LogSize, a.RootHash, a.StartedBy, a.StartedAt)
+	out := statusJSON{Seed: a.Seed, RiskLimit: a.RiskLimit, HandCounted: len(a.HandCounts)}
+	for _, c := range a.Contests {
+		cs := contestStatusJSON{Contest: audit.Kind(c.Contest), Status: audit.Status(c.Status), Draws: c.Draws, Risk: c.Risk, Waiting: c.Waiting}
+		for _, rd := range c.Rounds {
+			cs.Rounds = append(cs.Rounds, roundJSON{Draws: rd.Draws, Risk: rd.Risk})
+		}
+		for _, d := range c.Discrepancies {
+			cs.Discrepancies = append(cs.Discrepancies, discrepancyJSON{PrecinctID: d.PrecinctID, Overstatement: d.Overstatement})
+		}
+		out.Contests = append(out.Contests, cs)
+	}
+	printStatus(stdout, out)
+	fmt.Fprintf(stdout, "\nstatus: %s\n", a.Status)
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"caucus/internal/election"
+	"caucus/internal/report"
 	"caucus/internal/server/servertest"
 )
 
@@ -319,5 +321,75 @@ func TestAuditStatus(t *testing.T) {
 	}
 	if code, _, _ := run(t, "", "audit", "status", "--csv", iowa2020, "--risk-limit", "5"); code != 2 {
 		t.Errorf("no seed: exit %d", code)
+	}
+}
+
+// TestAuditStatusURL: caucus audit status --url alone prints the audit a server runs on the
+// record (GET /api/v1/audit), and the same seed redrawn from the server's results by caucus
+// audit status --seed gives the samples the server logged.
+func TestAuditStatusURL(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Precincts: 40})
+	for i, p := range env.Def.Precincts() {
+		body, _ := json.Marshal(env.Report(p.ID, "audit-"+itoa(i), i))
+		if status, b := env.Do("POST", "/api/v1/reports", env.Login(p.ID), body); status != http.StatusCreated {
+			t.Fatalf("report %s: %d %s", p.ID, status, b)
+		}
+	}
+	code, out, _ := run(t, "", "audit", "status", "--url", env.URL)
+	if code != 0 || !strings.Contains(out, "has not started") {
+		t.Fatalf("before the start: exit %d: %s", code, out)
+	}
+	ctx := context.Background()
+	if err := env.Server.SignCheckpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const seed = "16180339887498948482045"
+	a, err := env.Night.StartAudit(ctx, "ann", seed, "10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := a.PrecinctsToCount[0]
+	var r report.Report
+	for i, p := range env.Def.Precincts() {
+		if p.ID == id {
+			r = env.Report(p.ID, "audit-"+itoa(i), i)
+		}
+	}
+	for _, op := range []string{"otto", "oona"} {
+		if _, err := env.Night.KeyHandCount(ctx, op, id, r.First, r.Final); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, js, stderr := run(t, "", "audit", "status", "--url", env.URL, "--json")
+	_, api := env.Do("GET", "/api/v1/audit", "", nil)
+	var got, want any
+	json.Unmarshal([]byte(js), &got)
+	json.Unmarshal(api, &want)
+	if code != 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("--json: exit %d %s: %s\nwant %s", code, stderr, js, api)
+	}
+	code, out, _ = run(t, "", "audit", "status", "--url", env.URL)
+	if code != 0 || !strings.Contains(out, "Audit from seed "+seed+" at a risk limit of 10 %; 1 precincts hand counted") ||
+		!strings.Contains(out, "status: in_progress") || !strings.Contains(out, "started by ann") {
+		t.Fatalf("text: exit %d: %s", code, out)
+	}
+	// Anyone redraws the server's samples from the seed and the published results.
+	code, redrawn, stderr := run(t, "", "audit", "status", "--seed", seed, "--url", env.URL, "--risk-limit", "10", "--json")
+	if code != 0 {
+		t.Fatalf("redraw: exit %d: %s", code, stderr)
+	}
+	var rd statusJSON
+	if err := json.Unmarshal([]byte(redrawn), &rd); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range a.Contests {
+		if len(rd.Contests[i].Tickets) != len(c.Sample) {
+			t.Fatalf("%s: %d tickets redrawn, the server drew %d", c.Contest, len(rd.Contests[i].Tickets), len(c.Sample))
+		}
+		for j, tk := range c.Sample {
+			if rt := rd.Contests[i].Tickets[j]; rt.Hash != tk.Hash || rt.PrecinctID != tk.PrecinctID {
+				t.Fatalf("%s ticket %d: redrawn %+v, the server's %+v", c.Contest, j, rt, tk)
+			}
+		}
 	}
 }

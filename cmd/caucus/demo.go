@@ -30,7 +30,7 @@ The first run writes, under DIR (default ./caucus-demo):
 	caucus.db, caucus-practice.db   the databases
 	caucus.log-key, caucus-practice.log-key   the logs' signing keys (0600)
 	credentials/pins.csv      precinct_id,pin for every precinct (and logins.csv, sheets/)
-	credentials/staff.csv     the headquarters staff accounts, one per role and two operators
+	credentials/staff.csv     the headquarters staff accounts, one per role and three operators
 	                          and two reviewers: user,role,password,totp_secret (0600)
 	contacts.csv              made-up chairs' names and 555 phone numbers, for headquarters' board
 Run again on the same DIR, it resumes that election, its credentials and its staff accounts.

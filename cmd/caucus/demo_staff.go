@@ -12,14 +12,15 @@ import (
 	"caucus/internal/auth"
 )
 
-// demoAccounts are the demo's staff accounts: every role, and two operators and two reviewers,
-// so that double entry of hotline reports and separation of duties can be tried.
+// demoAccounts are the demo's staff accounts: every role, three operators and two reviewers, so
+// that double entry of hotline reports (and a third keying settling a mismatch) and separation
+// of duties can be tried.
 var demoAccounts = []struct {
 	user string
 	role auth.Role
 }{
 	{"admin", auth.RoleAdmin}, {"certifier", auth.RoleCertifier}, {"observer", auth.RoleObserver},
-	{"operator1", auth.RoleOperator}, {"operator2", auth.RoleOperator},
+	{"operator1", auth.RoleOperator}, {"operator2", auth.RoleOperator}, {"operator3", auth.RoleOperator},
 	{"reviewer1", auth.RoleReviewer}, {"reviewer2", auth.RoleReviewer},
 }
 

@@ -15,7 +15,7 @@ import (
 	"caucus/internal/auth"
 )
 
-// TestDemoStaff: the demo's staff.csv lists an account of every role, two operators and two
+// TestDemoStaff: the demo's staff.csv lists an account of every role, three operators and two
 // reviewers, with a TOTP secret exactly for admin and certifier, readable by its owner only;
 // every account logs in with what the file says; a resumed demo keeps the file and the
 // accounts, and makes again from the file an account the database lacks.
@@ -35,7 +35,7 @@ func TestDemoStaff(t *testing.T) {
 	f, _ := os.Open(csvPath)
 	rows, err := csv.NewReader(f).ReadAll()
 	f.Close()
-	if err != nil || len(rows) != 8 || strings.Join(rows[0], ",") != "user,role,password,totp_secret" {
+	if err != nil || len(rows) != 9 || strings.Join(rows[0], ",") != "user,role,password,totp_secret" {
 		t.Fatalf("staff.csv: %v, %v", rows, err)
 	}
 	roles := map[string]int{}
@@ -45,7 +45,7 @@ func TestDemoStaff(t *testing.T) {
 			t.Errorf("row %v: short password, or a secret where none belongs (or none where one does)", r)
 		}
 	}
-	if roles["operator"] != 2 || roles["reviewer"] != 2 || roles["admin"] != 1 || roles["certifier"] != 1 || roles["observer"] != 1 {
+	if roles["operator"] != 3 || roles["reviewer"] != 2 || roles["admin"] != 1 || roles["certifier"] != 1 || roles["observer"] != 1 {
 		t.Errorf("roles = %v", roles)
 	}
 	st, a := openAuth(t, path)

@@ -134,7 +134,7 @@ func TestDemo(t *testing.T) {
 	}
 	// Headquarters: the demo's staff accounts log in with what staff.csv says.
 	staff := readCSV(t, filepath.Join(dir, "credentials", "staff.csv"))
-	if len(staff) != 8 || staff[4][0] != "operator1" {
+	if len(staff) != 9 || staff[4][0] != "operator1" {
 		t.Fatalf("staff.csv: %v", staff)
 	}
 	if status, b := post(t, base+"api/v1/staff/login", "", map[string]string{"user": "operator1", "password": staff[4][2]}); status != 200 {

@@ -25,7 +25,8 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // TestServePostgres runs caucus serve over HTTP on a PostgreSQL database, with a practice
 // election in a schema of its own: credentials issued into it, chairs logging in and reporting
-// (a retry, a conflicting second report, a practice report), a second serve on the same
+// (a retry, a conflicting second report, a practice report), two hotline operators keying one
+// precinct's worksheet that is counted when their copies match, a second serve on the same
 // database refused while the first runs, the first restarted on the same database with every
 // report still there, and caucus verify passing against both logs.
 func TestServePostgres(t *testing.T) {
@@ -122,7 +123,9 @@ func TestServePostgres(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
-	for i, p := range def.Precincts() {
+	precincts := def.Precincts()
+	byPhone := precincts[len(precincts)-1] // reported through the hotline below
+	for i, p := range precincts[:len(precincts)-1] {
 		body, _ := json.Marshal(map[string]string{"precinct_id": p.ID, "pin": pins[p.ID]})
 		status, b := post("api/v1/login", "", body)
 		if status != http.StatusOK {
@@ -145,6 +148,46 @@ func TestServePostgres(t *testing.T) {
 			if status, b := post("practice/api/v1/reports", login.Token, r.Canonical()); status != http.StatusCreated {
 				t.Fatalf("practice report: %d %s, want 201", status, b)
 			}
+		}
+	}
+
+	// The hotline on PostgreSQL: two operators made with caucus staff add (beside the running
+	// serve) key the same worksheet, verified by the chair's PIN; the second copy matches the
+	// first and the report is counted.
+	r := crashReport(facts[byPhone.ID], byPhone.ID, "pg-hotline", len(precincts), seen)
+	var rep map[string]any
+	json.Unmarshal(r.Canonical(), &rep)
+	delete(rep, "report_id") // the console sends none
+	rep["channel"] = report.ChannelHotline
+	copyBody, _ := json.Marshal(map[string]any{"precinct_id": byPhone.ID, "verified_by": "pin", "pin": pins[byPhone.ID], "report": rep})
+	for i, op := range []string{"olga", "oscar"} {
+		var out, errOut bytes.Buffer
+		if code := (&Main{}).Run(ctx, []string{"staff", "add", "--db", dbURL, "--user", op, "--role", "operator"},
+			strings.NewReader(""), &out, &errOut); code != 0 {
+			t.Fatalf("staff add %s: exit %d\n%s\n%s", op, code, out.String(), errOut.String())
+		}
+		var password string
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 3 && f[0] == "one-time" && f[1] == "password" {
+				password = f[2]
+			}
+		}
+		body, _ := json.Marshal(map[string]string{"user": op, "password": password})
+		status, b := post("api/v1/staff/login", "", body)
+		if status != http.StatusOK {
+			t.Fatalf("staff login %s: %d %s", op, status, b)
+		}
+		var login struct{ Token string }
+		json.Unmarshal(b, &login)
+		status, b = post("api/v1/hotline/entries", login.Token, copyBody)
+		var res struct{ State, Counted string }
+		json.Unmarshal(b, &res)
+		wantStatus, want := []int{http.StatusOK, http.StatusCreated}[i], []string{"waiting_second", "matched"}[i]
+		if status != wantStatus || res.State != want {
+			t.Fatalf("%s's copy: %d %s, want %d and state %s", op, status, b, wantStatus, want)
+		}
+		if i == 1 && res.Counted != "counted" {
+			t.Fatalf("matched copies: %s, want counted", b)
 		}
 	}
 	stop()

@@ -204,10 +204,12 @@ func practiceKeyPath(file string) string {
 	return strings.TrimSuffix(file, ext) + "-practice" + ext
 }
 
-// database is what a --db URL opens: the election's store, which also serves auth.
+// database is what a --db URL opens: the election's store, which also serves auth and the
+// hotline.
 type database interface {
 	store.Store
 	auth.Store
+	hotline.Store
 }
 
 // isPostgres reports whether a --db URL names a PostgreSQL database.
@@ -333,15 +335,7 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		return err
 	}
 	nights := []*night.Night{mainNight}
-	// The hotline keeps its operators' copies in tables of its own, which the SQLite store
-	// has; on a store without them (PostgreSQL, until it keeps them too) the hotline's routes
-	// and console are not served.
-	var desk *hotline.Desk
-	if hs, ok := main.(hotline.Store); ok {
-		desk = hotline.New(hotline.Config{Def: def, Store: hs, Submit: mainNight, PINs: authn, Now: time.Now})
-	} else {
-		log.Warn("this database keeps no hotline copies: the hotline is not served", slog.String("db", "postgres"))
-	}
+	desk := hotline.New(hotline.Config{Def: def, Store: main, Submit: mainNight, PINs: authn, Now: time.Now})
 	cfg := server.Config{Main: mainNight, Auth: authn, Hotline: desk, Log: log, Now: time.Now, TrustedProxies: opts.trustedProxies}
 	if practice != nil {
 		pdb, err := openStore(ctx, practiceURL(dbURL), true)

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"testing/fstest"
 
+	"caucus/internal/auth"
 	"caucus/internal/client"
 	"caucus/internal/election"
 	"caucus/internal/simulate"
@@ -59,7 +61,8 @@ instead: a first operator keys the worksheet the chair reads with the PIN, a sec
 independently, with keying slips now and then, and a third keys it when the copies differ. Every
 slip must be caught by the double entry (nothing mis-keyed counted), and the published numbers
 must still equal the truth. --operators is a CSV of the operators' accounts (username,password;
-three at least, created with "caucus staff add --role operator").
+three at least, created with "caucus staff add --role operator"), or the demo's
+credentials/staff.csv, whose operators it takes.
 
 --generate DIR writes a synthetic election of N precincts in K counties (a national-size one
 is --precincts 175000 --counties 3000) to measure how costs grow; then run "caucus serve" on it.
@@ -75,7 +78,7 @@ Flags:
 	--seed S           the seed of the synthetic night and of the faults (default 1)
 	--retry-wait D     cap on a phone's wait before sending again (default 200ms)
 	--hotline-share F  the share of chairs who report by phone through the hotline (default 0)
-	--operators FILE   the hotline operators' accounts: CSV username,password, three at least
+	--operators FILE   the hotline operators' accounts: CSV username,password (three at least), or staff.csv
 	--progress         draw the progress line even when stderr is not a terminal
 	--chaos N          crash drill with N kills (needs --binary and --election)
 	--binary PATH      the caucus binary the drill runs (default: this one)
@@ -258,19 +261,28 @@ func readPINsFile(path string) (map[string]string, error) {
 func readOperatorsFile(path string) ([]simulate.Staff, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, &hintError{err: err, hint: "--operators is a CSV of username,password lines, one per operator account"}
+		return nil, &hintError{err: err, hint: "--operators is a CSV of username,password lines, one per operator account, or the demo's staff.csv"}
 	}
 	defer f.Close()
 	rows, err := csv.NewReader(f).ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(rows) == 0 || len(rows[0]) != 2 || rows[0][0] != "username" {
-		return nil, &hintError{err: fmt.Errorf("%s: not an operators file", path), hint: "the first line is username,password"}
-	}
 	var ops []simulate.Staff
-	for _, r := range rows[1:] {
-		ops = append(ops, simulate.Staff{Username: r[0], Password: r[1]})
+	switch {
+	case len(rows) > 0 && slices.Equal(rows[0], []string{"username", "password"}):
+		for _, r := range rows[1:] {
+			ops = append(ops, simulate.Staff{Username: r[0], Password: r[1]})
+		}
+	case len(rows) > 0 && slices.Equal(rows[0], staffCSVHeader): // the demo's staff.csv: its operators
+		for _, r := range rows[1:] {
+			if r[1] == string(auth.RoleOperator) {
+				ops = append(ops, simulate.Staff{Username: r[0], Password: r[2]})
+			}
+		}
+	default:
+		return nil, &hintError{err: fmt.Errorf("%s: not an operators file", path),
+			hint: "the first line is username,password, or give the demo's credentials/staff.csv"}
 	}
 	if len(ops) < 3 {
 		return nil, &hintError{err: fmt.Errorf("%s: %d operators", path, len(ops)),

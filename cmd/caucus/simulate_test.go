@@ -80,3 +80,39 @@ func TestSimulateHeadquarters(t *testing.T) {
 		t.Errorf("no headquarters decisions, or not ok, in the summary")
 	}
 }
+
+// --operators takes a username,password file or the demo's staff.csv, whose operators it keeps;
+// anything else is refused with a hint.
+func TestOperatorsFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	plain := write("ops.csv", "username,password\na,pa\nb,pb\nc,pc\n")
+	staff := write("staff.csv", "user,role,password,totp_secret\nadmin,admin,px,SECRET\nop1,operator,p1,\nrev,reviewer,pr,\nop2,operator,p2,\nop3,operator,p3,\n")
+	for _, c := range []struct {
+		path string
+		want string
+	}{{plain, "a:pa b:pb c:pc"}, {staff, "op1:p1 op2:p2 op3:p3"}} {
+		ops, err := readOperatorsFile(c.path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.path, err)
+		}
+		var got []string
+		for _, o := range ops {
+			got = append(got, o.Username+":"+o.Password)
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("%s: %v, want %s", c.path, got, c.want)
+		}
+	}
+	for _, body := range []string{"user,password\na,b\n", "username,password\na,b\n", "user,role,password,totp_secret\nop1,operator,p1,\n"} {
+		if _, err := readOperatorsFile(write("bad.csv", body)); err == nil {
+			t.Errorf("%q accepted", body)
+		}
+	}
+}

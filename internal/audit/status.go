@@ -94,3 +94,40 @@ func (e *Election) Status(seed string, alpha *big.Rat, counts map[string]HandCou
 	}
 	return out, nil
 }
+
+// RoundTickets splits the replay's tickets by round, in order: each round counted so far (as
+// Progress.Rounds lists them), then the round drawn and waiting for hand counts, if any.
+func (r *Replay) RoundTickets() [][]Ticket {
+	var out [][]Ticket
+	from := 0
+	for _, rd := range r.Progress.Rounds {
+		out = append(out, r.Tickets[from:rd.Draws:rd.Draws])
+		from = int(rd.Draws)
+	}
+	if from < len(r.Tickets) {
+		out = append(out, r.Tickets[from:])
+	}
+	return out
+}
+
+// RoundOverstatements lists, for the round of tickets ts, each precinct drawn in it (once, in
+// draw order) whose hand count gives a nonzero overstatement e_p, with e_p.
+func (r *Replay) RoundOverstatements(ts []Ticket) []PrecinctOverstatement {
+	var out []PrecinctOverstatement
+	seen := map[string]bool{}
+	for _, t := range ts {
+		e, ok := r.Overstatements[t.PrecinctID]
+		if !ok || e.Sign() == 0 || seen[t.PrecinctID] {
+			continue
+		}
+		seen[t.PrecinctID] = true
+		out = append(out, PrecinctOverstatement{PrecinctID: t.PrecinctID, E: e})
+	}
+	return out
+}
+
+// PrecinctOverstatement is a precinct's relative overstatement e_p in a contest.
+type PrecinctOverstatement struct {
+	PrecinctID string
+	E          *big.Rat
+}

@@ -142,6 +142,13 @@ func (c *Client) Results(ctx context.Context) (results.Results, error) {
 	return r, err
 }
 
+// Audit is GET /api/v1/audit: the risk-limiting audit as the server has it.
+func (c *Client) Audit(ctx context.Context) (results.Audit, error) {
+	var a results.Audit
+	_, err := c.GetJSON(ctx, "api/v1/audit", &a)
+	return a, err
+}
+
 // Counties is GET /api/v1/results/counties.
 func (c *Client) Counties(ctx context.Context) (results.Counties, error) {
 	var r results.Counties

@@ -30,8 +30,8 @@ import (
 	"caucus/internal/store"
 )
 
-// Store is what a Desk keeps and reads; store/sqlite implements it, and storetest.RunHotline is
-// its conformance suite. Every write is one durable transaction with its audit row.
+// Store is what a Desk keeps and reads; store/sqlite and store/postgres implement it, and
+// storetest.RunHotline is its conformance suite. Every write is one durable transaction with its audit row.
 type Store interface {
 	// AddHotlineCopy stores a copy in its precinct's open round and returns the round with
 	// every copy it holds; an operator's second copy of a round wraps store.ErrExists.

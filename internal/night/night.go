@@ -50,6 +50,10 @@ type Store interface {
 	Audit(ctx context.Context, after int64, limit int) ([]store.AuditRecord, error)
 	// AddCallback stores a chair's call-back request.
 	AddCallback(ctx context.Context, c store.NewCallback) (store.Callback, error)
+	// AddHandCopy stores one operator's keying of an audited precinct's hand count.
+	AddHandCopy(ctx context.Context, c store.HandCopy) (store.HandCopy, error)
+	// HandCopies returns every keying of one precinct's hand count, ordered by ID.
+	HandCopies(ctx context.Context, precinctID string) ([]store.HandCopy, error)
 
 	// The transparency log's signing key and checkpoint.
 	CreateValue(ctx context.Context, name string, value []byte) error
@@ -109,6 +113,10 @@ type Night struct {
 	decideMu sync.Mutex // serialises Decide's and Certify's checks and appends
 
 	certified certified // the results at each certified checkpoint, computed when first asked
+
+	auditMu     sync.Mutex // serialises the risk-limiting audit (audit.go)
+	audit       *auditRun  // nil: not started (once auditLoaded)
+	auditLoaded bool
 }
 
 // rebuildChunk is how many entries one read takes when the tally is rebuilt at start-up.

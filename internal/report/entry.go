@@ -17,9 +17,10 @@ const (
 	KindReport     = "report"     // a precinct report as submitted
 	KindCorrection = "correction" // a staff correction: a whole new report, with reason and author
 	KindReview     = "review"     // a review decision
+	KindAudit      = "audit"      // a risk-limiting audit's start, sample, hand count or round's risk
 	// KindCertification is a certifier's certification of a scope (a county or the state) at
 	// a checkpoint of the log, or its withdrawal. Its precinct_id is the scope it certifies:
-	// "county:ID" or "state" (see Scope).
+	// "county:ID" or "state" (see ParseScope).
 	KindCertification = "certification"
 )
 
@@ -65,6 +66,7 @@ type Entry struct {
 	Reason     string  `json:"reason,omitempty"`   // correction, review, certification
 	Decision   string  `json:"decision,omitempty"` // review: accepted, under_review, certified
 	Counts     *int64  `json:"counts,omitempty"`   // review: the entry made counted
+	Audit      *Audit  `json:"audit,omitempty"`    // audit: what happened (precinct_id is "")
 	// Recanvass, on a review or correction, says the entry is a recanvass's outcome (a review
 	// confirming the counted report, a correction applying what it found) and what it re-keyed
 	// the precinct from: worksheet or cards.
@@ -118,12 +120,22 @@ func ParseEntry(leaf []byte) (Entry, error) {
 			return Entry{}, fmt.Errorf("entry of kind %s has no report", e.Kind)
 		}
 	case KindReview:
+	case KindAudit:
+		if e.Audit == nil || e.PrecinctID != "" || e.Report != nil {
+			return Entry{}, errors.New("entry of kind audit needs an audit record and no precinct_id nor report")
+		}
+		if err := e.Audit.valid(); err != nil {
+			return Entry{}, fmt.Errorf("entry's audit record is not valid: %w", err)
+		}
 	case KindCertification:
 		if err := e.checkCertification(); err != nil {
 			return Entry{}, err
 		}
 	default:
 		return Entry{}, fmt.Errorf("entry has unknown kind %q", e.Kind)
+	}
+	if e.Audit != nil && e.Kind != KindAudit {
+		return Entry{}, fmt.Errorf("entry of kind %s has an audit record", e.Kind)
 	}
 	if e.Recanvass != "" && e.Recanvass != RecanvassWorksheet && e.Recanvass != RecanvassCards {
 		return Entry{}, fmt.Errorf("entry's recanvass source %q is not worksheet or cards", e.Recanvass)

@@ -97,6 +97,15 @@ func authzRows(reportX string) []authzRow {
 		{"GET /api/v1/certifications", "", "200 200 200 200 200 200 200 200 200 200", false},
 		{"GET /api/v1/certifications/0/results.csv", "", "404 404 404 404 404 404 404 404 404 404", false},
 		{"GET /certifications/0", "", "404 404 404 404 404 404 404 404 404 404", false},
+		// The risk-limiting audit: its start (a seed too short is refused once the admin is
+		// admitted), hand counts (refused before the start once the operator is admitted), and
+		// the audit itself for anyone.
+		{"POST /api/v1/hq/audit", `{"seed":"12","risk_limit":5}`, "401 403 403 403 403 403 403 422 401 401", false},
+		{"POST /api/v1/hq/audit/hand-counts/X", `{"first":{"adams":10},"final":{"adams":10}}`, "401 403 403 403 409 403 403 403 401 401", false},
+		{"GET /api/v1/audit", "", "200 200 200 200 200 200 200 200 200 200", false},
+		{"GET /api/v1/audit.csv", "", "200 200 200 200 200 200 200 200 200 200", false},
+		{"GET /audit", "", "200 200 200 200 200 200 200 200 200 200", false},
+		{"GET /hq/audit", "", "303 403 403 200 200 403 403 200 303 303", false},
 	}
 }
 

@@ -58,7 +58,7 @@ func slip(t testing.TB, env *servertest.Env, r report.Report, rng *rand.Rand) (r
 	facts := report.Facts(env.Def)[r.PrecinctID]
 	for range 200 {
 		s := r
-		s.First, s.Final = maps(r.First), maps(r.Final)
+		s.First, s.Final = cloneCounts(r.First), cloneCounts(r.Final)
 		d := int64(1 + rng.IntN(3))
 		if rng.IntN(2) == 0 {
 			d = -d
@@ -85,7 +85,7 @@ func slip(t testing.TB, env *servertest.Env, r report.Report, rng *rand.Rand) (r
 	return r, ""
 }
 
-func maps(m rules.Counts) rules.Counts {
+func cloneCounts(m rules.Counts) rules.Counts {
 	out := rules.Counts{}
 	for k, v := range m {
 		out[k] = v
@@ -601,7 +601,7 @@ func TestHotlineMismatchReviewed(t *testing.T) {
 	rita := env.StaffLogin("rita", auth.RoleReviewer)
 	right := env.Report(p, "right", 5)
 	wrong := right
-	wrong.First = maps(right.First)
+	wrong.First = cloneCounts(right.First)
 	wrong.First[servertest.Candidates[0]]++
 	wrong.Attendees++
 	if k := key(t, env, olga, right, env.PINs[p]); k.res.State != hotline.StateWaitingSecond {

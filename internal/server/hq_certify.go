@@ -45,9 +45,9 @@ func (s *Server) certifyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /hq/certify", s.onMain(s.handleCertifyPage(assets)))
 }
 
-// decodeStrict reads a request body into v, refusing unknown fields, with a 400 that names
+// decodeJSON reads a request body into v, refusing unknown fields, with a 400 that names
 // what to send.
-func decodeStrict(body []byte, v any, what string) error {
+func decodeJSON(body []byte, v any, what string) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -86,7 +86,7 @@ func (s *Server) handleRecanvass(site *Site, sess auth.Session, _ http.Header, r
 		return nil, 0, err
 	}
 	var req recanvassRequest
-	if err := decodeStrict(body, &req, "{report, reason, source}"); err != nil {
+	if err := decodeJSON(body, &req, "{report, reason, source}"); err != nil {
 		return nil, 0, err
 	}
 	rc := night.Recanvass{PrecinctID: r.PathValue("precinct_id"), Author: sess.Username, Reason: strings.TrimSpace(req.Reason),
@@ -172,7 +172,7 @@ func (s *Server) handleRecanvassRequest(site *Site, sess auth.Session, _ http.He
 		Precincts   []string `json:"precincts"`
 		Reason      string   `json:"reason"`
 	}
-	if err := decodeStrict(body, &req, "{requested_by, precincts, reason}"); err != nil {
+	if err := decodeJSON(body, &req, "{requested_by, precincts, reason}"); err != nil {
 		return nil, 0, err
 	}
 	if len(req.Reason) > maxReasonLen || len(req.RequestedBy) > 200 {
@@ -269,7 +269,7 @@ func (s *Server) certifyAct(site *Site, sess auth.Session, r *http.Request, with
 		return nil, 0, err
 	}
 	var req certifyRequest
-	if err := decodeStrict(body, &req, "{scope, otp, reason}"); err != nil {
+	if err := decodeJSON(body, &req, "{scope, otp, reason}"); err != nil {
 		return nil, 0, err
 	}
 	req.Reason = strings.TrimSpace(req.Reason)

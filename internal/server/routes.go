@@ -33,6 +33,7 @@ func (s *Server) Handler() http.Handler {
 	s.staffAdminRoutes(mux)
 	s.reviewRoutes(mux)
 	s.certifyRoutes(mux)
+	s.auditRoutes(mux)
 	s.webRoutes(mux)
 	s.pageRoutes(mux)
 	s.hqRoutes(mux)

@@ -63,6 +63,7 @@ func (s *Server) pageRoutes(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+p+"/results/counties/{county_id}", s.onSite(site, pg.serve(pg.county)))
 		mux.HandleFunc("GET "+p+"/results/precincts/{precinct_id}", s.onSite(site, pg.serve(pg.precinct)))
 	}
+	mux.HandleFunc("GET /audit", s.onMain(pg.serve(pg.auditPage)))
 	api := pg.serve(pg.apiPage)
 	mux.HandleFunc("GET /api", func(w http.ResponseWriter, r *http.Request) { api(s.main, w, r) })
 }

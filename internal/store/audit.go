@@ -20,6 +20,7 @@ const (
 	AuditCorrection     AuditKind = "correction"       // a staff correction appended
 	AuditReview         AuditKind = "review"           // a review decision appended
 	AuditEntryInvalid   AuditKind = "entry_invalid"    // refused by Append (a caller's bug)
+	AuditRLAEntry       AuditKind = "audit_entry"      // a risk-limiting audit's entry appended
 	AuditCertification  AuditKind = "certification"    // a certification or its withdrawal appended
 )
 
@@ -75,7 +76,7 @@ const (
 // AuditKinds is the closed list, in the order above.
 var AuditKinds = []AuditKind{
 	AuditReportAccepted, AuditReportFlagged, AuditReportConflict, AuditReportDup,
-	AuditReportIDReused, AuditCorrection, AuditReview, AuditEntryInvalid, AuditCertification,
+	AuditReportIDReused, AuditCorrection, AuditReview, AuditEntryInvalid, AuditRLAEntry, AuditCertification,
 	AuditCredentialIssued,
 	AuditReportRejected, AuditLoginOK, AuditLoginFailed, AuditLoginThrottled, AuditLogout,
 	AuditSessionRevoked, AuditThrottleReset, AuditForbidden, AuditElectionInit, AuditLogKeyCreated,

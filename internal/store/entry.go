@@ -14,6 +14,9 @@ const (
 	KindReport     Kind = "report"     // a chair's or operator's precinct report
 	KindCorrection Kind = "correction" // staff's corrected report, with reason and author in the body
 	KindReview     Kind = "review"     // a reviewer's decision: accept, flag, certify
+	// KindAudit is a risk-limiting audit's record (start, sample, hand count, risk): it belongs
+	// to no precinct (PrecinctID "") and changes no precinct's state (Status "").
+	KindAudit Kind = "audit"
 	// KindCertification is a certifier's certification of a scope, or its withdrawal. Its
 	// PrecinctID is the scope ("county:ID" or "state"), which no precinct ID is; it changes no
 	// precinct's state (Next), and its stored status is certified or withdrawn.
@@ -97,8 +100,14 @@ func (e *NewEntry) Validate() error {
 		return fmt.Errorf("%w: entry: "+format, append([]any{ErrInvalid}, args...)...)
 	}
 	switch {
+	case e.Kind == KindAudit:
+		if e.PrecinctID != "" || e.Status != "" || e.Counts != nil || e.Content != nil {
+			return bad("an audit entry has no precinct_id, status, counts nor content")
+		}
 	case e.PrecinctID == "":
 		return bad("empty precinct_id")
+	}
+	switch {
 	case e.Submitter == "":
 		return bad("empty submitter")
 	case len(e.Body) == 0:
@@ -127,6 +136,7 @@ func (e *NewEntry) Validate() error {
 		if e.Status != "" && e.Status != StatusCorrected {
 			return bad("correction status %q, want corrected", e.Status)
 		}
+	case KindAudit:
 	case KindReview:
 		switch e.Status {
 		case StatusAccepted, StatusUnderReview, StatusCertified:
@@ -238,6 +248,7 @@ func EmptyState(precinctID string) PrecinctState {
 //   - a review needs a counted entry; it sets the decided status, makes e.Counts counted when
 //     given (the caller checks that it names a report or correction of the precinct), and
 //     clears the conflict flag unless the decision is under_review;
+//   - an audit entry belongs to no precinct: the state is returned as it was, status "";
 //   - a certification is about a scope, not a precinct: the state is returned unchanged (the
 //     store keeps no state for a scope), with the certification's own status.
 func Next(prev PrecinctState, e *NewEntry, index int64, at time.Time) (PrecinctState, Status, Outcome, error) {
@@ -249,6 +260,8 @@ func Next(prev PrecinctState, e *NewEntry, index int64, at time.Time) (PrecinctS
 	next.UpdatedAt = at
 	outcome := Appended
 	switch e.Kind {
+	case KindAudit:
+		return prev, "", Appended, nil
 	case KindReport:
 		next.Reports++
 		if prev.Counted == NoIndex {

@@ -2,7 +2,9 @@ package store
 
 import (
 	"encoding/hex"
+	"errors"
 	"testing"
+	"time"
 )
 
 func TestLeafHash(t *testing.T) {
@@ -28,5 +30,31 @@ func TestAuditKindsClosed(t *testing.T) {
 	}
 	if AuditKind("coffee_break").Valid() {
 		t.Error("an unknown kind is valid")
+	}
+}
+
+// TestAuditEntry: an entry of a risk-limiting audit belongs to no precinct and changes no
+// precinct's state.
+func TestAuditEntry(t *testing.T) {
+	e := NewEntry{Kind: KindAudit, Submitter: "ann", Channel: ChannelStaff, Body: []byte(`{}`)}
+	if err := e.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	for _, bad := range []func(*NewEntry){
+		func(e *NewEntry) { e.PrecinctID = "p1" },
+		func(e *NewEntry) { e.Status = StatusAccepted },
+		func(e *NewEntry) { c := int64(0); e.Counts = &c },
+		func(e *NewEntry) { e.Content = []byte{1} },
+	} {
+		b := e
+		bad(&b)
+		if err := b.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Validate(%+v) = %v, want ErrInvalid", b, err)
+		}
+	}
+	prev := PrecinctState{PrecinctID: "p1", Status: StatusAccepted, Counted: 3, Reports: 1, LastIndex: 3}
+	next, status, outcome, err := Next(prev, &e, 9, time.Unix(1, 0))
+	if err != nil || next != prev || status != "" || outcome != Appended {
+		t.Errorf("Next = %+v, %q, %v, %v; want the state unchanged", next, status, outcome, err)
 	}
 }

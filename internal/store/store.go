@@ -160,6 +160,14 @@ type Store interface {
 	// ErrNotFound.
 	Photo(ctx context.Context, sha256 string) (Photo, error)
 
+	// AddHandCopy stores one operator's keying of an audited precinct's hand count and returns
+	// it with its ID and time. An empty PrecinctID or Operator, or Counts that is not a JSON
+	// object, returns an error wrapping ErrInvalid.
+	AddHandCopy(ctx context.Context, c HandCopy) (HandCopy, error)
+
+	// HandCopies returns every keying of one precinct's hand count, ordered by ID.
+	HandCopies(ctx context.Context, precinctID string) ([]HandCopy, error)
+
 	// Close waits for in-flight calls to finish, releases the database and makes every later
 	// call fail with ErrClosed. Calling it again returns nil.
 	Close() error

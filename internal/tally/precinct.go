@@ -171,6 +171,21 @@ func (ix *index) decode(e *store.Entry, leaf *Leaf) (loc, report.Entry, error) {
 	return l, le, nil
 }
 
+// auditEntry checks an entry of a risk-limiting audit, which counts toward no precinct: its leaf
+// parses, is for this election and is the audit entry the store says it is.
+func (ix *index) auditEntry(e *store.Entry) error {
+	le, err := report.ParseEntry(e.Body)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read leaf: %w", err)
+	case le.Kind != string(e.Kind):
+		return fmt.Errorf("leaf is a %s, the store says %s", le.Kind, e.Kind)
+	case le.ElectionID != ix.elec.ID:
+		return fmt.Errorf("leaf is for election %q, not %q", le.ElectionID, ix.elec.ID)
+	}
+	return nil
+}
+
 // advance folds one entry of a precinct into its state: store.Next says which entry counts and
 // the status, and when the counted entry changes its numbers are worked out again.
 func (ix *index) advance(l loc, old pstate, e *store.Entry, le *report.Entry) (pstate, error) {

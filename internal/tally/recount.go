@@ -57,6 +57,12 @@ func RecountWithPolicy(def *election.Definition, entries []store.Entry, lg Log, 
 			updatedAt = le.ReceivedAt
 			continue
 		}
+		if e.Kind == store.KindAudit {
+			if err := ix.auditEntry(e); err != nil {
+				return nil, fmt.Errorf("tally: recount: entry %d: %w", i, err)
+			}
+			continue
+		}
 		l, le, err := ix.decode(e, nil)
 		if err == nil {
 			ps[l.county][l.pos], err = ix.advance(l, ps[l.county][l.pos], e, &le)

@@ -172,8 +172,8 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	dirty := map[loc]bool{}
-	start := t.size
 	var err error
+	size := t.size
 	for i := range entries {
 		var leaf *Leaf
 		for j := range leaves {
@@ -187,7 +187,9 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 			break
 		}
 	}
-	if t.size != start {
+	// An entry that changes no precinct (an audit's, the state's certification) still moves the
+	// results' log size on.
+	if len(dirty) > 0 || t.size != size {
 		t.publish(dirty)
 	}
 	return err
@@ -200,6 +202,13 @@ func (t *Tally) apply(e *store.Entry, leaf *Leaf, dirty map[loc]bool) error {
 	}
 	if e.Kind == store.KindCertification {
 		return t.applyCert(e, leaf, dirty)
+	}
+	if e.Kind == store.KindAudit {
+		if err := t.ix.auditEntry(e); err != nil {
+			return err
+		}
+		t.size++
+		return nil
 	}
 	l, le, err := t.ix.decode(e, leaf)
 	if err != nil {

@@ -377,6 +377,7 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		l.order = append(l.order, pr)
 		l.byCounty[i] = append(l.byCounty[i], pr)
 	}
+	var audits []auditLeaf
 	for i, body := range bodies {
 		idx := int64(i)
 		le, err := report.ParseEntry(body)
@@ -386,6 +387,10 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		}
 		if le.Kind == report.KindCertification && le.ElectionID == e.ID {
 			l.certs = append(l.certs, certEntry{idx: idx, le: &le})
+			continue
+		}
+		if le.Kind == report.KindAudit && le.ElectionID == e.ID {
+			audits = append(audits, auditLeaf{idx, &le})
 			continue
 		}
 		pr, ok := l.ps[le.PrecinctID]
@@ -467,6 +472,7 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		v.res.Precincts++
 	}
 	v.say("%d precincts: status, entries, history, counted entry, attendees, first, final, delegates and SDEs per group", len(l.order))
+	v.checkAudit(l, profile, audits)
 	// The CSV.
 	sizes[d.csvSize] = true
 	v.compareCSV(l, "results.csv", d.csv, d.csvSize, -1)

@@ -194,10 +194,12 @@
     if (!readOnly) fillCorrection(it);
   }
 
-  // The correction form starts from the counted entry's numbers (or the latest entry's).
+  // The correction form starts from the counted entry's numbers (or the latest entry's, or the
+  // first hotline copy's).
   function fillCorrection(it) {
     const base = it.entries.find((e) => e.counted) || it.entries[it.entries.length - 1];
-    const r = base ? base.report : { attendees: "", first: {}, final: {} };
+    // A precinct with nothing in the log but hotline copies that differ starts from the first copy.
+    const r = base ? base.report : it.hotline && it.hotline.copies.length ? it.hotline.copies[0].report : { attendees: "", first: {}, final: {} };
     $("c-attendees").value = r.attendees === "" ? "" : String(r.attendees);
     const rows = $("c-rows");
     rows.replaceChildren(...candidates.map((c) => {

@@ -227,6 +227,9 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 				e, store.AuditReportIDReused, detail)
 		}
 	}
+	if e.Kind == store.KindAudit {
+		return a.auditEntry(e)
+	}
 	prev := store.EmptyState(e.PrecinctID)
 	if st := a.states[e.PrecinctID]; st != nil {
 		prev = *st
@@ -263,13 +266,7 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 	if e.Counts != nil {
 		entry.Counts = *e.Counts
 	}
-	s := &stored{Entry: entry, content: bytes.Clone(nullBytes(e.Content))}
-	a.added = append(a.added, s)
-	if entry.ReportID != "" {
-		a.byReportID[entry.ReportID] = s
-	}
-	a.byIndex[entry.Index] = s
-	a.next++
+	a.add(entry, e.Content)
 	r := store.AppendResult{Outcome: outcome, Entry: entry}
 	if e.Kind == store.KindCertification { // a scope has no precinct state
 		return a.audited(r, e, store.AuditCertification, entryDetail(entry))
@@ -292,6 +289,35 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 		kind = store.AuditReportFlagged
 	}
 	return a.audited(r, e, kind, entryDetail(entry))
+}
+
+// auditEntry adds an entry of a risk-limiting audit: it belongs to no precinct, so no
+// precinct's state is read or changed (store.Next leaves it alone), and the batch's writes
+// store it with the others, its audit row with theirs.
+func (a *appender) auditEntry(e *store.NewEntry) (store.AppendResult, error) {
+	received := e.ReceivedAt
+	if received.IsZero() {
+		received = a.now
+	}
+	entry := store.Entry{
+		Index: a.next, Kind: e.Kind, ReportID: e.ReportID, Submitter: e.Submitter, Channel: e.Channel,
+		ReceivedAt: fromMS(ms(received)), Body: bytes.Clone(e.Body), LeafHash: store.LeafHash(e.Body),
+		Counts: store.NoIndex,
+	}
+	a.add(entry, nil)
+	return a.audited(store.AppendResult{Outcome: store.Appended, Entry: entry}, e, store.AuditRLAEntry, entryDetail(entry))
+}
+
+// add takes entry, the next index's, into the batch's new entries, where the entries after it
+// in the batch find it by report ID and index.
+func (a *appender) add(entry store.Entry, content []byte) {
+	s := &stored{Entry: entry, content: bytes.Clone(nullBytes(content))}
+	a.added = append(a.added, s)
+	if entry.ReportID != "" {
+		a.byReportID[entry.ReportID] = s
+	}
+	a.byIndex[entry.Index] = s
+	a.next++
 }
 
 // queueWrites queues the writes of the batch's new entries, the final state of every precinct

@@ -11,8 +11,11 @@
 // transaction-level advisory lock per key when read, decided on and written (UpdateThrottles);
 // quotas are counted under an advisory lock per precinct; the IDs of audit rows and call-back
 // requests are taken under one advisory lock held until commit, so they grow in commit order and
-// paging by the last ID seen never skips a row committed later. A commit returns once the
-// server has flushed it (Open refuses a server with fsync or synchronous_commit off).
+// paging by the last ID seen never skips a row committed later; a precinct's hotline copies and
+// settlements take turns under an advisory lock per precinct (which the schema's triggers take
+// too), and a call-back request's claims and outcomes under the request's row lock. A commit
+// returns once the server has flushed it (Open refuses a server with fsync or synchronous_commit
+// off).
 //
 // The schema is migrations/*.sql (PostgreSQL's dialect, with the meaning of package sqlite's
 // migrations), embedded, applied in order at Open, one transaction each, under a session-level

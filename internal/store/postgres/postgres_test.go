@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"caucus/internal/auth"
+	"caucus/internal/hotline"
 	"caucus/internal/intake"
 	"caucus/internal/night"
 	"caucus/internal/store"
@@ -59,6 +60,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestHotlineConformance(t *testing.T) {
+	var dbs databases
+	storetest.RunHotline(t, func(t *testing.T, name string, now func() time.Time) storetest.HotlineStore {
+		return MustOpen(t, dbs.url(t, name), postgres.Options{Now: now})
+	})
+}
+
 func TestAuthConformance(t *testing.T) {
 	var dbs databases
 	storetest.RunAuth(t, func(t *testing.T, name string, now func() time.Time) storetest.AuthStore {
@@ -79,8 +87,9 @@ func rawConn(t testing.TB, url string) *pgx.Conn {
 
 // The store serves every consumer's interface, as *sqlite.DB does.
 var (
-	_ night.Store  = (*postgres.DB)(nil)
-	_ intake.Store = (*postgres.DB)(nil)
-	_ tlog.Store   = (*postgres.DB)(nil)
-	_ auth.Store   = (*postgres.DB)(nil)
+	_ night.Store   = (*postgres.DB)(nil)
+	_ intake.Store  = (*postgres.DB)(nil)
+	_ tlog.Store    = (*postgres.DB)(nil)
+	_ auth.Store    = (*postgres.DB)(nil)
+	_ hotline.Store = (*postgres.DB)(nil)
 )

@@ -65,7 +65,7 @@ func TestCertificationEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if _, err := raw.Exec(`DELETE FROM schema_migrations WHERE name = '0010_certify.sql'`); err != nil {
+	if _, err := raw.Exec(`DELETE FROM schema_migrations WHERE name = '0011_certify.sql'`); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()

@@ -1,6 +1,7 @@
 // Package storetest holds the conformance suites of the store's consumers' interfaces, written
 // only against those interfaces so that every implementation passes the same tests (x/mod
-// sumdb/storage/test.go): Run for the night's log, state, audit and values (store.Store), RunAuth
+// sumdb/storage/test.go): Run for the night's log (audit entries too), state, audit, values and
+// hand-count copies (store.Store), RunAuth
 // for package auth's Store. An implementation's own test calls each with a function that opens a
 // real database.
 package storetest
@@ -74,6 +75,8 @@ func Run(t *testing.T, open Opener) {
 		{"Photos", testPhotos},
 		{"CallbackQuota", testCallbackQuota},
 		{"PhotoQuota", testPhotoQuota},
+		{"AuditEntries", testAuditEntries},
+		{"HandCopies", testHandCopies},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
