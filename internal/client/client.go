@@ -203,3 +203,16 @@ func (c *Client) Election(ctx context.Context) (Election, error) {
 	_, err := c.GetJSON(ctx, "api/v1/election", &r)
 	return r, err
 }
+
+// Certifications is GET /api/v1/certifications.
+func (c *Client) Certifications(ctx context.Context) (results.Certifications, error) {
+	var r results.Certifications
+	_, err := c.GetJSON(ctx, "api/v1/certifications", &r)
+	return r, err
+}
+
+// CertifiedCSV is GET /api/v1/certifications/{log_index}/results.csv: the results CSV of the
+// certification at that log index, computed at the checkpoint it names.
+func (c *Client) CertifiedCSV(ctx context.Context, logIndex int64) ([]byte, error) {
+	return c.Get(ctx, fmt.Sprintf("api/v1/certifications/%d/results.csv", logIndex))
+}

@@ -34,6 +34,9 @@ type Decision struct {
 	// LastIndex, when set, is the log index of the precinct's latest entry as the reviewer saw
 	// it: the decision is refused (ErrStale) when another entry arrived since.
 	LastIndex *int64
+	// Recanvass, when set, records the decision as a recanvass's outcome and what it re-keyed
+	// the precinct from: report.RecanvassWorksheet or report.RecanvassCards.
+	Recanvass string
 }
 
 // ErrRefused means Decide stored nothing: the decision breaks a rule. Its *RefusedError says why.
@@ -120,10 +123,14 @@ func (n *Night) Decide(ctx context.Context, d Decision) (store.Entry, error) {
 	return r.Entry, nil
 }
 
-// checkDecision refuses a decision that its precinct's history forbids: a stale one
+// checkDecision refuses a decision for a precinct of a certified scope (ErrCertified), and one
+// that its precinct's history forbids: a stale one
 // (Decision.LastIndex), one accepting an entry that is not a report or correction of the
 // precinct, or one its author may not make (review.OwnEntry).
 func (n *Night) checkDecision(ctx context.Context, d Decision) error {
+	if err := n.checkCertified(d.PrecinctID); err != nil {
+		return err
+	}
 	es, err := n.store.PrecinctEntries(ctx, d.PrecinctID)
 	if err != nil {
 		return fmt.Errorf("read entries of precinct %s: %w", d.PrecinctID, err)
@@ -178,9 +185,14 @@ func (n *Night) decisionEntry(d Decision) (store.NewEntry, report.Entry, error) 
 	case strings.TrimSpace(d.Reason) == "":
 		return store.NewEntry{}, report.Entry{}, refused("a decision needs its reason")
 	}
+	switch d.Recanvass {
+	case "", report.RecanvassWorksheet, report.RecanvassCards:
+	default:
+		return store.NewEntry{}, report.Entry{}, refused("a recanvass is of the worksheet or the cards, not %q", d.Recanvass)
+	}
 	now := n.now().UTC().Truncate(time.Millisecond)
 	leaf := report.Entry{ElectionID: el.ID, PrecinctID: d.PrecinctID, ReceivedAt: report.FormatTime(now),
-		Submitter: d.Author, Channel: string(store.ChannelStaff), Reason: d.Reason}
+		Submitter: d.Author, Channel: string(store.ChannelStaff), Reason: d.Reason, Recanvass: d.Recanvass}
 	ne := store.NewEntry{PrecinctID: d.PrecinctID, Submitter: d.Author, Channel: store.ChannelStaff, ReceivedAt: now}
 	if r := d.Correction; r != nil {
 		if d.Status != "" || d.Counts != nil {

@@ -46,6 +46,8 @@ type Store interface {
 	Photo(ctx context.Context, sha256 string) (store.Photo, error)
 	// PhotoUsage is the photos and bytes charged to a precinct's quota.
 	PhotoUsage(ctx context.Context, precinctID string) (photos int, bytes int64, err error)
+	// Audit returns up to limit audit rows with ID > after, ordered by ID.
+	Audit(ctx context.Context, after int64, limit int) ([]store.AuditRecord, error)
 	// AddCallback stores a chair's call-back request.
 	AddCallback(ctx context.Context, c store.NewCallback) (store.Callback, error)
 	// AddHandCopy stores one operator's keying of an audited precinct's hand count.
@@ -108,7 +110,9 @@ type Night struct {
 	batches  atomic.Pointer[func(int)] // ObserveBatches' observer
 
 	mu       sync.Mutex // serialises follow
-	decideMu sync.Mutex // serialises Decide's check and append
+	decideMu sync.Mutex // serialises Decide's and Certify's checks and appends
+
+	certified certified // the results at each certified checkpoint, computed when first asked
 
 	auditMu     sync.Mutex // serialises the risk-limiting audit (audit.go)
 	audit       *auditRun  // nil: not started (once auditLoaded)

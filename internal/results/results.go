@@ -24,7 +24,7 @@ const (
 	Accepted    Status = "accepted"     // the first report counts
 	UnderReview Status = "under_review" // a conflicting report or a check awaits a reviewer
 	Corrected   Status = "corrected"    // a staff correction counts
-	Certified   Status = "certified"    // a reviewer certified the counted report
+	Certified   Status = "certified"    // settled, in a certified county (or a reviewer's certifying decision)
 )
 
 // Statuses are every precinct status, in the order a precinct usually goes through them.
@@ -237,4 +237,30 @@ type Group struct {
 	ViableFirst *bool   `json:"viable_first"`
 	Delegates   *int64  `json:"delegates"`
 	SDE         *string `json:"sde"`
+}
+
+// Certification is one certification entry of the log as GET /api/v1/certifications lists it:
+// a certifier's certification of a scope ("county:ID" or "state") at the checkpoint it names
+// (the tree of the log's first LogSize entries, whose root hash is RootHash, standard base64),
+// or the withdrawal of one (Decision "withdrawn", no checkpoint). InForce says whether it is
+// the scope's certification now: a certification not withdrawn since.
+type Certification struct {
+	LogIndex  int64   `json:"log_index"`
+	Scope     string  `json:"scope"`
+	Decision  string  `json:"decision"` // certified or withdrawn
+	LogSize   *int64  `json:"log_size"`
+	RootHash  *string `json:"root_hash"`
+	Certifier string  `json:"certifier"`
+	Reason    string  `json:"reason"`
+	At        string  `json:"at"` // the entry's received_at
+	InForce   bool    `json:"in_force"`
+}
+
+// Certifications is GET /api/v1/certifications: every certification entry in log order, and
+// the scopes certified now.
+type Certifications struct {
+	ElectionID     string          `json:"election_id"`
+	LogSize        int64           `json:"log_size"`
+	Certified      []string        `json:"certified"`
+	Certifications []Certification `json:"certifications"`
 }

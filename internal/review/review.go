@@ -17,9 +17,8 @@ import (
 	"caucus/internal/store"
 )
 
-// Reason is why a precinct is in the review queue. The list is open (a recanvass is to add
-// recanvass_difference), so a client shows a reason it does not know by its name rather than
-// drop it.
+// Reason is why a precinct is in the review queue. The list is open (a new source of doubt adds
+// its own), so a client shows a reason it does not know by its name rather than drop it.
 type Reason string
 
 const (
@@ -33,6 +32,9 @@ const (
 	Warnings Reason = "warnings"
 	// Flagged: a reviewer's decision kept the precinct under review.
 	Flagged Reason = "flagged"
+	// RecanvassDifference: a recanvass corrected the precinct with a worksheet that fires checks
+	// of its own, and flagged it for another reviewer.
+	RecanvassDifference Reason = "recanvass_difference"
 	// HotlineMismatch: two operators keyed the precinct's worksheet differently and no third
 	// copy settled it. Nothing of it is counted (the copies are not in the log); a reviewer
 	// corrects the precinct with the right numbers, or accepts a report already in.
@@ -106,7 +108,7 @@ func Build(precinctID string, facts report.Precinct, entries []store.Entry) (Ite
 		Entries: []Entry{}, History: []Event{}}
 	st := store.EmptyState(precinctID)
 	settled := store.NoIndex // the latest settling decision
-	flagged := false
+	flagged, recanvass := false, false
 	for i := range entries {
 		e := &entries[i]
 		if e.PrecinctID != precinctID {
@@ -142,7 +144,7 @@ func Build(precinctID string, facts report.Precinct, entries []store.Entry) (Ite
 			}
 		case store.KindReview:
 			if e.Status == store.StatusUnderReview {
-				flagged = true
+				flagged, recanvass = true, le.Recanvass != ""
 			} else {
 				settled, flagged = e.Index, false
 			}
@@ -185,7 +187,10 @@ func Build(precinctID string, facts report.Precinct, entries []store.Entry) (Ite
 			it.Reasons = append(it.Reasons, Warnings)
 		}
 	}
-	if flagged {
+	switch {
+	case flagged && recanvass:
+		it.Reasons = append(it.Reasons, RecanvassDifference)
+	case flagged:
 		it.Reasons = append(it.Reasons, Flagged)
 	}
 	if len(it.Reasons) == 0 {

@@ -84,6 +84,19 @@ func authzRows(reportX string) []authzRow {
 		{"POST /api/v1/hotline/callbacks/1/outcome", `{"outcome":"no_answer","note":"authz"}`, "401 403 403 403 200 403 403 403 401 401", false},
 		{"GET /api/v1/hotline/stats", "", "401 403 403 200 200 200 200 200 401 401", false},
 		{"GET /api/v1/callbacks/mine", "", "401 200 200 403 403 403 403 403 401 401", false},
+		// Recanvass (X's report again: confirmed) and campaigns' recanvass requests.
+		{"POST /api/v1/hq/recanvass/X", `{"source":"worksheet","reason":"authz","report":` + reportX + `}`, "401 403 403 403 403 201 403 403 401 401", false},
+		{"POST /api/v1/hq/recanvass-requests", `{"requested_by":"a campaign","precincts":["X"],"reason":"authz"}`, "401 403 403 403 403 403 403 201 401 401", false},
+		{"GET /api/v1/hq/recanvass-requests", "", "401 403 403 200 403 200 200 200 401 401", false},
+		// Certification: the certifier's, with the one-time code (none sent here: 422 once admitted).
+		{"GET /api/v1/hq/certify", "", "401 403 403 200 403 200 200 200 401 401", false},
+		{"POST /api/v1/hq/certify", `{"scope":"county:alpha"}`, "401 403 403 403 403 403 422 403 401 401", false},
+		{"POST /api/v1/hq/certify/withdraw", `{"scope":"county:alpha","reason":"authz"}`, "401 403 403 403 403 403 422 403 401 401", false},
+		{"GET /hq/certify", "", "303 403 403 200 403 200 200 200 303 303", false},
+		// The public record of certifications (none here: entry 0 is a report).
+		{"GET /api/v1/certifications", "", "200 200 200 200 200 200 200 200 200 200", false},
+		{"GET /api/v1/certifications/0/results.csv", "", "404 404 404 404 404 404 404 404 404 404", false},
+		{"GET /certifications/0", "", "404 404 404 404 404 404 404 404 404 404", false},
 		// The risk-limiting audit: its start (a seed too short is refused once the admin is
 		// admitted), hand counts (refused before the start once the operator is admitted), and
 		// the audit itself for anyone.

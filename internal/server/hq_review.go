@@ -172,7 +172,7 @@ type decisionAnswer struct {
 // handleDecision appends a reviewer's decision: "accept" makes the entry log_index names
 // counted (a review entry), "correct" appends report as a correction that counts. 403 when the
 // reviewer submitted an entry the decision is about (separation of duties), 409 when the
-// precinct changed since last_index, 422 for a refused decision (with the checks of a
+// precinct changed since last_index or is in a certified scope, 422 for a refused decision (with the checks of a
 // corrected report with hard errors).
 func (s *Server) handleDecision(site *Site, sess auth.Session, _ http.Header, r *http.Request) (any, int, error) {
 	body, err := readBody(r, "decision", maxDecisionBytes)
@@ -226,20 +226,8 @@ func (s *Server) handleDecision(site *Site, sess auth.Session, _ http.Header, r 
 		return nil, 0, errorf(http.StatusUnprocessableEntity, "bad_decision", "action: %q is not \"accept\" or \"correct\"", req.Action)
 	}
 	e, err := site.night.Decide(r.Context(), d)
-	var re *night.RefusedError
-	switch {
-	case errors.Is(err, night.ErrOwnEntry):
-		return nil, 0, errorf(http.StatusForbidden, "own_entry", "%s", refusalMessage(err))
-	case errors.Is(err, night.ErrStale):
-		return nil, 0, errorf(http.StatusConflict, "stale", "%s", refusalMessage(err))
-	case errors.As(err, &re):
-		checks := re.Checks
-		if checks == nil {
-			checks = []rules.Check{}
-		}
-		return map[string]any{"error": re.Message, "code": "refused", "checks": checks}, http.StatusUnprocessableEntity, nil
-	case err != nil:
-		return nil, 0, err
+	if v, status, err := refusal(err); status != 0 || err != nil {
+		return v, status, err
 	}
 	// The decision settles the precinct's hotline mismatch, if it has one: its copies leave the
 	// queue, and the next keying opens a new round. The decision is stored: a failure here is

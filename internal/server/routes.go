@@ -32,6 +32,7 @@ func (s *Server) Handler() http.Handler {
 	s.staffLoginRoutes(mux)
 	s.staffAdminRoutes(mux)
 	s.reviewRoutes(mux)
+	s.certifyRoutes(mux)
 	s.auditRoutes(mux)
 	s.webRoutes(mux)
 	s.pageRoutes(mux)

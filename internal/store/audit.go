@@ -21,6 +21,7 @@ const (
 	AuditReview         AuditKind = "review"           // a review decision appended
 	AuditEntryInvalid   AuditKind = "entry_invalid"    // refused by Append (a caller's bug)
 	AuditRLAEntry       AuditKind = "audit_entry"      // a risk-limiting audit's entry appended
+	AuditCertification  AuditKind = "certification"    // a certification or its withdrawal appended
 )
 
 // Written by the store's other writes, in their transaction.
@@ -58,6 +59,11 @@ const (
 // transaction.
 const AuditStaffAccount AuditKind = "staff_account"
 
+// AuditRecanvassRequested is a campaign's request to recanvass a list of precincts, as an admin
+// recorded it (detail: requested_by, precincts, reason, log_size): the request is tracked to
+// completion by the recanvass entries of the log from log_size on. Written through AddAudit.
+const AuditRecanvassRequested AuditKind = "recanvass_requested"
+
 // Written by the hotline's writes (copies, settled rounds, claims, outcomes), in their
 // transaction.
 const (
@@ -70,7 +76,7 @@ const (
 // AuditKinds is the closed list, in the order above.
 var AuditKinds = []AuditKind{
 	AuditReportAccepted, AuditReportFlagged, AuditReportConflict, AuditReportDup,
-	AuditReportIDReused, AuditCorrection, AuditReview, AuditEntryInvalid, AuditRLAEntry,
+	AuditReportIDReused, AuditCorrection, AuditReview, AuditEntryInvalid, AuditRLAEntry, AuditCertification,
 	AuditCredentialIssued,
 	AuditReportRejected, AuditLoginOK, AuditLoginFailed, AuditLoginThrottled, AuditLogout,
 	AuditSessionRevoked, AuditThrottleReset, AuditForbidden, AuditElectionInit, AuditLogKeyCreated,
@@ -78,6 +84,7 @@ var AuditKinds = []AuditKind{
 	AuditCallbackRequested, AuditPhotoStored,
 	AuditStaffAccount,
 	AuditHotlineCopy, AuditHotlineSettled, AuditCallbackClaimed, AuditCallbackOutcome,
+	AuditRecanvassRequested,
 }
 
 // Valid reports whether k is in the closed list.

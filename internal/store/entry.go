@@ -17,6 +17,10 @@ const (
 	// KindAudit is a risk-limiting audit's record (start, sample, hand count, risk): it belongs
 	// to no precinct (PrecinctID "") and changes no precinct's state (Status "").
 	KindAudit Kind = "audit"
+	// KindCertification is a certifier's certification of a scope, or its withdrawal. Its
+	// PrecinctID is the scope ("county:ID" or "state"), which no precinct ID is; it changes no
+	// precinct's state (Next), and its stored status is certified or withdrawn.
+	KindCertification Kind = "certification"
 )
 
 // Status is a precinct's published status, spelled as in spec/interfaces.md.
@@ -28,6 +32,9 @@ const (
 	StatusUnderReview Status = "under_review"
 	StatusCorrected   Status = "corrected"
 	StatusCertified   Status = "certified"
+	// StatusWithdrawn is no precinct's status: it is the stored status of a certification
+	// entry that withdraws its scope's certification.
+	StatusWithdrawn Status = "withdrawn"
 )
 
 // Channel is how an entry reached the server: the report's channels of spec/interfaces.md, plus
@@ -139,6 +146,13 @@ func (e *NewEntry) Validate() error {
 		if e.Counts != nil && *e.Counts < 0 {
 			return bad("negative counts %d", *e.Counts)
 		}
+	case KindCertification:
+		if e.Status != StatusCertified && e.Status != StatusWithdrawn {
+			return bad("certification status %q, want certified or withdrawn", e.Status)
+		}
+		if e.ReportID != "" {
+			return bad("a certification has no report_id")
+		}
 	default:
 		return bad("unknown kind %q", e.Kind)
 	}
@@ -234,8 +248,13 @@ func EmptyState(precinctID string) PrecinctState {
 //   - a review needs a counted entry; it sets the decided status, makes e.Counts counted when
 //     given (the caller checks that it names a report or correction of the precinct), and
 //     clears the conflict flag unless the decision is under_review;
-//   - an audit entry belongs to no precinct: the state is returned as it was, status "".
+//   - an audit entry belongs to no precinct: the state is returned as it was, status "";
+//   - a certification is about a scope, not a precinct: the state is returned unchanged (the
+//     store keeps no state for a scope), with the certification's own status.
 func Next(prev PrecinctState, e *NewEntry, index int64, at time.Time) (PrecinctState, Status, Outcome, error) {
+	if e.Kind == KindCertification {
+		return prev, e.Status, Appended, nil
+	}
 	next := prev
 	next.LastIndex = index
 	next.UpdatedAt = at

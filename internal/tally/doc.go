@@ -1,7 +1,8 @@
 // Package tally is the live tabulation of one election: it folds the log's entries (reports,
-// corrections, review decisions), in log order, into precinct, county and state totals of the
-// three published numbers (first alignment, final alignment, SDEs) plus county delegates and
-// precincts reporting, and publishes them as immutable snapshots of pre-rendered JSON and CSV.
+// corrections, review decisions, certifications), in log order, into precinct, county and state
+// totals of the three published numbers (first alignment, final alignment, SDEs) plus county
+// delegates and precincts reporting, and publishes them as immutable snapshots of pre-rendered
+// JSON and CSV.
 //
 // Which entry of a precinct counts, and the precinct's status, is decided by replaying
 // store.Next, the store's own state machine (spec/reliability.md C3: the first accepted report

@@ -91,6 +91,7 @@ type pstate struct {
 	out       *outcome               // the counted entry's numbers; nil when nothing is counted
 	history   []results.HistoryEntry // every entry, as the precinct document lists it (Counted unset)
 	updatedAt string                 // received_at of its latest entry
+	certified bool                   // its county is certified (see status)
 }
 
 // withheld reports whether the policy keeps a precinct's numbers out of the results: it counts

@@ -37,10 +37,25 @@ func RecountWithPolicy(def *election.Definition, entries []store.Entry, lg Log, 
 	}
 	countyUpdated := make([]string, len(ix.counties))
 	var updatedAt string
+	cs := newCerts(len(ix.counties))
 	for i := range entries {
 		e := &entries[i]
 		if e.Index != int64(i) {
 			return nil, fmt.Errorf("tally: recount: entry %d has log index %d", i, e.Index)
+		}
+		if e.Kind == store.KindCertification {
+			le, ci, err := ix.decodeCert(e, nil)
+			if err != nil {
+				return nil, fmt.Errorf("tally: recount: entry %d: %w", i, err)
+			}
+			if on := cs.apply(e, &le, ci); ci >= 0 {
+				for pi := range ps[ci] {
+					ps[ci][pi].certified = on
+				}
+				countyUpdated[ci] = le.ReceivedAt
+			}
+			updatedAt = le.ReceivedAt
+			continue
 		}
 		if e.Kind == store.KindAudit {
 			if err := ix.auditEntry(e); err != nil {
@@ -103,5 +118,7 @@ func RecountWithPolicy(def *election.Definition, entries []store.Entry, lg Log, 
 	for ci := range ix.counties {
 		views[ci] = ix.renderCounty(ci, cts[ci], countyUpdated[ci], precincts)
 	}
-	return ix.snapshot(int64(len(entries)), updatedAt, state, newPvec(views), precincts), nil
+	snap := ix.snapshot(int64(len(entries)), updatedAt, state, newPvec(views), precincts)
+	snap.certs = cs
+	return snap, nil
 }

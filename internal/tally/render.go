@@ -127,7 +127,7 @@ func (v *precinctView) Row() []byte {
 	v.rowOnce.Do(func() {
 		p, ps := v.ix.precinct(v.l), &v.ps
 		v.row = marshal(results.PrecinctRow{PrecinctID: p.ID, Name: p.Name, DelegatesToElect: v.delegatesToElect(),
-			Satellite: p.Satellite, Status: results.Status(ps.st.Status), Flags: v.flags(), Reports: ps.st.Reports,
+			Satellite: p.Satellite, Status: ps.status(), Flags: v.flags(), Reports: ps.st.Reports,
 			Withheld: v.ix.withheld(ps)})
 	})
 	return v.row
@@ -139,7 +139,7 @@ func (v *precinctView) Detail() doc {
 		ix, l, ps := v.ix, v.l, &v.ps
 		p := ix.precinct(l)
 		d := results.Precinct{ElectionID: ix.elec.ID, Practice: ix.elec.Practice, PrecinctID: p.ID,
-			Name: p.Name, CountyID: p.CountyID, Satellite: p.Satellite, Status: results.Status(ps.st.Status),
+			Name: p.Name, CountyID: p.CountyID, Satellite: p.Satellite, Status: ps.status(),
 			UpdatedAt: strp(ps.updatedAt), Entries: append([]int64{}, ps.entries...),
 			Reports: ps.st.Reports, DelegatesToElect: v.delegatesToElect(), Groups: []results.Group{},
 			Flags: v.flags(), Checks: []rules.Check{}, Tiebreaks: []results.Tiebreak{},

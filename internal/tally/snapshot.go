@@ -20,6 +20,7 @@ type Snapshot struct {
 	results   doc
 	counties  pvec[*countyView]   // per county, in file order
 	precincts pvec[*precinctView] // per precinct, county by county (index.ordinal)
+	certs     certs               // the certifications, as of size
 
 	countiesOnce sync.Once
 	countiesDoc  doc
@@ -133,6 +134,9 @@ func (s *Snapshot) Diff(t *Snapshot) string {
 			}
 		}
 	}
+	if string(marshal(s.Certifications())) != string(marshal(t.Certifications())) {
+		return "/certifications"
+	}
 	a, _ := s.CSV()
 	b, _ := t.CSV()
 	if string(a) != string(b) {
@@ -169,7 +173,7 @@ type PrecinctLine struct {
 func (s *Snapshot) Lines(yield func(PrecinctLine) bool) {
 	s.precincts.All(func(_ int, v *precinctView) bool {
 		p, ps := v.ix.precinct(v.l), &v.ps
-		line := PrecinctLine{PrecinctID: p.ID, CountyID: p.CountyID, Status: results.Status(ps.st.Status),
+		line := PrecinctLine{PrecinctID: p.ID, CountyID: p.CountyID, Status: ps.status(),
 			Conflict: ps.st.Conflict, Withheld: v.ix.withheld(ps), Reports: ps.st.Reports, UpdatedAt: ps.updatedAt}
 		if o := ps.out; o != nil {
 			line.Channel, line.Flags = o.report.Channel, len(o.flags)

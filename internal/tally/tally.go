@@ -30,6 +30,7 @@ type Tally struct {
 	counties  []countyState
 	state     stateSums
 	product   big.Int // scratch for contribute
+	certs     certs   // the certification entries applied
 }
 
 // countyState is a county's running totals, per candidate in ballot order. sdeDelegates are the
@@ -65,7 +66,7 @@ func newTally(def *election.Definition, lg Log, policy results.Policy) *Tally {
 	ix := newIndex(def)
 	ix.log, ix.policy = lg, policy
 	n := len(ix.ids)
-	t := &Tally{def: def, ix: ix, precincts: make([][]pstate, len(ix.counties)),
+	t := &Tally{def: def, ix: ix, precincts: make([][]pstate, len(ix.counties)), certs: newCerts(len(ix.counties)),
 		counties: make([]countyState, len(ix.counties)),
 		state:    stateSums{first: make([]int64, n), final: make([]int64, n), delegates: make([]int64, n)}}
 	if !ix.straw {
@@ -89,7 +90,9 @@ func newTally(def *election.Definition, lg Log, policy results.Policy) *Tally {
 	for ci := range ix.counties {
 		cv[ci] = t.renderCounty(ci, precincts)
 	}
-	t.snap.Store(ix.snapshot(0, "", t.stateTotals(), newPvec(cv), precincts))
+	s := ix.snapshot(0, "", t.stateTotals(), newPvec(cv), precincts)
+	s.certs = t.certs.clone()
+	t.snap.Store(s)
 	return t
 }
 
@@ -184,7 +187,8 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 			break
 		}
 	}
-	// An entry that changes no precinct (an audit's) still moves the results' log size on.
+	// An entry that changes no precinct (an audit's, the state's certification) still moves the
+	// results' log size on.
 	if len(dirty) > 0 || t.size != size {
 		t.publish(dirty)
 	}
@@ -195,6 +199,9 @@ func (t *Tally) ApplyParsed(leaves []Leaf, entries ...store.Entry) error {
 func (t *Tally) apply(e *store.Entry, leaf *Leaf, dirty map[loc]bool) error {
 	if e.Index != t.size {
 		return fmt.Errorf("log index %d, want %d: entries must be applied in order, each once", e.Index, t.size)
+	}
+	if e.Kind == store.KindCertification {
+		return t.applyCert(e, leaf, dirty)
 	}
 	if e.Kind == store.KindAudit {
 		if err := t.ix.auditEntry(e); err != nil {
@@ -315,5 +322,7 @@ func (t *Tally) publish(dirty map[loc]bool) {
 	for ci := range counties {
 		cb.Set(ci, t.renderCounty(ci, precincts))
 	}
-	t.snap.Store(t.ix.snapshot(t.size, t.updatedAt, t.stateTotals(), cb.Done(), precincts))
+	s := t.ix.snapshot(t.size, t.updatedAt, t.stateTotals(), cb.Done(), precincts)
+	s.certs = t.certs.clone()
+	t.snap.Store(s)
 }

@@ -33,6 +33,10 @@ type docs struct {
 	countySize, precinctSize []int64
 	csv                      []byte
 	csvSize                  int64
+	// certs are the published certifications, and certCSV the results CSV of each
+	// certification (not withdrawal) by its log index.
+	certs   results.Certifications
+	certCSV map[int64][]byte
 }
 
 // fetchWorkers is how many documents verify reads at once: enough to hide a loopback or LAN
@@ -116,6 +120,9 @@ func (d *docs) fetchPages(ctx context.Context, c *client.Client) error {
 		return err
 	}
 	if d.csv, d.csvSize, err = c.ResultsCSVAt(ctx); err != nil {
+		return err
+	}
+	if err := d.fetchCertifications(ctx, c); err != nil {
 		return err
 	}
 	// A server that does not name the log size of a document: the size of the results.
@@ -269,6 +276,8 @@ type ledger struct {
 	byCounty [][]*precinct
 	state    map[int64]*sums
 	county   map[[2]int64]*sums
+	certs    []certEntry // the log's certification entries, in log order
+	cty      map[string]int
 }
 
 func (v *run) sumsOf(l *ledger, prs []*precinct, size int64) *sums {
@@ -353,6 +362,7 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 	l.ratios = make([]*big.Rat, len(l.counties))
 	l.byCounty = make([][]*precinct, len(l.counties))
 	ci := map[string]int{}
+	l.cty = ci
 	for i, cty := range l.counties {
 		ci[cty.ID] = i
 		if r, ok := cty.SDERatio(); ok {
@@ -373,6 +383,10 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		le, err := report.ParseEntry(body)
 		if err != nil {
 			v.find(Finding{Check: "entry", Record: fmt.Sprintf("entry %d", idx), Detail: "does not read as an entry: " + err.Error()})
+			continue
+		}
+		if le.Kind == report.KindCertification && le.ElectionID == e.ID {
+			l.certs = append(l.certs, certEntry{idx: idx, le: &le})
 			continue
 		}
 		if le.Kind == report.KindAudit && le.ElectionID == e.ID {
@@ -441,7 +455,7 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		for _, row := range detail.Precincts {
 			if pr := l.ps[row.PrecinctID]; pr != nil {
 				st := v.at(pr, size)
-				v.cmpStatus(fmt.Sprintf("precinct %s status (county page)", row.PrecinctID), row.Status, st.status)
+				v.cmpStatus(fmt.Sprintf("precinct %s status (county page)", row.PrecinctID), row.Status, l.status(pr, st, size))
 				v.cmpWithheld(fmt.Sprintf("precinct %s withheld (county page)", row.PrecinctID), row.Withheld, st.withheld)
 			}
 		}
@@ -452,32 +466,45 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 	for i, pr := range l.order {
 		pub, size := d.precincts[i], d.precinctSize[i]
 		sizes[size] = true
-		v.precinct(pr, v.at(pr, size), pub, size, l.ids)
+		st := *v.at(pr, size)
+		st.status = l.status(pr, &st, size)
+		v.precinct(pr, &st, pub, size, l.ids)
 		v.res.Precincts++
 	}
 	v.say("%d precincts: status, entries, history, counted entry, attendees, first, final, delegates and SDEs per group", len(l.order))
 	v.checkAudit(l, profile, audits)
 	// The CSV.
 	sizes[d.csvSize] = true
-	rows, err := resultscsv.Read(bytes.NewReader(d.csv))
+	v.compareCSV(l, "results.csv", d.csv, d.csvSize, -1)
+	v.certifications(l, d)
+	if len(sizes) > 1 {
+		v.say("reports arrived while verify read: the documents name %d log sizes, each checked against its own", len(sizes))
+	}
+}
+
+// compareCSV compares a results CSV with the precincts recomputed at a log size: every precinct
+// of the state, or of county ci when ci >= 0. label names the file in findings.
+func (v *run) compareCSV(l *ledger, label string, csv []byte, size int64, ci int) {
+	rows, err := resultscsv.Read(bytes.NewReader(csv))
 	if err != nil {
-		v.find(Finding{Check: "results.csv", Record: "the file", Detail: err.Error()})
+		v.find(Finding{Check: label, Record: "the file", Detail: err.Error()})
 		return
 	}
+	in := func(pr *precinct) bool { return ci < 0 || pr.county == ci }
 	seen := map[string]bool{}
 	for _, row := range rows {
 		pr := l.ps[row.ID]
 		var st *pstate
-		if pr != nil {
-			st = v.at(pr, d.csvSize)
+		if pr != nil && in(pr) {
+			st = v.at(pr, size)
 		}
 		if st == nil || st.shown == nil {
-			v.find(Finding{Check: "results.csv", Record: "precinct " + row.ID, Published: "a row", Recomputed: "not reporting (or withheld)"})
+			v.find(Finding{Check: label, Record: "precinct " + row.ID, Published: "a row", Recomputed: "not reporting (or withheld)"})
 			continue
 		}
 		seen[row.ID] = true
 		for _, id := range l.ids {
-			rec := fmt.Sprintf("results.csv precinct %s candidate %s", row.ID, id)
+			rec := fmt.Sprintf("%s precinct %s candidate %s", label, row.ID, id)
 			g := group(st.shown, id)
 			v.cmpInt("total", rec+" first", row.First[id], g.First)
 			v.cmpInt("total", rec+" final", row.Final[id], g.Final)
@@ -488,14 +515,11 @@ func (v *run) recount(d *docs, bodies [][]byte) {
 		}
 	}
 	for _, pr := range l.order {
-		if v.at(pr, d.csvSize).shown != nil && !seen[pr.p.ID] {
-			v.find(Finding{Check: "results.csv", Record: "precinct " + pr.p.ID, Published: "no row", Recomputed: "reporting"})
+		if in(pr) && v.at(pr, size).shown != nil && !seen[pr.p.ID] {
+			v.find(Finding{Check: label, Record: "precinct " + pr.p.ID, Published: "no row", Recomputed: "reporting"})
 		}
 	}
-	v.say("results.csv: %d precincts' rows", len(rows))
-	if len(sizes) > 1 {
-		v.say("reports arrived while verify read: the documents name %d log sizes, each checked against its own", len(sizes))
-	}
+	v.say("%s: %d precincts' rows", label, len(rows))
 }
 
 // precinct compares one precinct's published page, computed from the tree of the given size,

@@ -267,12 +267,15 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 		entry.Counts = *e.Counts
 	}
 	a.add(entry, e.Content)
+	r := store.AppendResult{Outcome: outcome, Entry: entry}
+	if e.Kind == store.KindCertification { // a scope has no precinct state
+		return a.audited(r, e, store.AuditCertification, entryDetail(entry))
+	}
 	if !a.dirty[state.PrecinctID] {
 		a.dirty[state.PrecinctID] = true
 		a.touched = append(a.touched, state.PrecinctID)
 	}
 	a.states[state.PrecinctID] = &state
-	r := store.AppendResult{Outcome: outcome, Entry: entry}
 	kind := store.AuditReportAccepted
 	switch {
 	case outcome == store.Conflict:

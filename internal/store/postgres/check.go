@@ -59,7 +59,9 @@ func (d *DB) IntegrityCheck(ctx context.Context) error {
 					if status != e.Status {
 						return fmt.Errorf("entry %d: stored status %s, the replay gives %s", e.Index, e.Status, status)
 					}
-					if e.Kind != store.KindAudit { // no precinct's: Next leaves every state alone
+					// An audit's entry is no precinct's and a certification's is a scope's: Next
+					// leaves every state alone.
+					if e.Kind != store.KindAudit && e.Kind != store.KindCertification {
 						states[e.PrecinctID] = st
 					}
 					next++

@@ -144,6 +144,10 @@ func (a *appender) one(e *store.NewEntry) (store.AppendResult, error) {
 		return store.AppendResult{}, fmt.Errorf("insert entry %d: %w", entry.Index, err)
 	}
 	var counted any
+	if e.Kind == store.KindCertification { // a scope has no precinct state
+		a.next++
+		return a.audited(store.AppendResult{Outcome: outcome, Entry: entry}, e, store.AuditCertification, entryDetail(entry))
+	}
 	if state.Counted != store.NoIndex {
 		counted = state.Counted
 	}

@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"SameContentSameBatch", testSameContentSameBatch},
 		{"FlaggedReport", testFlaggedReport},
 		{"CorrectionAndReview", testCorrectionAndReview},
+		{"Certification", testCertification},
 		{"InvalidEntries", testInvalidEntries},
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"Reopen", testReopen},
