@@ -159,7 +159,7 @@ func TestDemo(t *testing.T) {
 	if again := readCSV(t, filepath.Join(dir, "credentials", "staff.csv")); fmt.Sprint(again) != fmt.Sprint(staff) {
 		t.Error("the resumed demo wrote other staff accounts")
 	}
-	if status, b := post(t, base+"api/v1/staff/login", "", map[string]string{"user": "reviewer2", "password": staff[7][2]}); status != 200 {
+	if status, b := post(t, base+"api/v1/staff/login", "", map[string]string{"user": "reviewer2", "password": staff[8][2]}); status != 200 {
 		t.Errorf("staff login after resuming: %d %s", status, b)
 	}
 	// The PINs written on the first run still work: nothing was issued again.
