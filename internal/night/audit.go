@@ -524,7 +524,10 @@ func ContestView(c *audit.Contest, r *audit.Replay, alpha *big.Rat) results.Audi
 	case audit.Confirmed:
 		cv.Conclusion = fmt.Sprintf("Confirmed: the measured risk %s is at most the risk limit of %s %%; %s won.", cv.Risk, pct, c.Winner)
 	case audit.FullHandCount:
-		cv.Conclusion = "Only a full hand count can confirm this outcome."
+		// A full hand count is the recanvass of every precinct from its preference cards
+		// (POST /api/v1/hq/recanvass/{id} with source "cards"): each difference corrects the
+		// counted report, so the published outcome becomes the hand count's.
+		cv.Conclusion = "Only a full hand count can confirm this outcome: recanvass every precinct from its preference cards; the recanvassed counts then become the published ones."
 		if pl.Reason != "" && len(p.Rounds) == 0 {
 			cv.Conclusion += " " + strings.ToUpper(pl.Reason[:1]) + pl.Reason[1:] + "."
 		}
