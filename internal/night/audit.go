@@ -3,6 +3,7 @@ package night
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -184,17 +185,28 @@ func (n *Night) StartAudit(ctx context.Context, author, seed, riskLimit string) 
 	if err != nil {
 		return results.Audit{}, fmt.Errorf("%w: %w", ErrAuditRefused, err)
 	}
-	// The latest signed checkpoint: what the public can verify. (Certification, which would
-	// name a checkpoint of its own, is not part of this night; Certified stays false.)
+	// The state's certification in force names the checkpoint audited: the certified results
+	// are what the audit confirms. Before a certification, the latest signed checkpoint: what
+	// the public can verify.
 	_, cp := n.Checkpoint()
-	if cp.N == 0 {
+	size, root, certified := cp.N, hex.EncodeToString(cp.Hash[:]), false
+	for _, c := range n.Snapshot().Certifications().Certifications {
+		if c.Scope == report.StateScope && c.InForce && c.LogSize != nil && c.RootHash != nil {
+			h, err := base64.StdEncoding.DecodeString(*c.RootHash) // a checkpoint's encoding; the audit's is hex
+			if err != nil {
+				return results.Audit{}, fmt.Errorf("certification %d: root hash %q: %w", c.LogIndex, *c.RootHash, err)
+			}
+			size, root, certified = *c.LogSize, hex.EncodeToString(h), true
+		}
+	}
+	if size == 0 {
 		return results.Audit{}, fmt.Errorf("%w: the log is empty: nothing to audit", ErrAuditRefused)
 	}
-	el, err := n.auditedElection(ctx, cp.N)
+	el, err := n.auditedElection(ctx, size)
 	if err != nil {
 		return results.Audit{}, fmt.Errorf("%w: %w", ErrAuditRefused, err)
 	}
-	start := report.Audit{Event: report.AuditStart, LogSize: cp.N, RootHash: hex.EncodeToString(cp.Hash[:]),
+	start := report.Audit{Event: report.AuditStart, LogSize: size, RootHash: root, Certified: certified,
 		Seed: seed, RiskLimit: exactPercent(alpha)}
 	es, err := n.appendAudit(ctx, author, []report.Audit{start})
 	if err != nil {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -44,6 +45,13 @@ func (v *run) checkAudit(l *ledger, profile rules.Profile, leaves []auditLeaf) {
 	}
 	if root, err := c2sp.TreeHash(sa.LogSize, v.reader()); err != nil || hex.EncodeToString(root[:]) != sa.RootHash {
 		bad(start.idx, "root hash "+sa.RootHash, "root hash "+hex.EncodeToString(root[:]), fmt.Sprintf("the tree of size %d", sa.LogSize))
+	}
+	// An audit of the certified results names the checkpoint of the state's certification in
+	// force when it started; one that is not marked certified names a checkpoint of its own.
+	if want, ok := l.stateCertificationAt(start.idx); sa.Certified && (!ok || want.LogSize == nil ||
+		*want.LogSize != sa.LogSize || hexOfBase64(want.RootHash) != sa.RootHash) {
+		bad(start.idx, fmt.Sprintf("certified checkpoint %d %s", sa.LogSize, sa.RootHash), "the state's certification in force",
+			"the audit says it audits the certified results, but no state certification in force names its checkpoint")
 	}
 	alpha, err := audit.ParseRiskLimit(sa.RiskLimit)
 	if err != nil {
@@ -197,4 +205,14 @@ func (l *ledger) rowsAt(v *run, size int64) []resultscsv.Precinct {
 		out = append(out, p)
 	}
 	return out
+}
+
+// hexOfBase64 is a root hash written as a checkpoint writes it (standard base64) in the audit's
+// hex; empty when it is not base64.
+func hexOfBase64(s string) string {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || s == "" {
+		return ""
+	}
+	return hex.EncodeToString(b)
 }

@@ -8,9 +8,11 @@ import (
 	"testing"
 
 	"caucus/internal/client"
+	caucusnight "caucus/internal/night"
 	"caucus/internal/report"
 	"caucus/internal/rules"
 	"caucus/internal/server/servertest"
+	"caucus/internal/store"
 	"caucus/internal/tlog"
 	"caucus/internal/verify"
 )
@@ -144,5 +146,64 @@ func TestVerifyAudit(t *testing.T) {
 		res, findings := verifyAt(t, rewritten(tc.ev, tc.edit), verify.Config{Key: key})
 		expect(t, res, findings, tc.want)
 		t.Logf("%s:\n%s", tc.name, firstLines(findings, 6))
+	}
+}
+
+// TestVerifyAuditCertified: once the state is certified, the audit audits the certified
+// results: its start names the state certification's checkpoint (not the latest one, which
+// holds the certifications after it), says so, and verify agrees.
+func TestVerifyAuditCertified(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Precincts: 12})
+	ctx := context.Background()
+	for i, p := range env.Def.Precincts() {
+		r := env.Report(p.ID, fmt.Sprintf("r-%d", i), i)
+		if status, b := env.Do("POST", "/api/v1/reports", env.Login(p.ID), r.Canonical()); status != http.StatusCreated {
+			t.Fatalf("report %s: %d %s", p.ID, status, b)
+		}
+	}
+	// A report a warning put under review is accepted as it stands, so that every county settles.
+	for _, id := range env.Night.Snapshot().UnderReview() {
+		it, _, err := env.Night.ReviewItem(ctx, id)
+		if err != nil || it.CountedEntry == nil {
+			t.Fatalf("review item %s: %+v %v", id, it, err)
+		}
+		if _, err := env.Night.Decide(ctx, caucusnight.Decision{PrecinctID: id, Author: "rita", Reason: "the worksheet says so",
+			Status: store.StatusAccepted, Counts: it.CountedEntry}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range env.Def.Counties() {
+		if _, err := env.Night.Certify(ctx, caucusnight.Certification{Scope: report.CountyScope(c.ID), Author: "cora"}); err != nil {
+			t.Fatalf("certify %s: %v", c.ID, err)
+		}
+	}
+	st, err := env.Night.Certify(ctx, caucusnight.Certification{Scope: report.StateScope, Author: "cora"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	le, err := report.ParseEntry(st.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Server.SignCheckpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := env.Night.StartAudit(ctx, "ann", "27182818284590452353602874", "10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Certified || a.LogSize != *le.LogSize {
+		t.Fatalf("audit of log size %d (certified %v), want the state certification's %d", a.LogSize, a.Certified, *le.LogSize)
+	}
+	if err := env.Server.SignCheckpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := client.New(env.URL, nil)
+	res, err := c.Results(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, findings := verifyAt(t, env.URL, verify.Config{Key: res.LogPublicKey}); !r.OK() {
+		t.Fatalf("verify of an audit of the certified results: %s", findings)
 	}
 }

@@ -28,6 +28,21 @@ func (l *ledger) certifiedAt(scope string, size int64) bool {
 	return on
 }
 
+// stateCertificationAt is the state's certification in force among the log's first size
+// entries, if any.
+func (l *ledger) stateCertificationAt(size int64) (*report.Entry, bool) {
+	var in *report.Entry
+	for _, c := range l.certs {
+		if c.idx < size && c.le.PrecinctID == report.StateScope {
+			in = nil
+			if c.le.Decision == report.Certified {
+				in = c.le
+			}
+		}
+	}
+	return in, in != nil
+}
+
 // status is a precinct's published status at a log size: certified when its county is and the
 // precinct is settled (accepted or corrected), else what its entries make it.
 func (l *ledger) status(pr *precinct, s *pstate, size int64) results.Status {
