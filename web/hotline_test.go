@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -196,7 +197,7 @@ func TestHotlineCallbackQueue(t *testing.T) {
 	}
 	olga.shot("hotline-queue-waiting")
 	olga.axe("hotline call-back queue")
-	olga.do(clickCSS(fmt.Sprintf(`[data-claim="%d"]`, cb.ID)))
+	olga.clickLive(fmt.Sprintf(`[data-claim="%d"]`, cb.ID))
 	olga.wait(`document.querySelector('` + row + `').textContent.includes("you are calling")`)
 	olga.shot("hotline-queue-claimed")
 	// The chair's phone shows the call coming (the app asks when it starts, then every 20 s).
@@ -217,7 +218,7 @@ func TestHotlineCallbackQueue(t *testing.T) {
 	olga.do(clickCSS("#submit"))
 	olga.wait(`document.querySelector("#result [data-state=waiting_second]") !== null`)
 	eval[bool](olga, `(() => { document.getElementById("note-`+fmt.Sprint(cb.ID)+`").value = "worksheet read"; return true })()`)
-	olga.do(clickCSS(fmt.Sprintf(`[data-outcome="%d"]`, cb.ID)))
+	olga.clickLive(fmt.Sprintf(`[data-outcome="%d"]`, cb.ID))
 	olga.wait(`document.querySelector('` + row + `') === null && !document.getElementById("queue-empty").hidden`)
 	olga.shot("hotline-queue-done")
 	sts, err := e.main.CallbackStates(t.Context(), store.CallbackFilter{PrecinctID: p, Limit: 10})
@@ -277,5 +278,16 @@ func TestHotlinePaper(t *testing.T) {
 	}
 	if _, err := e.main.Photo(t.Context(), le.Report.PhotoSHA256); err != nil {
 		t.Errorf("the scan it names: %v", err)
+	}
+}
+
+// clickLive clicks the element sel names in the page's own script, in one step: the console
+// redraws its call-back queue as it polls, so a node looked up first and clicked after (as
+// chromedp.Click does) may be gone in between ("Could not find node with given id").
+func (p *page) clickLive(sel string) {
+	p.t.Helper()
+	p.wait(`document.querySelector(` + strconv.Quote(sel) + `) !== null`)
+	if !eval[bool](p, `(() => { const b = document.querySelector(`+strconv.Quote(sel)+`); if (!b) return false; b.click(); return true })()`) {
+		p.t.Fatalf("%s is gone before the click", sel)
 	}
 }

@@ -27,7 +27,8 @@ const maxCertifyBytes = 8 << 10
 const maxRecanvassRequestBytes = 256 << 10
 
 // certifyRoutes registers recanvass and certification (of the election, not its practice twin):
-// headquarters' routes and page, and the public list of certifications with their results.
+// headquarters' routes and pages, and the printable page of a certification. The public list of
+// certifications and their results CSV are each site's (Handler).
 func (s *Server) certifyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/hq/recanvass/{precinct_id}", s.onMain(s.staffJSON(maxDecisionBytes, rolesReview, s.handleRecanvass)))
 	mux.HandleFunc("POST /api/v1/hq/recanvass-requests", s.onMain(s.staffJSON(maxRecanvassRequestBytes, rolesAdmin, s.handleRecanvassRequest)))
@@ -35,8 +36,6 @@ func (s *Server) certifyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/hq/certify", s.onMain(s.staffJSON(0, rolesCertifyRead, s.handleCertifyBoard)))
 	mux.HandleFunc("POST /api/v1/hq/certify", s.onMain(s.staffJSON(maxCertifyBytes, rolesCertifier, s.handleCertify)))
 	mux.HandleFunc("POST /api/v1/hq/certify/withdraw", s.onMain(s.staffJSON(maxCertifyBytes, rolesCertifier, s.handleWithdraw)))
-	mux.HandleFunc("GET /api/v1/certifications", s.onMain(s.serveJSON(0, s.handleCertifications)))
-	mux.HandleFunc("GET /api/v1/certifications/{log_index}/results.csv", s.onMain(s.handleCertifiedCSV))
 	assets, err := web.Load()
 	if err != nil {
 		panic(err) // embedded files: a broken build, caught by the tests

@@ -27,6 +27,10 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("GET "+p+"/api/v1/results/precincts/{precinct_id}", s.onSite(site, s.handlePrecinct))
 		mux.HandleFunc("GET "+p+"/api/v1/results.csv", s.onSite(site, s.handleCSV))
 		mux.HandleFunc("GET "+p+"/api/v1/events", s.onSite(site, s.handleEvents))
+		// Each site's certifications (the practice twin's: none, but caucus verify asks
+		// every site the same questions).
+		mux.HandleFunc("GET "+p+"/api/v1/certifications", s.onSite(site, s.serveJSON(0, s.handleCertifications)))
+		mux.HandleFunc("GET "+p+"/api/v1/certifications/{log_index}/results.csv", s.onSite(site, s.handleCertifiedCSV))
 		s.routeLog(mux, site)
 	}
 	s.staffLoginRoutes(mux)
