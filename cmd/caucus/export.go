@@ -26,7 +26,12 @@ in). The format is a gzip'd stream of JSON lines, versioned (README: "Moving an 
 The file holds secrets (staff TOTP secrets, password and PIN hashes): keep it like the database,
 readable by you only (it is written with mode 0600). The log's signing key is NOT in it: it is
 the key file beside the database (sqlite:PATH's PATH.log-key, or serve's --log-key FILE); give
-that file to the serve on the new database (--log-key FILE).
+that file to the serve on the new database (--log-key FILE). A database that still holds the
+key (made by an earlier caucus and not served since) is refused: serve it once first.
+
+A practice election is a database of its own (beside sqlite:PATH, the file with "-practice"
+before its extension; on PostgreSQL, the schema "practice" of the same database): export and import it the same way, into
+postgres://…?search_path=practice for serve to find it there.
 
 The export reads one consistent snapshot and may run beside a serving server, but reports that
 arrive after it are not in the file: stop serve before a move.
@@ -95,6 +100,10 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
 	h, err := export.Write(ctx, src, engineName(*dbURL), time.Now(), tmp)
+	if errors.Is(err, export.ErrKeyInStore) {
+		tmp.Close()
+		return &hintError{err: err, hint: "run caucus serve on it once with --log-key FILE: the key moves to FILE and out of the database; then export"}
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}

@@ -55,6 +55,10 @@ const (
 // ErrNotEmpty: the store to import into already holds an election (or any row).
 var ErrNotEmpty = errors.New("the store is not empty")
 
+// ErrKeyInStore: the store still holds the log's signing key (a database made before the key
+// moved out to a file of its own); Write refuses it rather than put the key in the file.
+var ErrKeyInStore = errors.New("the database still holds the log's signing key")
+
 // ErrFormat is wrapped by every error about a malformed, truncated or unknown file.
 var ErrFormat = errors.New("not a caucus export")
 

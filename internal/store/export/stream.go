@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"caucus/internal/tlog"
 )
 
 // Header is the export's first line.
@@ -229,6 +231,9 @@ func Write(ctx context.Context, src Source, engine string, now time.Time, w io.W
 		case "settings":
 			h.ElectionID, _ = row[1].(string)
 		case "kv":
+			if row[0] == tlog.KeyValue {
+				return ErrKeyInStore
+			}
 			if row[0] == checkpointValue {
 				c, err := parseCheckpoint(row[1].([]byte))
 				if err != nil {

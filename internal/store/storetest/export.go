@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -301,6 +302,13 @@ func testExportRefused(t *testing.T, from, to ExportEngine) {
 	}
 	if _, err := export.Read(ctx, bytes.NewReader(file), dst); err != nil {
 		t.Errorf("the good file after the refused ones: %v", err)
+	}
+	// A store that still holds the log's signing key is not exported: the key stays out of the file.
+	if err := src.CreateValue(ctx, tlog.KeyValue, []byte("PRIVATE+KEY+caucus.example/ia-2020+00000000+AAAA")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := export.Write(ctx, src, from.Name, Night, io.Discard); !errors.Is(err, export.ErrKeyInStore) {
+		t.Errorf("export of a store holding the signing key: %v, want ErrKeyInStore", err)
 	}
 }
 
