@@ -144,6 +144,12 @@ func Read(ctx context.Context, r io.Reader, sink Sink) (Header, error) {
 				if err := json.Unmarshal(line, &tr); err != nil || !tr.End {
 					return fmt.Errorf("%w: a line that is neither a row nor the trailer", ErrFormat)
 				}
+				// Read to the end, which also checks the gzip stream's checksum.
+				if n, err := io.Copy(io.Discard, lr.r); err != nil {
+					return fmt.Errorf("%w: %w", ErrFormat, err)
+				} else if n > 0 {
+					return fmt.Errorf("%w: %d bytes after the trailer", ErrFormat, n)
+				}
 				break
 			}
 			i, ok := byName[rl.T]

@@ -283,6 +283,10 @@ func testExportRefused(t *testing.T, from, to ExportEngine) {
 	if _, err := export.Read(ctx, bytes.NewReader(cut), dst); !errors.Is(err, export.ErrFormat) {
 		t.Errorf("import of a file without its trailer: %v, want ErrFormat", err)
 	}
+	more := rewrite(t, file, func(l []string) []string { return append(l, l[len(l)-2]) })
+	if _, err := export.Read(ctx, bytes.NewReader(more), dst); !errors.Is(err, export.ErrFormat) {
+		t.Errorf("import of a file with a row after its trailer: %v, want ErrFormat", err)
+	}
 	// One byte of an entry's body changed, its leaf hash recomputed to match: the tree no longer
 	// gives the checkpoint's root.
 	tampered := rewrite(t, file, func(l []string) []string {
