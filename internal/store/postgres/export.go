@@ -86,7 +86,11 @@ func (d *DB) ImportTables(ctx context.Context, tables []export.Table, load func(
 				return fmt.Errorf("%w: table %s has rows", export.ErrNotEmpty, t.Name)
 			}
 		}
-		if err := load(importTx{tx: tx}); err != nil {
+		x := &importTx{tx: tx, batch: &pgx.Batch{}, sql: map[string]string{}}
+		if err := load(x); err != nil {
+			return err
+		}
+		if err := x.flush(ctx); err != nil {
 			return err
 		}
 		for _, t := range tables {
@@ -114,26 +118,56 @@ func (d *DB) ImportTables(ctx context.Context, tables []export.Table, load func(
 	return nil
 }
 
-type importTx struct{ tx pgx.Tx }
+// importBatch is how many inserts an import sends to the server at once (one round trip).
+const importBatch = 1000
 
-func (x importTx) Insert(ctx context.Context, t *export.Table, row export.Row) error {
-	cols := make([]string, len(t.Columns))
-	params := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		cols[i] = c.Name
-		params[i] = "$" + strconv.Itoa(i+1)
+// importTx queues inserts and sends them in batches, in order; a failed insert fails the batch
+// that carries it, and the transaction with it.
+type importTx struct {
+	tx    pgx.Tx
+	batch *pgx.Batch
+	sql   map[string]string
+}
+
+func (x *importTx) Insert(ctx context.Context, t *export.Table, row export.Row) error {
+	q, ok := x.sql[t.Name]
+	if !ok {
+		cols := make([]string, len(t.Columns))
+		params := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			cols[i] = c.Name
+			params[i] = "$" + strconv.Itoa(i+1)
+		}
+		q = "INSERT INTO " + t.Name + " (" + strings.Join(cols, ", ") + ")"
+		if t.Identity {
+			q += " OVERRIDING SYSTEM VALUE"
+		}
+		q += " VALUES (" + strings.Join(params, ", ") + ")"
+		x.sql[t.Name] = q
 	}
-	q := "INSERT INTO " + t.Name + " (" + strings.Join(cols, ", ") + ")"
-	if t.Identity {
-		q += " OVERRIDING SYSTEM VALUE"
-	}
-	q += " VALUES (" + strings.Join(params, ", ") + ")"
-	if _, err := x.tx.Exec(ctx, q, row...); err != nil {
-		return fmt.Errorf("insert into %s: %w", t.Name, err)
+	name := t.Name
+	x.batch.Queue(q, row...)
+	if x.batch.Len() >= importBatch {
+		if err := x.flush(ctx); err != nil {
+			return fmt.Errorf("insert into %s: %w", name, err)
+		}
 	}
 	return nil
 }
 
-func (x importTx) Read(ctx context.Context, t *export.Table, emit func(raw []any) error) error {
+// flush sends the queued inserts.
+func (x *importTx) flush(ctx context.Context) error {
+	if x.batch.Len() == 0 {
+		return nil
+	}
+	b := x.batch
+	x.batch = &pgx.Batch{}
+	return x.tx.SendBatch(ctx, b).Close()
+}
+
+func (x *importTx) Read(ctx context.Context, t *export.Table, emit func(raw []any) error) error {
+	if err := x.flush(ctx); err != nil {
+		return err
+	}
 	return readTable(ctx, x.tx, t, emit)
 }
