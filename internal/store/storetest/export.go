@@ -114,7 +114,7 @@ func fillElection(t *testing.T, s ExportStore, clock *Clock) {
 	must(err)
 	_, err = s.AddHandCopy(ctx, store.HandCopy{PrecinctID: "p1", Operator: "ann", Counts: []byte(`{"first":{"A":3}}`)})
 	must(err)
-	r, err := s.AddHotlineCopy(ctx, hotlineCopy("p4", "alice", "2-2"))
+	_, err = s.AddHotlineCopy(ctx, hotlineCopy("p4", "alice", "2-2"))
 	must(err)
 	_, err = s.AddHotlineCopy(ctx, hotlineCopy("p4", "bob", "2-3"))
 	must(err)
@@ -123,7 +123,6 @@ func fillElection(t *testing.T, s ExportStore, clock *Clock) {
 	must(err)
 	_, err = s.AddHotlineCopy(ctx, hotlineCopy("p4", "alice", "2-2")) // round 2
 	must(err)
-	_ = r
 	hash := func(secret string) auth.Hash {
 		h, err := auth.HashSecret(auth.TokenParams(), secret)
 		must(err)
