@@ -47,6 +47,8 @@ func commands() []command {
 		{"check", "check published precinct results (the long results CSV)", runCheck},
 		{"verify", "check a server's published results against its signed log", runVerify},
 		{"simulate", "rehearse caucus night against a server, faults and crash drill included", runSimulate},
+		{"export", "write the election in a database to a file, to move it to another", runExport},
+		{"import", "read an election written by export into an empty database", runImport},
 		{"audit", "a risk-limiting audit of the caucus from its cards: plan, draw, status", runAudit},
 	}
 }
