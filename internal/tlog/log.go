@@ -22,8 +22,8 @@ import (
 
 // Names of the log's values in the store.
 const (
-	KeyValue        = "tlog/signing-key" // the note signer key, when Config.Key does not give it
-	CheckpointValue = "tlog/checkpoint"  // the latest signed checkpoint note
+	KeyValue        = store.LogKeyValue        // the note signer key, when Config.Key does not give it
+	CheckpointValue = store.LogCheckpointValue // the latest signed checkpoint note
 )
 
 // CheckpointInterval is how often Run signs a new checkpoint while entries arrive: C2SP logs

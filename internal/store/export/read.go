@@ -11,12 +11,12 @@ import (
 	"io"
 	"slices"
 
-	"caucus/internal/tlog"
+	"caucus/internal/store"
 	"caucus/internal/tlog/c2sp"
 )
 
 // checkpointValue is the named value holding the log's latest signed checkpoint.
-const checkpointValue = tlog.CheckpointValue
+const checkpointValue = store.LogCheckpointValue
 
 // parseCheckpoint reads the size and root hash of a signed checkpoint note (its text; the
 // signatures are the log key's business, which is not in the store).

@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"caucus/internal/tlog"
+	"caucus/internal/store"
 )
 
 // Header is the export's first line.
@@ -231,7 +231,7 @@ func Write(ctx context.Context, src Source, engine string, now time.Time, w io.W
 		case "settings":
 			h.ElectionID, _ = row[1].(string)
 		case "kv":
-			if row[0] == tlog.KeyValue {
+			if row[0] == store.LogKeyValue {
 				return ErrKeyInStore
 			}
 			if row[0] == checkpointValue {
