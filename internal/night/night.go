@@ -178,6 +178,14 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 	if err := n.follow(ctx, size); err != nil {
 		return nil, fmt.Errorf("rebuild tally: %w", err)
 	}
+	if _, ok := cfg.Store.(Leader); ok {
+		// One of several nodes: the lease's holder signs (Run's lead), the others serve its
+		// checkpoint.
+		if err := n.adoptCheckpoint(ctx); err != nil {
+			return nil, fmt.Errorf("read the signed checkpoint at start-up: %w", err)
+		}
+		return n, nil
+	}
 	if err := n.tlog.Sign(ctx); err != nil {
 		return nil, fmt.Errorf("sign checkpoint at start-up: %w", err)
 	}
@@ -186,11 +194,19 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 
 // Run runs the night's committer, its log integrator and, when Config.Counters or
 // Config.Sessions is set, the hourly housekeeping, until ctx is done; a commit under way is
-// finished first.
+// finished first. On a store that several nodes share (Watcher, Leader), it follows the other
+// nodes' appends, and signs checkpoints only while this node holds the signer lease.
 func (n *Night) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.intake.Run(ctx) })
-	wg.Go(func() { n.tlog.Run(ctx) })
+	if l, ok := n.store.(Leader); ok {
+		wg.Go(func() { n.lead(ctx, l) })
+	} else {
+		wg.Go(func() { n.tlog.Run(ctx) })
+	}
+	if w, ok := n.store.(Watcher); ok {
+		wg.Go(func() { n.watch(ctx, w) })
+	}
 	if n.counters != nil || n.sessions != nil {
 		wg.Go(func() { n.maintain(ctx) })
 	}
