@@ -1,0 +1,497 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	xtlog "golang.org/x/mod/sumdb/tlog"
+
+	"caucus/internal/election"
+	"caucus/internal/report"
+	"caucus/internal/server/servertest"
+	"caucus/internal/store"
+	"caucus/internal/store/postgres"
+	"caucus/internal/store/postgres/pgtest"
+	"caucus/internal/tally"
+)
+
+// Budgets of the nodes test: every wait is bounded, none is a synchronisation by sleeping.
+const (
+	nodesConverge = 15 * time.Second // every node publishes the last commit (a second, with slack for a loaded machine)
+	nodesAttempts = 400              // one request's tries across the nodes, kills and 503s included
+)
+
+// nodeCluster is several real `caucus serve` processes on one PostgreSQL database, and a client
+// that sends each request to them in turn, moving on to the next node when one does not answer.
+type nodeCluster struct {
+	t     *testing.T
+	nodes []*crashServer
+	hc    *http.Client
+	rr    atomic.Int64
+}
+
+// call sends a request to node first (or, when first < 0, the next node in round-robin order),
+// moving on to the next node after a failure without an answer (a killed node) and retrying a
+// 503 (nothing stored), until it has an answer. Reports carry their report_id, so a retry of
+// a request whose outcome is unknown is safe.
+func (c *nodeCluster) call(first int, method, path, token string, body []byte) (int, []byte, error) {
+	if first < 0 {
+		first = int(c.rr.Add(1))
+	}
+	for attempt := range nodesAttempts {
+		node := c.nodes[(first+attempt)%len(c.nodes)]
+		req, _ := http.NewRequest(method, node.url+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			time.Sleep(10 * time.Millisecond) // every node down for a moment: pace the retries
+			continue
+		}
+		b, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if rerr == nil && resp.StatusCode != http.StatusServiceUnavailable {
+			return resp.StatusCode, b, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return 0, nil, fmt.Errorf("%s %s: no answer after %d attempts", method, path, nodesAttempts)
+}
+
+// get is a GET of one node; an error when the node does not answer 200.
+func (c *nodeCluster) get(node int, path string) ([]byte, error) {
+	resp, err := c.hc.Get(c.nodes[node].url + path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return b, err
+}
+
+// converged waits until every node publishes the same results, of the log's whole size, and
+// serves a checkpoint of that size, and returns those results.
+func (c *nodeCluster) converged(ctx context.Context, db *postgres.DB) []byte {
+	c.t.Helper()
+	deadline := time.Now().Add(nodesConverge)
+	for {
+		size, err := db.Size(ctx)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		var first []byte
+		same := true
+		for i := range c.nodes {
+			res, err1 := c.get(i, "/api/v1/results")
+			cp, err2 := c.get(i, "/log/checkpoint")
+			n, _, err3 := parseCheckpoint(cp)
+			var r struct {
+				LogSize int64 `json:"log_size"`
+			}
+			json.Unmarshal(res, &r)
+			if err1 != nil || err2 != nil || err3 != nil || r.LogSize != size || n != size || (first != nil && !bytes.Equal(res, first)) {
+				same = false
+				break
+			}
+			first = res
+		}
+		if same {
+			return first
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the nodes did not converge on the log of %d entries within %v", size, nodesConverge)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// parseCheckpoint reads the size and root hash of a signed checkpoint note.
+func parseCheckpoint(note []byte) (int64, xtlog.Hash, error) {
+	lines := strings.Split(string(note), "\n")
+	if len(lines) < 3 {
+		return 0, xtlog.Hash{}, fmt.Errorf("checkpoint %q: too short", note)
+	}
+	n, err := strconv.ParseInt(lines[1], 10, 64)
+	if err != nil {
+		return 0, xtlog.Hash{}, fmt.Errorf("checkpoint size: %w", err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil || len(raw) != len(xtlog.Hash{}) {
+		return 0, xtlog.Hash{}, fmt.Errorf("checkpoint root %q: %v", lines[2], err)
+	}
+	var h xtlog.Hash
+	copy(h[:], raw)
+	return n, h, nil
+}
+
+// TestNodes runs three real caucus serve processes on one PostgreSQL database, the client
+// sending to them in turn. First every chair's report, a retry of it and a conflicting second
+// report are sent to three different nodes at the same instant: per precinct exactly one is
+// accepted, the conflict is kept and flagged, the retry gets the same receipt, and every node
+// publishes the same results. Then, while every chair sends more conflicting reports, the node
+// that signs is SIGKILLed and restarted: another takes over the signing, and at the end every
+// acknowledged report is stored exactly once with its acknowledged hash, the log is consistent
+// with every checkpoint any node published, every node publishes results equal to a recount
+// of the log, and caucus verify passes against every node, the log extending the checkpoint it
+// saved before the kill.
+func TestNodes(t *testing.T) {
+	const (
+		precincts = 60
+		later     = 3 // conflicting reports per precinct sent during the kill
+		nodes     = 3
+	)
+	ctx := context.Background()
+	began := time.Now()
+	bin := buildCaucus(t)
+	dir := t.TempDir()
+	def := servertest.Definition(t, precincts)
+	electionDir := filepath.Join(dir, "election")
+	if err := def.Write(electionDir); err != nil {
+		t.Fatal(err)
+	}
+	dbURL := pgtest.NewDatabase(t)
+	if out, err := exec.Command(bin, "credentials", "--election", electionDir, "--db", dbURL, "--out", filepath.Join(dir, "pins")).CombinedOutput(); err != nil {
+		t.Fatalf("caucus credentials: %v\n%s", err, out)
+	}
+	pins := readPins(t, filepath.Join(dir, "pins", "pins.csv"))
+	keyFile := filepath.Join(dir, "election.log-key")
+	c := &nodeCluster{t: t, hc: &http.Client{Timeout: crashHTTPTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 3 * precincts}}}
+	for range nodes {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		node := &crashServer{t: t, bin: bin, url: "http://" + addr,
+			args: []string{"serve", "--election", electionDir, "--db", dbURL, "--addr", addr, "--log-key", keyFile}}
+		node.start() // one after the other: the first creates the key file the others read
+		c.nodes = append(c.nodes, node)
+	}
+	t.Cleanup(func() {
+		for _, node := range c.nodes {
+			node.mu.Lock()
+			node.cmd.Process.Kill()
+			node.mu.Unlock()
+		}
+	})
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	t.Logf("built, credentials issued and %d nodes serving after %v", nodes, time.Since(began).Round(time.Millisecond))
+
+	facts := report.Facts(def)
+	var acked servertest.Acked
+	var ackCount atomic.Int64
+	// submit sends one report through node (or round-robin when node < 0) and records its
+	// receipt; status is the answer's.
+	submit := func(node int, token string, r report.Report) (int, error) {
+		status, b, err := c.call(node, "POST", "/api/v1/reports", token, r.Canonical())
+		if err != nil {
+			return 0, err
+		}
+		var o struct {
+			report.Receipt
+			Inner *report.Receipt `json:"receipt"`
+		}
+		json.Unmarshal(b, &o)
+		rc := o.Receipt
+		if o.Inner != nil {
+			rc = *o.Inner
+		}
+		if (status != http.StatusCreated && status != http.StatusOK && status != http.StatusConflict) || rc.ReportID != r.ReportID {
+			return status, fmt.Errorf("report %s: %d %s", r.ReportID, status, b)
+		}
+		acked.Add(t, rc)
+		ackCount.Add(1)
+		return status, nil
+	}
+
+	// Every chair logs in, through the nodes in turn: a session is the database's, valid on
+	// every node.
+	tokens := make([]string, precincts)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*precincts)
+	for i := range precincts {
+		wg.Go(func() {
+			p := fmt.Sprintf("p%04d", i)
+			body, _ := json.Marshal(map[string]string{"precinct_id": p, "pin": pins[p]})
+			status, b, err := c.call(-1, "POST", "/api/v1/login", "", body)
+			if err != nil || status != http.StatusOK {
+				errs <- fmt.Errorf("login %s: %d %s %v", p, status, b, err)
+				return
+			}
+			var o struct{ Token string }
+			json.Unmarshal(b, &o)
+			tokens[i] = o.Token
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatal(<-errs)
+	}
+
+	// The same instant: a report, its retry and a conflicting report to three different nodes.
+	type sent struct {
+		id     string
+		status int
+	}
+	statuses := make([][3]sent, precincts)
+	seen := make([]map[string]bool, precincts)
+	start := make(chan struct{})
+	for i := range precincts {
+		p := fmt.Sprintf("p%04d", i)
+		seen[i] = map[string]bool{}
+		a := crashReport(facts[p], p, "first-"+p, i*31, seen[i])
+		b := crashReport(facts[p], p, "second-"+p, i*31+1, seen[i])
+		for k, r := range []report.Report{a, a, b} {
+			wg.Go(func() {
+				<-start
+				status, err := submit((i+k)%nodes, tokens[i], r)
+				if err != nil {
+					errs <- err
+				}
+				statuses[i][k] = sent{r.ReportID, status}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	for i, ss := range statuses {
+		p := fmt.Sprintf("p%04d", i)
+		var created []string
+		for _, s := range ss {
+			if s.status == http.StatusCreated {
+				created = append(created, s.id)
+			}
+		}
+		if len(created) != 1 {
+			t.Errorf("%s: %d reports accepted (%v), want exactly 1", p, len(created), ss)
+			continue
+		}
+		st, err := db.PrecinctState(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted, err := db.EntryByReportID(ctx, created[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Reports != 2 || !st.Conflict || st.Counted != counted.Index {
+			t.Errorf("%s: %+v, want 2 reports stored, the conflict flagged, %s (index %d) counted", p, st, created[0], counted.Index)
+		}
+	}
+	converging := time.Now()
+	c.converged(ctx, db)
+	t.Logf("every node published the last commit and its checkpoint %v after the last acknowledgement", time.Since(converging).Round(time.Millisecond))
+	cpFile := filepath.Join(dir, "verify.checkpoint")
+	verify := func(node int) {
+		t.Helper()
+		out, err := exec.Command(bin, "verify", "--url", c.nodes[node].url+"/", "--checkpoint", cpFile).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "summary: OK") {
+			t.Errorf("verify node %d: %v\n%s", node, err, out)
+		}
+	}
+	verify(1) // saves the checkpoint every later run must extend
+	t.Logf("%d precincts × 3 simultaneous sends: one accepted each, the nodes converged, after %v", precincts, time.Since(began).Round(time.Millisecond))
+
+	// Under load: more conflicting reports, round-robin, while the signer (the first node, which
+	// took the lease at start) is SIGKILLed and restarted; the checkpoints every node publishes
+	// meanwhile are kept.
+	var cpMu sync.Mutex
+	published := map[string]bool{}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watched sync.WaitGroup
+	watched.Go(func() {
+		for watchCtx.Err() == nil {
+			for i := range c.nodes {
+				if cp, err := c.get(i, "/log/checkpoint"); err == nil {
+					cpMu.Lock()
+					published[string(cp)] = true
+					cpMu.Unlock()
+				}
+			}
+			select {
+			case <-watchCtx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+	errs = make(chan error, precincts)
+	before := ackCount.Load()
+	for i := range precincts {
+		wg.Go(func() {
+			p := fmt.Sprintf("p%04d", i)
+			for k := range later {
+				r := crashReport(facts[p], p, fmt.Sprintf("later-%s-%d", p, k), i*31+2+k, seen[i])
+				if status, err := submit(-1, tokens[i], r); err != nil || (status != http.StatusConflict && status != http.StatusOK) {
+					errs <- fmt.Errorf("later report %s: %d %v, want 409 (or 200 for a retry that found it stored)", r.ReportID, status, err)
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	waitAcks := func(n int64) {
+		deadline := time.After(crashTestTimeout)
+		for ackCount.Load() < n {
+			select {
+			case <-done:
+				return
+			case <-deadline:
+				t.Fatalf("the load stalled at %d acknowledgements", ackCount.Load())
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	total := int64(precincts * later)
+	waitAcks(before + total/4)
+	if err := c.nodes[0].stop(syscall.SIGKILL); err == nil {
+		t.Fatal("caucus serve exited cleanly after SIGKILL")
+	}
+	killedAt := ackCount.Load() - before
+	waitAcks(before + total*3/4)
+	// Failover: with the signer dead, another node takes the lease and signs what was
+	// committed since.
+	committed, err := db.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failover := time.Now()
+	for deadline := failover.Add(nodesConverge); ; {
+		cp, err := c.get(1, "/log/checkpoint")
+		if n, _, perr := parseCheckpoint(cp); err == nil && perr == nil && n >= committed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no node signed the log of %d entries within %v of the signer's death", committed, nodesConverge)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("with the signer dead, a checkpoint of the log of %d entries served %v later", committed, time.Since(failover).Round(time.Millisecond))
+	c.nodes[0].start()
+	<-done
+	stopWatch()
+	watched.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	results := c.converged(ctx, db)
+
+	// Every acknowledged report stored exactly once, as acknowledged; the log dense.
+	size, err := db.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := db.Entries(ctx, 0, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for i, e := range entries {
+		if e.Index != int64(i) || ids[e.ReportID] {
+			t.Errorf("entry %d (index %d, report %s) is out of place or a duplicate", i, e.Index, e.ReportID)
+		}
+		ids[e.ReportID] = true
+	}
+	for id, rc := range acked.Receipts {
+		if rc.LogIndex < 0 || rc.LogIndex >= size {
+			t.Errorf("acknowledged report %s at %d, beyond the log of %d", id, rc.LogIndex, size)
+			continue
+		}
+		e := entries[rc.LogIndex]
+		if e.ReportID != id || report.HexHash(e.LeafHash) != rc.LeafHash || report.HexHash(store.LeafHash(e.Body)) != rc.LeafHash {
+			t.Errorf("report %s acknowledged at %d %s, the log holds %s %x there", id, rc.LogIndex, rc.LeafHash, e.ReportID, e.LeafHash)
+		}
+	}
+	if want := precincts * (2 + later); len(acked.Receipts) != want || len(entries) != want {
+		t.Errorf("%d acknowledged, %d stored; want %d of each", len(acked.Receipts), len(entries), want)
+	}
+	if err := db.IntegrityCheck(ctx); err != nil {
+		t.Error(err)
+	}
+
+	// The log is consistent with every checkpoint any node published.
+	var hashes []xtlog.Hash
+	reader := xtlog.HashReaderFunc(func(idx []int64) ([]xtlog.Hash, error) {
+		out := make([]xtlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = hashes[x]
+		}
+		return out, nil
+	})
+	for i, e := range entries {
+		hs, err := xtlog.StoredHashes(int64(i), e.Body, reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, hs...)
+	}
+	for cp := range published {
+		n, root, err := parseCheckpoint([]byte(cp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, err := xtlog.TreeHash(n, reader); err != nil || h != root {
+			t.Errorf("a published checkpoint of size %d has root %x, the log's is %x (%v)", n, root, h, err)
+		}
+	}
+
+	// Every node publishes a recount of the log; verify passes against each, extending the
+	// checkpoint it saved before the kill.
+	loaded, err := election.LoadDir(electionDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recount, err := tally.RecountWithLog(loaded, entries, servertest.LogNames(t, db, loaded, entries, strings.TrimSpace(string(key))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := recount.Results(); !bytes.Equal(results, want) {
+		t.Errorf("published results differ from the recount of the log:\n%s\n%s", results, want)
+	}
+	for i := range c.nodes {
+		verify(i)
+	}
+	t.Logf("killed the signer after %d of %d later reports; %d entries, %d distinct checkpoints published, all consistent; %v in all",
+		killedAt, total, len(entries), len(published), time.Since(began).Round(time.Millisecond))
+}
