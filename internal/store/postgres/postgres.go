@@ -17,6 +17,14 @@
 // returns once the server has flushed it (Open refuses a server with fsync or synchronous_commit
 // off).
 //
+// Several caucus serve nodes may share one database (nodes.go): any of them appends; one at a
+// time, the holder of the signer lease (Lead: a session-level advisory lock and a fencing
+// token, log_head.writer_epoch, that each new leader increments), may write the values named by
+// Options.LeaseValues (the transparency log's checkpoint), checked against the token in the
+// write's transaction, so a deposed leader cannot sign; every append notifies its new log size
+// at commit (pg_notify), which every node's Watch hears (LISTEN on a connection of its own), so
+// each node's tally follows the others' commits. Every node that may lead needs the log's key.
+//
 // The schema is migrations/*.sql (PostgreSQL's dialect, with the meaning of package sqlite's
 // migrations), embedded, applied in order at Open, one transaction each, under a session-level
 // advisory lock, so that several nodes starting at once apply each migration exactly once. A
