@@ -40,15 +40,190 @@ const (
 // nodeCluster is several real `caucus serve` processes on one PostgreSQL database, and a client
 // that sends each request to them in turn, moving on to the next node when one does not answer.
 type nodeCluster struct {
-	t     *testing.T
-	nodes []*crashServer
-	hc    *http.Client
-	rr    atomic.Int64
+	t           *testing.T
+	nodes       []*crashServer
+	hc          *http.Client
+	rr          atomic.Int64
+	bin         string // the caucus binary
+	electionDir string
+	keyFile     string // the log key, every node's
+	cpFile      string // verify's saved checkpoint
+	def         *election.Definition
+	db          *postgres.DB // the test's own handle, for reading what is stored
+	tokens      []string     // each precinct's chair's session
+
+	acked    servertest.Acked
+	ackCount atomic.Int64
+
+	cpMu      sync.Mutex
+	published map[string]bool // every checkpoint note a node served while watched
+}
+
+// newCluster issues credentials for an election of precincts into the database at dbURL,
+// starts nodes caucus serve processes on it and logs every chair in.
+func newCluster(t *testing.T, precincts, nodes int, dbURL string) *nodeCluster {
+	t.Helper()
+	began := time.Now()
+	dir := t.TempDir()
+	c := &nodeCluster{t: t, bin: buildCaucus(t), def: servertest.Definition(t, precincts),
+		electionDir: filepath.Join(dir, "election"), keyFile: filepath.Join(dir, "election.log-key"),
+		cpFile: filepath.Join(dir, "verify.checkpoint"), published: map[string]bool{},
+		hc: &http.Client{Timeout: crashHTTPTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 3 * precincts}}}
+	if err := c.def.Write(c.electionDir); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(c.bin, "credentials", "--election", c.electionDir, "--db", dbURL, "--out", filepath.Join(dir, "pins")).CombinedOutput(); err != nil {
+		t.Fatalf("caucus credentials: %v\n%s", err, out)
+	}
+	pins := readPins(t, filepath.Join(dir, "pins", "pins.csv"))
+	for range nodes {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		node := &crashServer{t: t, bin: c.bin, url: "http://" + addr,
+			args: []string{"serve", "--election", c.electionDir, "--db", dbURL, "--addr", addr, "--log-key", c.keyFile}}
+		node.start() // one after the other: the first creates the key file the others read
+		c.nodes = append(c.nodes, node)
+	}
+	t.Cleanup(func() {
+		for _, node := range c.nodes {
+			node.mu.Lock()
+			node.cmd.Process.Kill()
+			node.mu.Unlock()
+		}
+	})
+	var err error
+	if c.db, err = postgres.Open(t.Context(), dbURL, postgres.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.db.Close() })
+
+	// Every chair logs in, through the nodes in turn: a session is the database's, valid on
+	// every node.
+	c.tokens = make([]string, precincts)
+	var wg sync.WaitGroup
+	errs := make(chan error, precincts)
+	for i := range precincts {
+		wg.Go(func() {
+			p := fmt.Sprintf("p%04d", i)
+			body, _ := json.Marshal(map[string]string{"precinct_id": p, "pin": pins[p]})
+			status, b, err := c.call(-1, "POST", "/api/v1/login", "", body)
+			if err != nil || status != http.StatusOK {
+				errs <- fmt.Errorf("login %s: %d %s %v", p, status, b, err)
+				return
+			}
+			var o struct{ Token string }
+			json.Unmarshal(b, &o)
+			c.tokens[i] = o.Token
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatal(<-errs)
+	}
+	t.Logf("built, credentials issued, %d nodes serving and %d chairs logged in after %v", nodes, precincts, time.Since(began).Round(time.Millisecond))
+	return c
+}
+
+// submit sends one report through node (or round-robin when node < 0) and records its receipt;
+// status is the answer's: 201, 200 (a retry) or 409 (a conflict, kept).
+func (c *nodeCluster) submit(node int, precinct int, r report.Report) (int, error) {
+	status, b, err := c.call(node, "POST", "/api/v1/reports", c.tokens[precinct], r.Canonical())
+	if err != nil {
+		return 0, err
+	}
+	var o struct {
+		report.Receipt
+		Inner *report.Receipt `json:"receipt"`
+	}
+	json.Unmarshal(b, &o)
+	rc := o.Receipt
+	if o.Inner != nil {
+		rc = *o.Inner
+	}
+	if (status != http.StatusCreated && status != http.StatusOK && status != http.StatusConflict) || rc.ReportID != r.ReportID {
+		return status, fmt.Errorf("report %s: %d %s", r.ReportID, status, b)
+	}
+	c.acked.Add(c.t, rc)
+	c.ackCount.Add(1)
+	return status, nil
+}
+
+// load sends later conflicting reports per precinct, round-robin, each chair in a goroutine of
+// its own, and returns a channel closed when every one is acknowledged, and their errors.
+func (c *nodeCluster) load(later int, seen []map[string]bool) (chan struct{}, chan error) {
+	facts := report.Facts(c.def)
+	errs := make(chan error, len(c.tokens))
+	var wg sync.WaitGroup
+	for i := range c.tokens {
+		wg.Go(func() {
+			p := fmt.Sprintf("p%04d", i)
+			for k := range later {
+				r := crashReport(facts[p], p, fmt.Sprintf("later-%s-%d", p, k), i*31+2+k, seen[i])
+				if status, err := c.submit(-1, i, r); err != nil || (status != http.StatusConflict && status != http.StatusOK) {
+					errs <- fmt.Errorf("later report %s: %d %v, want 409 (or 200 for a retry that found it stored)", r.ReportID, status, err)
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(errs); close(done) }()
+	return done, errs
+}
+
+// waitAcks waits until n reports are acknowledged, or done.
+func (c *nodeCluster) waitAcks(n int64, done chan struct{}) {
+	c.t.Helper()
+	deadline := time.After(crashTestTimeout)
+	for c.ackCount.Load() < n {
+		select {
+		case <-done:
+			return
+		case <-deadline:
+			c.t.Fatalf("the load stalled at %d acknowledgements", c.ackCount.Load())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// watchCheckpoints keeps every checkpoint any node serves until the returned stop is called.
+func (c *nodeCluster) watchCheckpoints() (stop func()) {
+	ctx, cancel := context.WithCancel(c.t.Context())
+	var watched sync.WaitGroup
+	watched.Go(func() {
+		for ctx.Err() == nil {
+			for i := range c.nodes {
+				if cp, err := c.get(i, "/log/checkpoint"); err == nil {
+					c.cpMu.Lock()
+					c.published[string(cp)] = true
+					c.cpMu.Unlock()
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+	return func() { cancel(); watched.Wait() }
+}
+
+// verify runs caucus verify against node, with the checkpoint file every run extends.
+func (c *nodeCluster) verify(node int) {
+	c.t.Helper()
+	out, err := exec.Command(c.bin, "verify", "--url", c.nodes[node].url+"/", "--checkpoint", c.cpFile).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "summary: OK") {
+		c.t.Errorf("verify node %d: %v\n%s", node, err, out)
+	}
 }
 
 // call sends a request to node first (or, when first < 0, the next node in round-robin order),
 // moving on to the next node after a failure without an answer (a killed node) and retrying a
-// 503 (nothing stored), until it has an answer. Reports carry their report_id, so a retry of
+// 5xx (a 503 stored nothing; another, a store failure, may have), until it has an answer. Reports carry their report_id, so a retry of
 // a request whose outcome is unknown is safe.
 func (c *nodeCluster) call(first int, method, path, token string, body []byte) (int, []byte, error) {
 	if first < 0 {
@@ -68,10 +243,10 @@ func (c *nodeCluster) call(first int, method, path, token string, body []byte) (
 		}
 		b, rerr := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if rerr == nil && resp.StatusCode != http.StatusServiceUnavailable {
+		if rerr == nil && resp.StatusCode < 500 {
 			return resp.StatusCode, b, nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // 503: nothing stored; another 5xx: unknown, the retry finds out
 	}
 	return 0, nil, fmt.Errorf("%s %s: no answer after %d attempts", method, path, nodesAttempts)
 }
@@ -92,11 +267,11 @@ func (c *nodeCluster) get(node int, path string) ([]byte, error) {
 
 // converged waits until every node publishes the same results, of the log's whole size, and
 // serves a checkpoint of that size, and returns those results.
-func (c *nodeCluster) converged(ctx context.Context, db *postgres.DB) []byte {
+func (c *nodeCluster) converged(ctx context.Context) []byte {
 	c.t.Helper()
 	deadline := time.Now().Add(nodesConverge)
 	for {
-		size, err := db.Size(ctx)
+		size, err := c.db.Size(ctx)
 		if err != nil {
 			c.t.Fatal(err)
 		}
@@ -159,102 +334,118 @@ func TestNodes(t *testing.T) {
 	const (
 		precincts = 60
 		later     = 3 // conflicting reports per precinct sent during the kill
-		nodes     = 3
 	)
 	ctx := context.Background()
 	began := time.Now()
-	bin := buildCaucus(t)
-	dir := t.TempDir()
-	def := servertest.Definition(t, precincts)
-	electionDir := filepath.Join(dir, "election")
-	if err := def.Write(electionDir); err != nil {
-		t.Fatal(err)
+	c := newCluster(t, precincts, 3, pgtest.NewDatabase(t))
+	seen := c.simultaneous(ctx)
+	t.Logf("%d precincts × 3 simultaneous sends: one accepted each, the nodes converged, after %v", precincts, time.Since(began).Round(time.Millisecond))
+
+	// Under load: more conflicting reports, round-robin, while the signer (the first node, which
+	// took the lease at start) is SIGKILLed and restarted; the checkpoints every node publishes
+	// meanwhile are kept.
+	stopWatch := c.watchCheckpoints()
+	before := c.ackCount.Load()
+	done, errs := c.load(later, seen)
+	total := int64(precincts * later)
+	c.waitAcks(before+total/4, done)
+	if err := c.nodes[0].stop(syscall.SIGKILL); err == nil {
+		t.Fatal("caucus serve exited cleanly after SIGKILL")
 	}
-	dbURL := pgtest.NewDatabase(t)
-	if out, err := exec.Command(bin, "credentials", "--election", electionDir, "--db", dbURL, "--out", filepath.Join(dir, "pins")).CombinedOutput(); err != nil {
-		t.Fatalf("caucus credentials: %v\n%s", err, out)
-	}
-	pins := readPins(t, filepath.Join(dir, "pins", "pins.csv"))
-	keyFile := filepath.Join(dir, "election.log-key")
-	c := &nodeCluster{t: t, hc: &http.Client{Timeout: crashHTTPTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 3 * precincts}}}
-	for range nodes {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		node := &crashServer{t: t, bin: bin, url: "http://" + addr,
-			args: []string{"serve", "--election", electionDir, "--db", dbURL, "--addr", addr, "--log-key", keyFile}}
-		node.start() // one after the other: the first creates the key file the others read
-		c.nodes = append(c.nodes, node)
-	}
-	t.Cleanup(func() {
-		for _, node := range c.nodes {
-			node.mu.Lock()
-			node.cmd.Process.Kill()
-			node.mu.Unlock()
-		}
-	})
-	db, err := postgres.Open(ctx, dbURL, postgres.Options{})
+	killedAt := c.ackCount.Load() - before
+	c.waitAcks(before+total*3/4, done)
+	// Failover: with the signer dead, another node takes the lease and signs what was
+	// committed since.
+	committed, err := c.db.Size(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	t.Logf("built, credentials issued and %d nodes serving after %v", nodes, time.Since(began).Round(time.Millisecond))
-
-	facts := report.Facts(def)
-	var acked servertest.Acked
-	var ackCount atomic.Int64
-	// submit sends one report through node (or round-robin when node < 0) and records its
-	// receipt; status is the answer's.
-	submit := func(node int, token string, r report.Report) (int, error) {
-		status, b, err := c.call(node, "POST", "/api/v1/reports", token, r.Canonical())
-		if err != nil {
-			return 0, err
+	failover := time.Now()
+	for deadline := failover.Add(nodesConverge); ; {
+		cp, err := c.get(1, "/log/checkpoint")
+		if n, _, perr := parseCheckpoint(cp); err == nil && perr == nil && n >= committed {
+			break
 		}
-		var o struct {
-			report.Receipt
-			Inner *report.Receipt `json:"receipt"`
+		if time.Now().After(deadline) {
+			t.Fatalf("no node signed the log of %d entries within %v of the signer's death", committed, nodesConverge)
 		}
-		json.Unmarshal(b, &o)
-		rc := o.Receipt
-		if o.Inner != nil {
-			rc = *o.Inner
-		}
-		if (status != http.StatusCreated && status != http.StatusOK && status != http.StatusConflict) || rc.ReportID != r.ReportID {
-			return status, fmt.Errorf("report %s: %d %s", r.ReportID, status, b)
-		}
-		acked.Add(t, rc)
-		ackCount.Add(1)
-		return status, nil
+		time.Sleep(20 * time.Millisecond)
 	}
-
-	// Every chair logs in, through the nodes in turn: a session is the database's, valid on
-	// every node.
-	tokens := make([]string, precincts)
-	var wg sync.WaitGroup
-	errs := make(chan error, 4*precincts)
-	for i := range precincts {
-		wg.Go(func() {
-			p := fmt.Sprintf("p%04d", i)
-			body, _ := json.Marshal(map[string]string{"precinct_id": p, "pin": pins[p]})
-			status, b, err := c.call(-1, "POST", "/api/v1/login", "", body)
-			if err != nil || status != http.StatusOK {
-				errs <- fmt.Errorf("login %s: %d %s %v", p, status, b, err)
-				return
-			}
-			var o struct{ Token string }
-			json.Unmarshal(b, &o)
-			tokens[i] = o.Token
-		})
+	t.Logf("with the signer dead, a checkpoint of the log of %d entries served %v later", committed, time.Since(failover).Round(time.Millisecond))
+	c.nodes[0].start()
+	<-done
+	stopWatch()
+	for err := range errs {
+		t.Error(err)
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		t.Fatal(<-errs)
+	if t.Failed() {
+		t.FailNow()
 	}
+	c.check(ctx, precincts*(2+later))
+	t.Logf("killed the signer after %d of %d later reports; %d distinct checkpoints published, all consistent; %v in all",
+		killedAt, total, len(c.published), time.Since(began).Round(time.Millisecond))
+}
 
-	// The same instant: a report, its retry and a conflicting report to three different nodes.
+// TestNodesDatabaseRestart: three nodes under load while their PostgreSQL server is stopped,
+// fast and then immediately (crash recovery), and started again: the clients retry until the
+// nodes answer again, and at the end every acknowledged report is stored exactly once, the log
+// is consistent with every checkpoint published before, every node publishes a recount of the
+// log and caucus verify passes against each.
+func TestNodesDatabaseRestart(t *testing.T) {
+	const (
+		precincts = 40
+		later     = 4
+	)
+	ctx := context.Background()
+	began := time.Now()
+	srv, err := pgtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	dbURL, err := srv.CreateDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCluster(t, precincts, 3, dbURL)
+	seen := c.simultaneous(ctx)
+	stopWatch := c.watchCheckpoints()
+	before := c.ackCount.Load()
+	done, errs := c.load(later, seen)
+	total := int64(precincts * later)
+	for i, mode := range []string{"fast", "immediate"} {
+		c.waitAcks(before+total*int64(i+1)/3, done)
+		if err := srv.Shutdown(mode); err != nil {
+			t.Fatal(err)
+		}
+		stopped := c.ackCount.Load() - before
+		if err := srv.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("PostgreSQL stopped (%s) after %d of %d later reports, and started again", mode, stopped, total)
+	}
+	<-done
+	stopWatch()
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	c.check(ctx, precincts*(2+later))
+	t.Logf("%d distinct checkpoints published, all consistent; %v in all", len(c.published), time.Since(began).Round(time.Millisecond))
+}
+
+// simultaneous sends, for every precinct at the same instant, a report, its retry and a
+// conflicting report to three different nodes, and checks that exactly one is accepted per
+// precinct, the other kept and flagged, and that every node converges on the same results;
+// then verify, against the second node, saves the checkpoint every later run must extend. It
+// returns the numbers each precinct has reported (crashReport's seen).
+func (c *nodeCluster) simultaneous(ctx context.Context) []map[string]bool {
+	t := c.t
+	t.Helper()
+	facts := report.Facts(c.def)
+	precincts := len(c.tokens)
 	type sent struct {
 		id     string
 		status int
@@ -262,6 +453,8 @@ func TestNodes(t *testing.T) {
 	statuses := make([][3]sent, precincts)
 	seen := make([]map[string]bool, precincts)
 	start := make(chan struct{})
+	errs := make(chan error, 3*precincts)
+	var wg sync.WaitGroup
 	for i := range precincts {
 		p := fmt.Sprintf("p%04d", i)
 		seen[i] = map[string]bool{}
@@ -270,7 +463,7 @@ func TestNodes(t *testing.T) {
 		for k, r := range []report.Report{a, a, b} {
 			wg.Go(func() {
 				<-start
-				status, err := submit((i+k)%nodes, tokens[i], r)
+				status, err := c.submit((i+k)%len(c.nodes), i, r)
 				if err != nil {
 					errs <- err
 				}
@@ -299,11 +492,11 @@ func TestNodes(t *testing.T) {
 			t.Errorf("%s: %d reports accepted (%v), want exactly 1", p, len(created), ss)
 			continue
 		}
-		st, err := db.PrecinctState(ctx, p)
+		st, err := c.db.PrecinctState(ctx, p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		counted, err := db.EntryByReportID(ctx, created[0])
+		counted, err := c.db.EntryByReportID(ctx, created[0])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,113 +505,24 @@ func TestNodes(t *testing.T) {
 		}
 	}
 	converging := time.Now()
-	c.converged(ctx, db)
+	c.converged(ctx)
 	t.Logf("every node published the last commit and its checkpoint %v after the last acknowledgement", time.Since(converging).Round(time.Millisecond))
-	cpFile := filepath.Join(dir, "verify.checkpoint")
-	verify := func(node int) {
-		t.Helper()
-		out, err := exec.Command(bin, "verify", "--url", c.nodes[node].url+"/", "--checkpoint", cpFile).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "summary: OK") {
-			t.Errorf("verify node %d: %v\n%s", node, err, out)
-		}
-	}
-	verify(1) // saves the checkpoint every later run must extend
-	t.Logf("%d precincts × 3 simultaneous sends: one accepted each, the nodes converged, after %v", precincts, time.Since(began).Round(time.Millisecond))
+	c.verify(1)
+	return seen
+}
 
-	// Under load: more conflicting reports, round-robin, while the signer (the first node, which
-	// took the lease at start) is SIGKILLed and restarted; the checkpoints every node publishes
-	// meanwhile are kept.
-	var cpMu sync.Mutex
-	published := map[string]bool{}
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	var watched sync.WaitGroup
-	watched.Go(func() {
-		for watchCtx.Err() == nil {
-			for i := range c.nodes {
-				if cp, err := c.get(i, "/log/checkpoint"); err == nil {
-					cpMu.Lock()
-					published[string(cp)] = true
-					cpMu.Unlock()
-				}
-			}
-			select {
-			case <-watchCtx.Done():
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
-	errs = make(chan error, precincts)
-	before := ackCount.Load()
-	for i := range precincts {
-		wg.Go(func() {
-			p := fmt.Sprintf("p%04d", i)
-			for k := range later {
-				r := crashReport(facts[p], p, fmt.Sprintf("later-%s-%d", p, k), i*31+2+k, seen[i])
-				if status, err := submit(-1, tokens[i], r); err != nil || (status != http.StatusConflict && status != http.StatusOK) {
-					errs <- fmt.Errorf("later report %s: %d %v, want 409 (or 200 for a retry that found it stored)", r.ReportID, status, err)
-					return
-				}
-			}
-		})
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	waitAcks := func(n int64) {
-		deadline := time.After(crashTestTimeout)
-		for ackCount.Load() < n {
-			select {
-			case <-done:
-				return
-			case <-deadline:
-				t.Fatalf("the load stalled at %d acknowledgements", ackCount.Load())
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}
-	total := int64(precincts * later)
-	waitAcks(before + total/4)
-	if err := c.nodes[0].stop(syscall.SIGKILL); err == nil {
-		t.Fatal("caucus serve exited cleanly after SIGKILL")
-	}
-	killedAt := ackCount.Load() - before
-	waitAcks(before + total*3/4)
-	// Failover: with the signer dead, another node takes the lease and signs what was
-	// committed since.
-	committed, err := db.Size(ctx)
+// check is the end of a test: every node converged on the log, every acknowledged report
+// stored exactly once as acknowledged (want in all), the log dense and intact, consistent with
+// every checkpoint published, the results a recount of it, and verify passing on every node.
+func (c *nodeCluster) check(ctx context.Context, want int) {
+	t := c.t
+	t.Helper()
+	results := c.converged(ctx)
+	size, err := c.db.Size(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	failover := time.Now()
-	for deadline := failover.Add(nodesConverge); ; {
-		cp, err := c.get(1, "/log/checkpoint")
-		if n, _, perr := parseCheckpoint(cp); err == nil && perr == nil && n >= committed {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no node signed the log of %d entries within %v of the signer's death", committed, nodesConverge)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Logf("with the signer dead, a checkpoint of the log of %d entries served %v later", committed, time.Since(failover).Round(time.Millisecond))
-	c.nodes[0].start()
-	<-done
-	stopWatch()
-	watched.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
-	results := c.converged(ctx, db)
-
-	// Every acknowledged report stored exactly once, as acknowledged; the log dense.
-	size, err := db.Size(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := db.Entries(ctx, 0, size)
+	entries, err := c.db.Entries(ctx, 0, size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +533,7 @@ func TestNodes(t *testing.T) {
 		}
 		ids[e.ReportID] = true
 	}
-	for id, rc := range acked.Receipts {
+	for id, rc := range c.acked.Receipts {
 		if rc.LogIndex < 0 || rc.LogIndex >= size {
 			t.Errorf("acknowledged report %s at %d, beyond the log of %d", id, rc.LogIndex, size)
 			continue
@@ -439,10 +543,10 @@ func TestNodes(t *testing.T) {
 			t.Errorf("report %s acknowledged at %d %s, the log holds %s %x there", id, rc.LogIndex, rc.LeafHash, e.ReportID, e.LeafHash)
 		}
 	}
-	if want := precincts * (2 + later); len(acked.Receipts) != want || len(entries) != want {
-		t.Errorf("%d acknowledged, %d stored; want %d of each", len(acked.Receipts), len(entries), want)
+	if len(c.acked.Receipts) != want || len(entries) != want {
+		t.Errorf("%d acknowledged, %d stored; want %d of each", len(c.acked.Receipts), len(entries), want)
 	}
-	if err := db.IntegrityCheck(ctx); err != nil {
+	if err := c.db.IntegrityCheck(ctx); err != nil {
 		t.Error(err)
 	}
 
@@ -462,7 +566,9 @@ func TestNodes(t *testing.T) {
 		}
 		hashes = append(hashes, hs...)
 	}
-	for cp := range published {
+	c.cpMu.Lock()
+	defer c.cpMu.Unlock()
+	for cp := range c.published {
 		n, root, err := parseCheckpoint([]byte(cp))
 		if err != nil {
 			t.Fatal(err)
@@ -473,16 +579,16 @@ func TestNodes(t *testing.T) {
 	}
 
 	// Every node publishes a recount of the log; verify passes against each, extending the
-	// checkpoint it saved before the kill.
-	loaded, err := election.LoadDir(electionDir)
+	// checkpoint it saved before.
+	loaded, err := election.LoadDir(c.electionDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := os.ReadFile(keyFile)
+	key, err := os.ReadFile(c.keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recount, err := tally.RecountWithLog(loaded, entries, servertest.LogNames(t, db, loaded, entries, strings.TrimSpace(string(key))))
+	recount, err := tally.RecountWithLog(loaded, entries, servertest.LogNames(t, c.db, loaded, entries, strings.TrimSpace(string(key))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,8 +596,6 @@ func TestNodes(t *testing.T) {
 		t.Errorf("published results differ from the recount of the log:\n%s\n%s", results, want)
 	}
 	for i := range c.nodes {
-		verify(i)
+		c.verify(i)
 	}
-	t.Logf("killed the signer after %d of %d later reports; %d entries, %d distinct checkpoints published, all consistent; %v in all",
-		killedAt, total, len(entries), len(published), time.Since(began).Round(time.Millisecond))
 }
