@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -301,6 +302,44 @@ func (c *nodeCluster) converged(ctx context.Context) []byte {
 	}
 }
 
+// sseEvent is one results event of a node's stream: the log size it is of, and the results.
+type sseEvent struct {
+	size int64
+	data []byte
+}
+
+// events reads node's /api/v1/events until ctx is done, into the returned channel (closed when
+// the stream ends).
+func (c *nodeCluster) events(ctx context.Context, node int) chan sseEvent {
+	c.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.nodes[node].url+"/api/v1/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("node %d's event stream: %v %v", node, resp, err)
+	}
+	out := make(chan sseEvent, 10000)
+	go func() {
+		defer close(out)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<24)
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				ev.size, _ = strconv.ParseInt(strings.TrimPrefix(line, "id: "), 10, 64)
+			case strings.HasPrefix(line, "data: "):
+				ev.data = []byte(strings.TrimPrefix(line, "data: "))
+			case line == "" && ev.data != nil:
+				out <- ev
+				ev = sseEvent{}
+			}
+		}
+	}()
+	return out
+}
+
 // parseCheckpoint reads the size and root hash of a signed checkpoint note.
 func parseCheckpoint(note []byte) (int64, xtlog.Hash, error) {
 	lines := strings.Split(string(note), "\n")
@@ -438,7 +477,8 @@ func TestNodesDatabaseRestart(t *testing.T) {
 
 // simultaneous sends, for every precinct at the same instant, a report, its retry and a
 // conflicting report to three different nodes, and checks that exactly one is accepted per
-// precinct, the other kept and flagged, and that every node converges on the same results;
+// precinct, the other kept and flagged, and that every node converges on the same results and
+// streams them as an event;
 // then verify, against the second node, saves the checkpoint every later run must extend. It
 // returns the numbers each precinct has reported (crashReport's seen).
 func (c *nodeCluster) simultaneous(ctx context.Context) []map[string]bool {
@@ -449,6 +489,13 @@ func (c *nodeCluster) simultaneous(ctx context.Context) []map[string]bool {
 	type sent struct {
 		id     string
 		status int
+	}
+	// Every node's event stream, open before the reports: each must deliver the last commit.
+	streams := make([]chan sseEvent, len(c.nodes))
+	sctx, stopStreams := context.WithCancel(ctx)
+	defer stopStreams()
+	for i := range c.nodes {
+		streams[i] = c.events(sctx, i)
 	}
 	statuses := make([][3]sent, precincts)
 	seen := make([]map[string]bool, precincts)
@@ -505,8 +552,32 @@ func (c *nodeCluster) simultaneous(ctx context.Context) []map[string]bool {
 		}
 	}
 	converging := time.Now()
-	c.converged(ctx)
+	results := c.converged(ctx)
 	t.Logf("every node published the last commit and its checkpoint %v after the last acknowledgement", time.Since(converging).Round(time.Millisecond))
+	size, err := c.db.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(nodesConverge)
+	for i, stream := range streams {
+	read:
+		for {
+			select {
+			case ev, ok := <-stream:
+				if !ok {
+					t.Fatalf("node %d's event stream ended before the log of %d entries", i, size)
+				}
+				if ev.size == size {
+					if !bytes.Equal(ev.data, bytes.TrimRight(results, "\r\n")) {
+						t.Errorf("node %d's event for the log of %d entries:\n%s\nits results:\n%s", i, size, ev.data, results)
+					}
+					break read
+				}
+			case <-deadline:
+				t.Fatalf("node %d's event stream did not reach the log of %d entries within %v", i, size, nodesConverge)
+			}
+		}
+	}
 	c.verify(1)
 	return seen
 }
