@@ -368,7 +368,8 @@ func parseCheckpoint(note []byte) (int64, xtlog.Hash, error) {
 // acknowledged report is stored exactly once with its acknowledged hash, the log is consistent
 // with every checkpoint any node published, every node publishes results equal to a recount
 // of the log, and caucus verify passes against every node, the log extending the checkpoint it
-// saved before the kill.
+// saved before the kill. Last, the database dumped while the nodes run and restored into
+// another serves the same results and log.
 func TestNodes(t *testing.T) {
 	const (
 		precincts = 60
@@ -376,7 +377,8 @@ func TestNodes(t *testing.T) {
 	)
 	ctx := context.Background()
 	began := time.Now()
-	c := newCluster(t, precincts, 3, pgtest.NewDatabase(t))
+	dbURL := pgtest.NewDatabase(t)
+	c := newCluster(t, precincts, 3, dbURL)
 	seen := c.simultaneous(ctx)
 	t.Logf("%d precincts × 3 simultaneous sends: one accepted each, the nodes converged, after %v", precincts, time.Since(began).Round(time.Millisecond))
 
@@ -420,9 +422,48 @@ func TestNodes(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	c.check(ctx, precincts*(2+later))
+	results := c.check(ctx, precincts*(2+later))
 	t.Logf("killed the signer after %d of %d later reports; %d distinct checkpoints published, all consistent; %v in all",
 		killedAt, total, len(c.published), time.Since(began).Round(time.Millisecond))
+
+	// The README's back-up and restore: pg_dump of the database while the nodes run, restored
+	// into a new database and served by a node of its own, publishes the same results, signs
+	// the same log, and verify passes against it, extending the checkpoint it saved.
+	pg := pgtest.Shared(t)
+	dump := filepath.Join(t.TempDir(), "election.dump")
+	if out, err := exec.Command(filepath.Join(pg.Bin, "pg_dump"), "-Fc", "-d", dbURL, "-f", dump).CombinedOutput(); err != nil {
+		t.Fatalf("pg_dump: %v\n%s", err, out)
+	}
+	restored, err := pg.CreateDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(filepath.Join(pg.Bin, "pg_restore"), "--no-owner", "-d", restored, dump).CombinedOutput(); err != nil {
+		t.Fatalf("pg_restore: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	node := &crashServer{t: t, bin: c.bin, url: "http://" + addr,
+		args: []string{"serve", "--election", c.electionDir, "--db", restored, "--addr", addr, "--log-key", c.keyFile}}
+	node.start()
+	t.Cleanup(func() { node.stop(syscall.SIGTERM) })
+	rdb, err := postgres.Open(ctx, restored, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if err := rdb.IntegrityCheck(ctx); err != nil {
+		t.Errorf("the restored database: %v", err)
+	}
+	back := &nodeCluster{t: t, nodes: []*crashServer{node}, hc: c.hc, bin: c.bin, cpFile: c.cpFile, db: rdb}
+	if got := back.converged(ctx); !bytes.Equal(got, results) {
+		t.Errorf("the restored database's results:\n%s\nthe original's:\n%s", got, results)
+	}
+	back.verify(0)
 }
 
 // TestNodesDatabaseRestart: three nodes under load while their PostgreSQL server is stopped,
@@ -585,10 +626,10 @@ func (c *nodeCluster) simultaneous(ctx context.Context) []map[string]bool {
 // check is the end of a test: every node converged on the log, every acknowledged report
 // stored exactly once as acknowledged (want in all), the log dense and intact, consistent with
 // every checkpoint published, the results a recount of it, and verify passing on every node.
-func (c *nodeCluster) check(ctx context.Context, want int) {
+func (c *nodeCluster) check(ctx context.Context, want int) (results []byte) {
 	t := c.t
 	t.Helper()
-	results := c.converged(ctx)
+	results = c.converged(ctx)
 	size, err := c.db.Size(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -669,4 +710,5 @@ func (c *nodeCluster) check(ctx context.Context, want int) {
 	for i := range c.nodes {
 		c.verify(i)
 	}
+	return results
 }
