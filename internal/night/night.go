@@ -6,6 +6,10 @@
 // staff correction), Snapshot (the results), Checkpoint and the log's tiles and proofs, and
 // Subscribe (results as they change).
 //
+// On a store that several serve nodes share (store/postgres), each node's night also follows
+// the log as the others append (Watcher) and signs checkpoints only while it holds the
+// store's signer lease (Leader), serving the leader's otherwise (nodes.go).
+//
 // It is not HTTP (internal/server translates requests to it), not the caucus math
 // (internal/rules), not the storage (it consumes Store, which store/sqlite implements) and not
 // authentication (internal/auth).
@@ -124,7 +128,8 @@ const rebuildChunk = 4096
 
 // Open opens an election's night: it checks that the store belongs to this election (or claims
 // a new store for it), opens the transparency log, rebuilds the tally from every stored entry
-// and signs a checkpoint of them. Run then commits what Submit queues.
+// and signs a checkpoint of them (on a store with a signer lease, Leader, it adopts the stored
+// checkpoint instead: Run signs once it holds the lease). Run then commits what Submit queues.
 func Open(ctx context.Context, cfg Config) (*Night, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

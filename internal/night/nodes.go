@@ -9,6 +9,12 @@ import (
 	"caucus/internal/tlog"
 )
 
+// BUG(night): on a store several nodes share, the checks that Decide, Certify and the
+// risk-limiting audit make before they append (a decision's staleness, a scope not yet
+// certified, the audit's state) are serialised in each process only: two staff acting on the
+// same precinct or scope through two nodes at the same instant may both pass them. Reports are
+// not affected (the database decides their outcome); route headquarters' staff to one node.
+
 // Watcher is a store that several serve nodes append to (store/postgres): Watch calls f with
 // the log's size when it starts and after every append any node commits, until ctx is done
 // (nil) or its connection fails (an error; calling it again catches up).
