@@ -45,9 +45,10 @@ Flags:
 	                 "-practice" before the extension. Or postgres://USER@HOST:PORT/DB (a
 	                 PostgreSQL database, created by its owner; the tables are made at start-up);
 	                 the practice election uses the schema "practice" of the same database (or
-	                 the URL's search_path with "_practice" after it). One serve per database for
-	                 now: a second one refuses to start. --log-key or CAUCUS_LOG_KEY is required
-	                 with it
+	                 the URL's search_path with "_practice" after it). Several serve nodes may
+	                 share the database: any of them takes reports, one at a time signs the
+	                 log's checkpoints (another takes over when it stops), and every node needs
+	                 the same --log-key. --log-key or CAUCUS_LOG_KEY is required with it
 	--addr HOST:PORT where to listen (default 127.0.0.1:8080)
 	--contacts FILE  the chairs' contacts for headquarters' board, a CSV precinct_id,chair_name,phone
 	                 (phones in E.164, e.g. +15155550101); default: contacts.csv beside the

@@ -327,7 +327,7 @@ func (d *DB) checkOpen(op string) error {
 }
 
 // Close waits for in-flight calls to return their connections, closes the pool and releases
-// the log writer's lock. A second Close returns nil.
+// the signer lease, if this handle holds it. A second Close returns nil.
 func (d *DB) Close() error {
 	if d.closed.Swap(true) {
 		return nil
