@@ -32,7 +32,17 @@ const (
 	selectToken  = `SELECT writer_epoch FROM log_head WHERE id = 1`
 	sharedToken  = `SELECT writer_epoch FROM log_head WHERE id = 1 FOR SHARE`
 	listenPrefix = "caucus_log_"
+	// The application_name of the connections of their own, as pg_stat_activity shows them.
+	leaseApp = "caucus signer lease"
+	watchApp = "caucus watch"
 )
+
+// ownConfig is the configuration of a connection of its own, named app.
+func (d *DB) ownConfig(app string) *pgx.ConnConfig {
+	cfg := d.connCfg.Copy()
+	cfg.RuntimeParams["application_name"] = app
+	return cfg
+}
 
 // Lead tries to hold the log's signer lease and reports whether this handle holds it now. A
 // handle that holds it checks that its connection is alive and its token still current (a
@@ -61,7 +71,7 @@ func (d *DB) Lead(ctx context.Context) (bool, error) {
 		}
 		return false, nil
 	}
-	conn, err := pgx.ConnectConfig(ctx, d.connCfg.Copy())
+	conn, err := pgx.ConnectConfig(ctx, d.ownConfig(leaseApp))
 	if err != nil {
 		return false, d.wrap("lead: connect", err)
 	}
@@ -130,7 +140,7 @@ func (d *DB) Watch(ctx context.Context, f func(size int64)) error {
 	if err := d.checkOpen("watch"); err != nil {
 		return err
 	}
-	conn, err := pgx.ConnectConfig(ctx, d.connCfg.Copy())
+	conn, err := pgx.ConnectConfig(ctx, d.ownConfig(watchApp))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -267,7 +267,8 @@ func TestLease(t *testing.T) {
 }
 
 // TestWatch: a watcher hears the size of every append committed by any handle, in order, and
-// starts with the size committed before it listened; a rolled-back append says nothing.
+// starts with the size committed before it listened; a duplicate says nothing; a watcher whose
+// connection is cut fails, and listening again catches up.
 func TestWatch(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	a, b := MustOpen(t, url, postgres.Options{}), MustOpen(t, url, postgres.Options{})
@@ -298,6 +299,24 @@ func TestWatch(t *testing.T) {
 	}
 	if n := <-sizes; n != 6 {
 		t.Errorf("size after a duplicate and an append: %d, want 6 (a duplicate appends nothing, says nothing)", n)
+	}
+
+	// The listening connection cut: Watch fails; the appends made meanwhile are not heard, and
+	// the next Watch starts with the size that includes them.
+	raw := rawConn(t, url)
+	if tag, err := raw.Exec(t.Context(), `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+		WHERE application_name = 'caucus watch' AND datname = current_database()`); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("terminate the watch's connection: %v, %v", tag, err)
+	}
+	if err := <-watched; err == nil {
+		t.Fatal("Watch returned nil after its connection was cut, want its error")
+	}
+	if _, err := a.Append(t.Context(), []store.NewEntry{report("p10", "r10", "a")}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { watched <- b.Watch(ctx, func(n int64) { sizes <- n }) }()
+	if n := <-sizes; n != 7 {
+		t.Errorf("first size after listening again: %d, want 7 (the append made while nobody listened)", n)
 	}
 	cancel()
 	if err := <-watched; err != nil {
