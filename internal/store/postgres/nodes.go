@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -22,12 +23,13 @@ import (
 // lease is this handle's hold on the signer lease.
 type lease struct {
 	mu    sync.Mutex
-	conn  *pgx.Conn    // holds the advisory lock; nil: not held
+	conn  *pgx.Conn    // tries, then holds, the advisory lock; nil: none yet, or lost
 	epoch atomic.Int64 // the fencing token taken with it; 0: not held
 }
 
 const (
 	takeLease    = `SELECT pg_try_advisory_lock($1, $2)`
+	releaseLease = `SELECT pg_advisory_unlock($1, $2)`
 	takeToken    = `UPDATE log_head SET writer_epoch = writer_epoch + 1 WHERE id = 1 RETURNING writer_epoch`
 	selectToken  = `SELECT writer_epoch FROM log_head WHERE id = 1`
 	sharedToken  = `SELECT writer_epoch FROM log_head WHERE id = 1 FOR SHARE`
@@ -35,6 +37,8 @@ const (
 	// The application_name of the connections of their own, as pg_stat_activity shows them.
 	leaseApp = "caucus signer lease"
 	watchApp = "caucus watch"
+	// unlockTimeout bounds Close's release of the lease on a server that does not answer.
+	unlockTimeout = 2 * time.Second
 )
 
 // ownConfig is the configuration of a connection of its own, named app.
@@ -48,8 +52,8 @@ func (d *DB) ownConfig(app string) *pgx.ConnConfig {
 // handle that holds it checks that its connection is alive and its token still current (a
 // connection the server lost has lost the lock: the handle lets it go, and a later call may
 // take the lease again, with a new token). A handle that does not hold it tries the lock once,
-// without waiting. Nodes call it every few moments: whichever gets the lock leads until it
-// dies or loses its connection.
+// without waiting, on a connection it keeps for the next try. Nodes call it every few moments:
+// whichever gets the lock leads until it dies or loses its connection.
 func (d *DB) Lead(ctx context.Context) (bool, error) {
 	if err := d.checkOpen("lead"); err != nil {
 		return false, err
@@ -57,49 +61,59 @@ func (d *DB) Lead(ctx context.Context) (bool, error) {
 	l := &d.lease
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.conn != nil {
-		var current int64
-		err := l.conn.QueryRow(ctx, selectToken).Scan(&current)
-		if err == nil && current == l.epoch.Load() {
-			return true, nil
-		}
+	// reset lets the connection go, and with it the lock if it was held.
+	reset := func(op string, err error) (bool, error) {
 		l.conn.Close(context.WithoutCancel(ctx))
 		l.conn = nil
 		l.epoch.Store(0)
 		if err != nil {
-			return false, d.wrap("lead: the lease's connection", err)
+			return false, d.wrap(op, err)
 		}
 		return false, nil
 	}
-	conn, err := pgx.ConnectConfig(ctx, d.ownConfig(leaseApp))
-	if err != nil {
-		return false, d.wrap("lead: connect", err)
+	if l.conn == nil {
+		conn, err := pgx.ConnectConfig(ctx, d.ownConfig(leaseApp))
+		if err != nil {
+			return false, d.wrap("lead: connect", err)
+		}
+		l.conn = conn
+	}
+	if mine := l.epoch.Load(); mine != 0 {
+		var current int64
+		if err := l.conn.QueryRow(ctx, selectToken).Scan(&current); err != nil || current != mine {
+			return reset("lead: the lease's connection", err)
+		}
+		return true, nil
 	}
 	var ok bool
-	if err := conn.QueryRow(ctx, takeLease, lockLogWriter, d.schemaKey).Scan(&ok); err != nil || !ok {
-		conn.Close(context.WithoutCancel(ctx))
-		if err != nil {
-			return false, d.wrap("lead: take the lock", err)
-		}
+	if err := l.conn.QueryRow(ctx, takeLease, lockLogWriter, d.schemaKey).Scan(&ok); err != nil {
+		return reset("lead: take the lock", err)
+	}
+	if !ok {
 		return false, nil
 	}
 	var epoch int64
-	if err := conn.QueryRow(ctx, takeToken).Scan(&epoch); err != nil {
-		conn.Close(context.WithoutCancel(ctx))
-		return false, d.wrap("lead: take the fencing token", err)
+	if err := l.conn.QueryRow(ctx, takeToken).Scan(&epoch); err != nil {
+		return reset("lead: take the fencing token", err)
 	}
-	l.conn = conn
 	l.epoch.Store(epoch)
 	return true, nil
 }
 
-// drop lets the lease go (Close).
-func (l *lease) drop() error {
+// drop lets the lease and its connection go (Close).
+func (l *lease) drop(d *DB) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.epoch.Store(0)
+	held := l.epoch.Swap(0) != 0
 	if l.conn == nil {
 		return nil
+	}
+	if held {
+		// Unlock before closing, so another node may take the lease at once rather than
+		// once the server has noticed the closed connection. Closing releases it anyway.
+		ctx, cancel := context.WithTimeout(context.Background(), unlockTimeout)
+		l.conn.Exec(ctx, releaseLease, lockLogWriter, d.schemaKey)
+		cancel()
 	}
 	err := l.conn.Close(context.Background())
 	l.conn = nil

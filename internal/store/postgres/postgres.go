@@ -333,7 +333,7 @@ func (d *DB) Close() error {
 		return nil
 	}
 	d.pool.Close()
-	if err := d.lease.drop(); err != nil {
+	if err := d.lease.drop(d); err != nil {
 		return fmt.Errorf("close store %s: %w", d.name, err)
 	}
 	return nil
