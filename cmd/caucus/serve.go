@@ -26,6 +26,7 @@ import (
 	"caucus/internal/store"
 	"caucus/internal/store/postgres"
 	"caucus/internal/store/sqlite"
+	"caucus/internal/tlog"
 )
 
 const serveHelp = `Usage: caucus serve --election DIR [--practice DIR] [--db URL] [--addr HOST:PORT]
@@ -44,9 +45,10 @@ Flags:
 	                 "-practice" before the extension. Or postgres://USER@HOST:PORT/DB (a
 	                 PostgreSQL database, created by its owner; the tables are made at start-up);
 	                 the practice election uses the schema "practice" of the same database (or
-	                 the URL's search_path with "_practice" after it). One serve per database for
-	                 now: a second one refuses to start. --log-key or CAUCUS_LOG_KEY is required
-	                 with it
+	                 the URL's search_path with "_practice" after it). Several serve nodes may
+	                 share the database: any of them takes reports, one at a time signs the
+	                 log's checkpoints (another takes over when it stops), and every node needs
+	                 the same --log-key. --log-key or CAUCUS_LOG_KEY is required with it
 	--addr HOST:PORT where to listen (default 127.0.0.1:8080)
 	--contacts FILE  the chairs' contacts for headquarters' board, a CSV precinct_id,chair_name,phone
 	                 (phones in E.164, e.g. +15155550101); default: contacts.csv beside the
@@ -223,16 +225,18 @@ func openDB(ctx context.Context, url string) (database, error) {
 	return openStore(ctx, url, false)
 }
 
-// openStore opens a --db URL. logWriter is for serve, which appends to the log and keeps its
-// tree, signer and tally in memory: on PostgreSQL it takes the database's log writer lock, so
-// that a second serve on the same database refuses to start instead of forking what each
-// publishes (a SQLite file is one host's, opened by one serve).
-func openStore(ctx context.Context, url string, logWriter bool) (database, error) {
+// openStore opens a --db URL. node is for serve: on PostgreSQL several serve nodes share the
+// database, any of them appending, and only the holder of the signer lease (the night takes
+// it) may write the transparency log's checkpoint (a SQLite file is one host's, opened by one
+// serve).
+func openStore(ctx context.Context, url string, node bool) (database, error) {
 	if isPostgres(url) {
-		st, err := postgres.Open(ctx, url, postgres.Options{LogWriter: logWriter})
-		if errors.Is(err, postgres.ErrLogWriterLocked) {
-			return nil, &hintError{err: err, hint: "one caucus serve per PostgreSQL database for now: stop the other one, or use another database"}
-		} else if err != nil {
+		var opts postgres.Options
+		if node {
+			opts.LeaseValues = []string{tlog.CheckpointValue}
+		}
+		st, err := postgres.Open(ctx, url, opts)
+		if err != nil {
 			return nil, fmt.Errorf("open the PostgreSQL database: %w", err)
 		}
 		return st, nil

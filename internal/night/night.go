@@ -6,6 +6,10 @@
 // staff correction), Snapshot (the results), Checkpoint and the log's tiles and proofs, and
 // Subscribe (results as they change).
 //
+// On a store that several serve nodes share (store/postgres), each node's night also follows
+// the log as the others append (Watcher) and signs checkpoints only while it holds the
+// store's signer lease (Leader), serving the leader's otherwise (nodes.go).
+//
 // It is not HTTP (internal/server translates requests to it), not the caucus math
 // (internal/rules), not the storage (it consumes Store, which store/sqlite implements) and not
 // authentication (internal/auth).
@@ -124,7 +128,8 @@ const rebuildChunk = 4096
 
 // Open opens an election's night: it checks that the store belongs to this election (or claims
 // a new store for it), opens the transparency log, rebuilds the tally from every stored entry
-// and signs a checkpoint of them. Run then commits what Submit queues.
+// and signs a checkpoint of them (on a store with a signer lease, Leader, it adopts the stored
+// checkpoint instead: Run signs once it holds the lease). Run then commits what Submit queues.
 func Open(ctx context.Context, cfg Config) (*Night, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -178,6 +183,14 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 	if err := n.follow(ctx, size); err != nil {
 		return nil, fmt.Errorf("rebuild tally: %w", err)
 	}
+	if _, ok := cfg.Store.(Leader); ok {
+		// One of several nodes: the lease's holder signs (Run's lead), the others serve its
+		// checkpoint.
+		if err := n.adoptCheckpoint(ctx); err != nil {
+			return nil, fmt.Errorf("read the signed checkpoint at start-up: %w", err)
+		}
+		return n, nil
+	}
 	if err := n.tlog.Sign(ctx); err != nil {
 		return nil, fmt.Errorf("sign checkpoint at start-up: %w", err)
 	}
@@ -186,11 +199,19 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 
 // Run runs the night's committer, its log integrator and, when Config.Counters or
 // Config.Sessions is set, the hourly housekeeping, until ctx is done; a commit under way is
-// finished first.
+// finished first. On a store that several nodes share (Watcher, Leader), it follows the other
+// nodes' appends, and signs checkpoints only while this node holds the signer lease.
 func (n *Night) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { n.intake.Run(ctx) })
-	wg.Go(func() { n.tlog.Run(ctx) })
+	if l, ok := n.store.(Leader); ok {
+		wg.Go(func() { n.lead(ctx, l) })
+	} else {
+		wg.Go(func() { n.tlog.Run(ctx) })
+	}
+	if w, ok := n.store.(Watcher); ok {
+		wg.Go(func() { n.watch(ctx, w) })
+	}
 	if n.counters != nil || n.sessions != nil {
 		wg.Go(func() { n.maintain(ctx) })
 	}

@@ -367,6 +367,36 @@ func (l *Log) signOnce(ctx context.Context) error {
 	return nil
 }
 
+// Adopt reads the checkpoint stored by the node that signs (on a store several nodes share,
+// one signs and the others serve its checkpoints) and makes it this Log's latest when it is
+// larger. A checkpoint beyond the tree is not adopted: Adopt returns its size, for the caller
+// to feed the tree that far and call again (0 otherwise). A stored checkpoint that does not
+// verify, or that the tree does not extend, is an error (ErrInconsistent: a fork).
+func (l *Log) Adopt(ctx context.Context) (need int64, err error) {
+	stored, err := l.st.Value(ctx, CheckpointValue)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("read signed checkpoint: %w", err)
+	}
+	c, err := l.open(stored)
+	if err != nil {
+		return 0, fmt.Errorf("the stored checkpoint does not verify: %w", err)
+	}
+	if c.N > l.Size() {
+		return c.N, nil
+	}
+	if err := l.checkExtends(c); err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.signed == nil || c.N > l.head.N {
+		l.signed, l.head = stored, c
+	}
+	return 0, nil
+}
+
 // Run signs a checkpoint whenever entries were appended, at most once per CheckpointInterval,
 // until ctx is done. A failure is logged and tried again at the next interval.
 func (l *Log) Run(ctx context.Context) {

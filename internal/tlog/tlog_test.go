@@ -189,3 +189,63 @@ func TestTwoNodesOneStore(t *testing.T) {
 		t.Errorf("the private key leaks into a checkpoint or the verifier key")
 	}
 }
+
+// TestAdopt: a Log that does not sign serves the checkpoint another Log of the same store
+// signed: Adopt asks for the tree to reach it first, then takes it; a
+// stored checkpoint the tree does not extend is refused.
+func TestAdopt(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "db"))
+	leader, err := Open(ctx, Config{Store: st, Origin: "caucus.example/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	follower, err := Open(ctx, Config{Store: st, Origin: "caucus.example/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if need, err := follower.Adopt(ctx); need != 0 || err != nil {
+		t.Fatalf("Adopt before any checkpoint: %d, %v; want 0, nil", need, err)
+	}
+	if err := leader.Append(entries(0, 10)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := leader.Sign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := follower.Append(entries(0, 4)...); err != nil {
+		t.Fatal(err)
+	}
+	if need, err := follower.Adopt(ctx); need != 10 || err != nil {
+		t.Fatalf("Adopt behind the checkpoint: %d, %v; want 10, nil", need, err)
+	}
+	if signed, _ := follower.Checkpoint(); signed != nil {
+		t.Fatalf("a checkpoint beyond the tree was adopted")
+	}
+	if err := follower.Append(entries(4, 12)...); err != nil {
+		t.Fatal(err)
+	}
+	if need, err := follower.Adopt(ctx); need != 0 || err != nil {
+		t.Fatalf("Adopt: %d, %v; want 0, nil", need, err)
+	}
+	signed, c := follower.Checkpoint()
+	want, _ := leader.Checkpoint()
+	if !bytes.Equal(signed, want) || c.N != 10 {
+		t.Fatalf("adopted checkpoint of size %d:\n%s\nwant the leader's:\n%s", c.N, signed, want)
+	}
+
+	// A store whose checkpoint the tree does not extend: a fork.
+	forked := entries(0, 10)
+	forked[3].Body = []byte("forged")
+	forked[3].LeafHash = store.LeafHash(forked[3].Body)
+	other, err := Open(ctx, Config{Store: st, Origin: "caucus.example/t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Append(forked...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Adopt(ctx); !errors.Is(err, ErrInconsistent) {
+		t.Errorf("Adopt on a forked tree: %v, want ErrInconsistent", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,8 +18,11 @@ import (
 
 const (
 	// lockLogHead is how an Append starts: the row lock serializes appends across every
-	// process until commit, and the row gives the next index and the current writer's token.
-	lockLogHead = `SELECT size, writer_epoch FROM log_head WHERE id = 1 FOR UPDATE`
+	// process until commit, and the row gives the next index.
+	lockLogHead = `SELECT size FROM log_head WHERE id = 1 FOR UPDATE`
+	// notifySize tells every node's Watch the log's new size; PostgreSQL delivers it when the
+	// transaction commits, and never if it rolls back.
+	notifySize = `SELECT pg_notify($1, $2)`
 	// The batch's reads, each one statement for the whole batch: the entries stored under the
 	// batch's report IDs, named by its reviews, and counted by its precincts (an entry may come
 	// twice), and its precincts' states.
@@ -98,17 +102,13 @@ func (d *DB) appendOnce(ctx context.Context, batch []store.NewEntry) ([]store.Ap
 	}
 	a := appender{now: d.now()}
 	// The log head's row lock, then the audit lock, in this order, then the reads.
-	var epoch int64
 	var b pgx.Batch
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue(lockLogHead).QueryRow(func(row pgx.Row) error { return row.Scan(&a.next, &epoch) })
+	b.Queue(lockLogHead).QueryRow(func(row pgx.Row) error { return row.Scan(&a.next) })
 	b.Queue(lockSQL, lockAudit, d.schemaKey)
 	a.queueReads(&b, batch)
 	if err := conn.SendBatch(ctx, &b).Close(); err != nil {
 		return rollback(fmt.Errorf("lock the log head and read what the batch names: %w", err))
-	}
-	if d.epoch != 0 && epoch != d.epoch {
-		return rollback(fmt.Errorf("%w: writer token %d taken after this one's %d", ErrLogWriterLocked, epoch, d.epoch))
 	}
 	results := make([]store.AppendResult, len(batch))
 	for i := range batch {
@@ -120,6 +120,9 @@ func (d *DB) appendOnce(ctx context.Context, batch []store.NewEntry) ([]store.Ap
 	}
 	var w pgx.Batch
 	a.queueWrites(&w)
+	if len(a.added) > 0 {
+		w.Queue(notifySize, d.channel(), strconv.FormatInt(a.next, 10))
+	}
 	w.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, &w).Close(); err != nil {
 		return rollback(fmt.Errorf("write the batch: %w", err))

@@ -1,10 +1,8 @@
 package postgres
 
-// BUG(store): one process appends to a database's log at a time (Options.LogWriter, which
-// caucus serve sets): the transparency log's tree, its signer and the tally follow the log in
-// that process's memory. Appends from several handles are correct in the database (the log
-// head's row lock, unique report IDs), which is what a sequencer shared by several nodes will
-// build on, but only the writer's results and checkpoints would follow them.
+// BUG(store): Watch's notifications are lost while its connection is down (PostgreSQL keeps no
+// backlog for a listener that left); a node learns of the appends made meanwhile when it
+// listens again (Watch's first call of f), or from its own poll of Size, not before.
 
 // BUG(store): DeleteSecretValue rewrites the kv table's files (VACUUM FULL), but the deleted
 // value's bytes stay in the server's write-ahead log until its segments are recycled, and in

@@ -81,6 +81,9 @@ func (d *DB) CreateValue(ctx context.Context, name string, value []byte) error {
 		return fmt.Errorf("create value: %w: empty name", store.ErrInvalid)
 	}
 	return d.write(ctx, "create value "+name, func(tx pgx.Tx) error {
+		if err := d.checkLease(ctx, tx, name); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, insertValue, name, nonNil(value), ms(d.now()))
 		if err != nil {
 			return err
@@ -118,6 +121,9 @@ func (d *DB) Value(ctx context.Context, name string) ([]byte, error) {
 // SwapValue implements store.Store.
 func (d *DB) SwapValue(ctx context.Context, name string, old, new []byte) error {
 	return d.write(ctx, "swap value "+name, func(tx pgx.Tx) error {
+		if err := d.checkLease(ctx, tx, name); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, swapValue, name, nonNil(old), nonNil(new), ms(d.now()))
 		if err != nil {
 			return err

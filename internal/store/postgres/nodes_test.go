@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -198,36 +199,129 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 }
 
-// TestLogWriter: one handle at a time may be the log's writer. A second is refused while the
-// first holds the lock; a writer whose lock was lost (its connection cut) and taken by another
-// is fenced: its appends fail, and nothing of them is stored.
-func TestLogWriter(t *testing.T) {
+// TestLease: one handle at a time holds the signer lease, and only it may write the lease's
+// values; a leader whose lease connection was cut (a network partition, a server restart) and
+// whose lease another node took is fenced: its writes of those values fail and change nothing.
+// Appends go through from every handle, leader or not.
+func TestLease(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	first := MustOpen(t, url, postgres.Options{LogWriter: true})
-	if _, err := postgres.Open(t.Context(), url, postgres.Options{LogWriter: true}); !errors.Is(err, postgres.ErrLogWriterLocked) {
-		t.Fatalf("second writer: %v, want ErrLogWriterLocked", err)
+	opts := postgres.Options{LeaseValues: []string{"checkpoint"}}
+	first, second := MustOpen(t, url, opts), MustOpen(t, url, opts)
+	if err := second.CreateValue(t.Context(), "checkpoint", []byte("x")); !errors.Is(err, postgres.ErrNotLeader) {
+		t.Fatalf("CreateValue before any lease: %v, want ErrNotLeader", err)
 	}
-	if _, err := first.Append(t.Context(), []store.NewEntry{report("p1", "r1", "a")}); err != nil {
-		t.Fatalf("the writer's Append: %v", err)
+	if ok, err := first.Lead(t.Context()); !ok || err != nil {
+		t.Fatalf("first Lead: %v, %v; want the lease", ok, err)
 	}
-	// Cut the writer's lock connection, as a network partition or a server restart would.
+	if ok, err := second.Lead(t.Context()); ok || err != nil {
+		t.Fatalf("second Lead while the first holds it: %v, %v; want false", ok, err)
+	}
+	if ok, err := first.Lead(t.Context()); !ok || err != nil {
+		t.Fatalf("first Lead again: %v, %v; want still held", ok, err)
+	}
+	if err := first.CreateValue(t.Context(), "checkpoint", []byte("1")); err != nil {
+		t.Fatalf("the leader's CreateValue: %v", err)
+	}
+	if err := second.SwapValue(t.Context(), "checkpoint", []byte("1"), []byte("2")); !errors.Is(err, postgres.ErrNotLeader) {
+		t.Errorf("a follower's SwapValue: %v, want ErrNotLeader", err)
+	}
+	if err := second.CreateValue(t.Context(), "other", []byte("o")); err != nil {
+		t.Errorf("a follower's CreateValue of another value: %v", err)
+	}
+	for i, node := range []*postgres.DB{first, second} {
+		if _, err := node.Append(t.Context(), []store.NewEntry{report(fmt.Sprintf("p%d", i), fmt.Sprintf("r%d", i), "a")}); err != nil {
+			t.Fatalf("Append through node %d: %v", i, err)
+		}
+	}
+	// Cut the leader's lock connection.
 	raw := rawConn(t, url)
-	tag, err := raw.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_locks
+	tag, err := raw.Exec(t.Context(), `SELECT pg_terminate_backend(pid, 10000) FROM pg_locks
 		WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
 	if err != nil || tag.RowsAffected() != 1 {
 		t.Fatalf("terminate the lock holder: %v, %v", tag, err)
 	}
-	second := MustOpen(t, url, postgres.Options{LogWriter: true})
-	if _, err := first.Append(t.Context(), []store.NewEntry{report("p2", "r2", "b")}); !errors.Is(err, postgres.ErrLogWriterLocked) {
-		t.Errorf("the fenced writer's Append: %v, want ErrLogWriterLocked", err)
+	if ok, err := second.Lead(t.Context()); !ok || err != nil {
+		t.Fatalf("second Lead after the first's connection was cut: %v, %v; want the lease", ok, err)
 	}
-	if rs, err := second.Append(t.Context(), []store.NewEntry{report("p2", "r2", "b")}); err != nil || rs[0].Outcome != store.Appended || rs[0].Entry.Index != 1 {
-		t.Errorf("the new writer's Append: %+v, %v; want appended at 1", rs, err)
+	if err := first.SwapValue(t.Context(), "checkpoint", []byte("1"), []byte("stale")); !errors.Is(err, postgres.ErrNotLeader) {
+		t.Errorf("the deposed leader's SwapValue: %v, want ErrNotLeader", err)
+	}
+	if err := second.SwapValue(t.Context(), "checkpoint", []byte("1"), []byte("2")); err != nil {
+		t.Errorf("the new leader's SwapValue: %v", err)
+	}
+	if ok, err := first.Lead(t.Context()); ok || err == nil {
+		t.Errorf("the deposed leader's Lead: %v, %v; want false and its connection's error", ok, err)
+	}
+	if ok, err := first.Lead(t.Context()); ok || err != nil {
+		t.Errorf("the deposed leader's next Lead: %v, %v; want false (the other holds it)", ok, err)
 	}
 	if err := second.Close(); err != nil {
 		t.Fatal(err)
 	}
-	MustOpen(t, url, postgres.Options{LogWriter: true}) // the lock is free again
+	if ok, err := first.Lead(t.Context()); !ok || err != nil { // failover: the lease is free again
+		t.Errorf("Lead after the leader closed: %v, %v; want the lease", ok, err)
+	}
+	if v, err := first.Value(t.Context(), "checkpoint"); err != nil || string(v) != "2" {
+		t.Errorf("checkpoint %q, %v; want the new leader's 2", v, err)
+	}
+}
+
+// TestWatch: a watcher hears the size of every append committed by any handle, in order, and
+// starts with the size committed before it listened; a duplicate says nothing; a watcher whose
+// connection is cut fails, and listening again catches up.
+func TestWatch(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	a, b := MustOpen(t, url, postgres.Options{}), MustOpen(t, url, postgres.Options{})
+	if _, err := a.Append(t.Context(), []store.NewEntry{report("p0", "r0", "a")}); err != nil {
+		t.Fatal(err)
+	}
+	sizes := make(chan int64, 100)
+	ctx, cancel := context.WithCancel(t.Context())
+	watched := make(chan error, 1)
+	go func() { watched <- b.Watch(ctx, func(n int64) { sizes <- n }) }()
+	if n := <-sizes; n != 1 {
+		t.Fatalf("first size %d, want 1 (committed before the watch)", n)
+	}
+	for i := 1; i <= 4; i++ {
+		node := []*postgres.DB{a, b}[i%2]
+		if _, err := node.Append(t.Context(), []store.NewEntry{report(fmt.Sprintf("p%d", i), fmt.Sprintf("r%d", i), "a")}); err != nil {
+			t.Fatal(err)
+		}
+		if n := <-sizes; n != int64(i+1) {
+			t.Fatalf("size after append %d: %d, want %d", i, n, i+1)
+		}
+	}
+	if rs, err := a.Append(t.Context(), []store.NewEntry{report("p1", "r1", "a")}); err != nil || rs[0].Outcome != store.Duplicate {
+		t.Fatalf("retry: %v %v", rs, err)
+	}
+	if _, err := a.Append(t.Context(), []store.NewEntry{report("p9", "r9", "a")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-sizes; n != 6 {
+		t.Errorf("size after a duplicate and an append: %d, want 6 (a duplicate appends nothing, says nothing)", n)
+	}
+
+	// The listening connection cut: Watch fails; the appends made meanwhile are not heard, and
+	// the next Watch starts with the size that includes them.
+	raw := rawConn(t, url)
+	if tag, err := raw.Exec(t.Context(), `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+		WHERE application_name = 'caucus watch' AND datname = current_database()`); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("terminate the watch's connection: %v, %v", tag, err)
+	}
+	if err := <-watched; err == nil {
+		t.Fatal("Watch returned nil after its connection was cut, want its error")
+	}
+	if _, err := a.Append(t.Context(), []store.NewEntry{report("p10", "r10", "a")}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { watched <- b.Watch(ctx, func(n int64) { sizes <- n }) }()
+	if n := <-sizes; n != 7 {
+		t.Errorf("first size after listening again: %d, want 7 (the append made while nobody listened)", n)
+	}
+	cancel()
+	if err := <-watched; err != nil {
+		t.Errorf("Watch after its context ended: %v, want nil", err)
+	}
 }
 
 // TestAppendOnly tries UPDATE, DELETE and out-of-order INSERTs through a raw connection: the
@@ -275,8 +369,13 @@ func TestAppendOnly(t *testing.T) {
 // several elections' stores (the practice election's beside the election's), each its own log.
 func TestSchemas(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	a := MustOpen(t, url+"&search_path=election", postgres.Options{LogWriter: true})
-	b := MustOpen(t, url+"&search_path=practice", postgres.Options{LogWriter: true}) // a lock of its own
+	a := MustOpen(t, url+"&search_path=election", postgres.Options{})
+	b := MustOpen(t, url+"&search_path=practice", postgres.Options{})
+	for _, node := range []*postgres.DB{a, b} { // a lease of its own in each schema
+		if ok, err := node.Lead(t.Context()); !ok || err != nil {
+			t.Fatalf("Lead: %v, %v; want the schema's lease", ok, err)
+		}
+	}
 	if _, err := a.InitSettings(t.Context(), "iowa-2020"); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,14 @@
 // returns once the server has flushed it (Open refuses a server with fsync or synchronous_commit
 // off).
 //
+// Several caucus serve nodes may share one database (nodes.go): any of them appends; one at a
+// time, the holder of the signer lease (Lead: a session-level advisory lock and a fencing
+// token, log_head.writer_epoch, that each new leader increments), may write the values named by
+// Options.LeaseValues (the transparency log's checkpoint), checked against the token in the
+// write's transaction, so a deposed leader cannot sign; every append notifies its new log size
+// at commit (pg_notify), which every node's Watch hears (LISTEN on a connection of its own), so
+// each node's tally follows the others' commits. Every node that may lead needs the log's key.
+//
 // The schema is migrations/*.sql (PostgreSQL's dialect, with the meaning of package sqlite's
 // migrations), embedded, applied in order at Open, one transaction each, under a session-level
 // advisory lock, so that several nodes starting at once apply each migration exactly once. A
@@ -60,22 +68,20 @@ type Options struct {
 	// (never for sessions and attempt counters, whose times are the caller's); nil means
 	// time.Now. Tests inject a fake.
 	Now func() time.Time
-	// LogWriter makes this handle the log's one writer for as long as it is open: Open takes
-	// the schema's log writer lock (a session-level advisory lock on a connection of its own)
-	// and fails with an error wrapping ErrLogWriterLocked when another process holds it, and
-	// every later Append checks, in its transaction, that no other writer has taken the lock
-	// since (a fencing token), failing with ErrLogWriterLocked otherwise. The transparency log's
-	// signer and the tally follow the log in one process's memory, so `caucus serve` opens its
-	// store this way: one serving node per database, until a sequencer shares the log.
-	LogWriter bool
+	// LeaseValues names the values only the holder of the log's signer lease may write (the
+	// transparency log's checkpoint): CreateValue and SwapValue of them check, in their
+	// transaction, that the fencing token this handle took with the lease (Lead) is still the
+	// database's, and fail with ErrNotLeader otherwise, so a node that lost the lease, and
+	// every node that never had it, cannot sign.
+	LeaseValues []string
 	// MaxConns bounds the pool; 0 means pgxpool's default (the URL's pool_max_conns, or
 	// max(4, GOMAXPROCS)).
 	MaxConns int32
 }
 
-// ErrLogWriterLocked: another process holds the log writer's lock on this database (or took it
-// after this one did, which fences this one's appends).
-var ErrLogWriterLocked = errors.New("another process is the log writer of this database")
+// ErrNotLeader: this handle does not hold the log's signer lease (another node took it, or it
+// never had it), so it may not write a value of Options.LeaseValues.
+var ErrNotLeader = errors.New("this node does not hold the log's signer lease")
 
 // DB is the election's store on a PostgreSQL database (one schema of it).
 type DB struct {
@@ -84,8 +90,9 @@ type DB struct {
 	pool      *pgxpool.Pool
 	schemaKey int32 // the second key of this schema's advisory locks
 
-	writer *pgx.Conn // holds the log writer's lock; nil unless Options.LogWriter
-	epoch  int64     // the writer's fencing token; 0 unless Options.LogWriter
+	connCfg     *pgx.ConnConfig // for the connections of their own: the lease's, Watch's
+	leaseValues map[string]bool // Options.LeaseValues
+	lease       lease           // the log's signer lease (nodes.go)
 
 	closed atomic.Bool
 }
@@ -94,7 +101,7 @@ type DB struct {
 // The one-key form is used for per-key locks (lockKeys), a space of its own.
 const (
 	lockMigrate   int32 = 0x63610001 // held while migrations are applied (session)
-	lockLogWriter int32 = 0x63610002 // held by the log writer for as long as it runs (session)
+	lockLogWriter int32 = 0x63610002 // the log's signer lease, held by its leader (session)
 	lockAudit     int32 = 0x63610003 // held from the audit or callback ID to commit (transaction)
 )
 
@@ -136,11 +143,10 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		d.pool.Close()
 		return nil, fmt.Errorf("open store %s: %w", d.name, err)
 	}
-	if opts.LogWriter {
-		if err := d.lockLogWriter(ctx, cfg.ConnConfig); err != nil {
-			d.pool.Close()
-			return nil, fmt.Errorf("open store %s: %w", d.name, err)
-		}
+	d.connCfg = cfg.ConnConfig.Copy()
+	d.leaseValues = map[string]bool{}
+	for _, name := range opts.LeaseValues {
+		d.leaseValues[name] = true
 	}
 	return d, nil
 }
@@ -241,32 +247,6 @@ func (d *DB) migrate(ctx context.Context, cfg *pgx.ConnConfig, schema string) er
 	return nil
 }
 
-// lockLogWriter takes the log writer's lock on a connection kept open until Close, and a new
-// fencing token.
-func (d *DB) lockLogWriter(ctx context.Context, cfg *pgx.ConnConfig) error {
-	conn, err := pgx.ConnectConfig(ctx, cfg.Copy())
-	if err != nil {
-		return fmt.Errorf("connect the log writer: %w", err)
-	}
-	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, $2)", lockLogWriter, d.schemaKey).Scan(&ok); err != nil {
-		conn.Close(context.WithoutCancel(ctx))
-		return fmt.Errorf("take the log writer lock: %w", err)
-	}
-	if !ok {
-		conn.Close(context.WithoutCancel(ctx))
-		return fmt.Errorf("%w (its lock is held: one caucus serve per database until the log has a sequencer; stop the other one, or give this one another database or search_path)",
-			ErrLogWriterLocked)
-	}
-	if err := conn.QueryRow(ctx, "UPDATE log_head SET writer_epoch = writer_epoch + 1 WHERE id = 1 RETURNING writer_epoch").
-		Scan(&d.epoch); err != nil {
-		conn.Close(context.WithoutCancel(ctx))
-		return fmt.Errorf("take the log writer's fencing token: %w", err)
-	}
-	d.writer = conn
-	return nil
-}
-
 // retryable reports whether err is a serialization failure or a deadlock, after which
 // PostgreSQL has rolled the whole transaction back and it may run again.
 func retryable(err error) bool {
@@ -347,16 +327,14 @@ func (d *DB) checkOpen(op string) error {
 }
 
 // Close waits for in-flight calls to return their connections, closes the pool and releases
-// the log writer's lock. A second Close returns nil.
+// the signer lease, if this handle holds it. A second Close returns nil.
 func (d *DB) Close() error {
 	if d.closed.Swap(true) {
 		return nil
 	}
 	d.pool.Close()
-	if d.writer != nil {
-		if err := d.writer.Close(context.Background()); err != nil {
-			return fmt.Errorf("close store %s: %w", d.name, err)
-		}
+	if err := d.lease.drop(d); err != nil {
+		return fmt.Errorf("close store %s: %w", d.name, err)
 	}
 	return nil
 }

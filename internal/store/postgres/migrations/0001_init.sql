@@ -33,9 +33,9 @@ CREATE INDEX entries_precinct ON entries (precinct_id, idx);
 -- The log's head: its size, kept with the entries in every appending transaction. Appends lock
 -- this one row (SELECT … FOR UPDATE), which is what serializes them across every process sharing
 -- the database and keeps indices dense in commit order. writer_epoch is the fencing token of
--- the process that holds the log writer's lock: it grows each time one takes the lock, and an
--- append by a writer whose epoch is no longer the current one is refused. The size follows the
--- entries by trigger, so it cannot drift from them.
+-- the node that holds the log's signer lease: it grows each time one takes the lease, and a
+-- checkpoint written under a token that is no longer the current one is refused (nodes.go). The
+-- size follows the entries by trigger, so it cannot drift from them.
 CREATE TABLE log_head (
 	id           INTEGER PRIMARY KEY CHECK (id = 1),
 	size         BIGINT NOT NULL CHECK (size >= 0),

@@ -189,6 +189,25 @@ func (s *Server) command(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// Shutdown stops the server as pg_ctl stop -m MODE would, keeping its data for Restart:
+// "fast" (SIGINT: sessions cut, a checkpoint written) or "immediate" (SIGQUIT: no checkpoint,
+// crash recovery at the next start).
+func (s *Server) Shutdown(mode string) error {
+	sig := map[string]os.Signal{"fast": syscall.SIGINT, "immediate": syscall.SIGQUIT}[mode]
+	if sig == nil {
+		return fmt.Errorf("shutdown mode %q: want fast or immediate", mode)
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("stop postgres: %w", err)
+	}
+	<-s.exit
+	return nil
+}
+
+// Restart starts the server again after Shutdown, on the same port, and waits until it accepts
+// connections (after crash recovery, when it was stopped immediately).
+func (s *Server) Restart() error { return s.listen() }
+
 // start runs the server on a free loopback port and waits until it accepts connections.
 func (s *Server) start() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -197,6 +216,11 @@ func (s *Server) start() error {
 	}
 	s.Port = ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
+	return s.listen()
+}
+
+// listen runs the server on s.Port and waits until it accepts connections.
+func (s *Server) listen() error {
 	logPath := filepath.Join(s.Dir, "postgres.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
