@@ -217,7 +217,14 @@ func TestHotlineCallbackQueue(t *testing.T) {
 	olga.wait(`document.getElementById("math").textContent.includes("Viability threshold")`)
 	olga.do(clickCSS("#submit"))
 	olga.wait(`document.querySelector("#result [data-state=waiting_second]") !== null`)
-	eval[bool](olga, `(() => { document.getElementById("note-`+fmt.Sprint(cb.ID)+`").value = "worksheet read"; return true })()`)
+	// The note typed into the row survives the queue's redraws (it polls) until Record: typed,
+	// then the queue redrawn at once, then the note is still there.
+	note := fmt.Sprintf(`document.getElementById("note-%d")`, cb.ID)
+	eval[bool](olga, `(() => { `+note+`.value = "worksheet read"; return true })()`)
+	eval[bool](olga, `refresh().then(() => true)`)
+	if got := eval[string](olga, note+`.value`); got != "worksheet read" {
+		t.Fatalf("the note after the queue's redraw: %q", got)
+	}
 	olga.clickLive(fmt.Sprintf(`[data-outcome="%d"]`, cb.ID))
 	olga.wait(`document.querySelector('` + row + `') === null && !document.getElementById("queue-empty").hidden`)
 	olga.shot("hotline-queue-done")

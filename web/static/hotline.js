@@ -65,6 +65,11 @@ const operator = () => $("operator").textContent;
 
 function renderQueue(list) {
   const tb = $("queue").tBodies[0];
+  // The queue is redrawn as it polls: what the operator was typing or choosing in a row (its
+  // outcome and note) and where the focus was survive the redraw.
+  const kept = {};
+  for (const i of tb.querySelectorAll("input[id], select[id]")) kept[i.id] = i.value;
+  const focused = tb.contains(document.activeElement) ? document.activeElement.id : "";
   tb.replaceChildren();
   $("queue-empty").hidden = list.length > 0;
   for (const c of list) {
@@ -90,6 +95,11 @@ function renderQueue(list) {
       el("td", { text: c.note }),
       el("td", { text: state }), action));
   }
+  for (const [id, v] of Object.entries(kept)) {
+    const e = document.getElementById(id);
+    if (e) e.value = v;
+  }
+  if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
 }
 
 async function claim(c) {
