@@ -19,8 +19,9 @@ import (
 
 const credentialsHelp = `Usage: caucus credentials --election DIR --db URL --out DIR [--base-url URL]
 
-Issues a fresh secret for every precinct of the election: a 12-digit PIN with a check digit and
-a long token for the QR code on the precinct packet. Only their argon2id hashes are stored in the
+Issues a fresh secret for every precinct of the election: a PIN with a check digit (12 digits
+for up to 2,000 precincts, 13 up to 20,000, 14 up to 200,000) and a long token for the QR code
+on the precinct packet. Only their argon2id hashes are stored in the
 database; the secrets are written once, to --out:
 
 	pins.csv          precinct_id,pin
