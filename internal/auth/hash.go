@@ -166,3 +166,14 @@ func (h Hash) GoString() string { return h.String() }
 
 // Format writes String for every verb.
 func (h Hash) Format(f fmt.State, _ rune) { fmt.Fprint(f, h.String()) }
+
+// Matches reports whether plaintext is what h was made from (in constant time for a given h),
+// for a tool that checks secrets it issued against the store (caucus credentials --resume).
+// Logins never use it: they go through the Authenticator, which counts and throttles.
+func (h Hash) Matches(plaintext string) (bool, error) {
+	err := h.verify(plaintext)
+	if errors.Is(err, errMismatch) {
+		return false, nil
+	}
+	return err == nil, err
+}
