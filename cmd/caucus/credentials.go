@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"caucus/internal/auth"
@@ -101,7 +102,7 @@ func issue(ctx context.Context, def *election.Definition, st auth.Store, out, ba
 			return 0, err
 		}
 		// Write the secrets first: if that fails, nothing stored refers to secrets nobody has.
-		if err := writeSecrets(def, secrets, out, base); err != nil {
+		if err := writeSecrets(def, secrets, out, base, progress); err != nil {
 			return 0, err
 		}
 	}
@@ -124,8 +125,11 @@ func issue(ctx context.Context, def *election.Definition, st auth.Store, out, ba
 	return len(secrets), nil
 }
 
-// writeSecrets writes pins.csv, logins.csv and a printable sheet per county to out.
-func writeSecrets(def *election.Definition, secrets []auth.PrecinctSecret, out, base string) error {
+// writeSecrets writes a printable sheet per county, then pins.csv and logins.csv, to out. The
+// sheets (a QR code per precinct) are drawn on every core and each written as soon as it is
+// drawn, so a nation's 175,000 cards never sit in memory at once; logins.csv comes last, so
+// that its presence means every file of the issuance is written (--resume reads it).
+func writeSecrets(def *election.Definition, secrets []auth.PrecinctSecret, out, base string, progress io.Writer) error {
 	precincts := def.Precincts()
 	cards := make([]Card, len(secrets))
 	for i, s := range secrets {
@@ -135,6 +139,37 @@ func writeSecrets(def *election.Definition, secrets []auth.PrecinctSecret, out, 
 	if err := os.MkdirAll(filepath.Join(out, "sheets"), 0o700); err != nil {
 		return err
 	}
+	sheets := CountySheets(cards)
+	fmt.Fprintf(progress, "writing %s county sheets of QR codes to %s…\n", thousands(len(sheets)), filepath.Join(out, "sheets"))
+	next := make(chan CountySheet)
+	errs := make(chan error, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			var err error
+			for sheet := range next {
+				if err != nil {
+					continue // drain: another sheet failed
+				}
+				var b bytes.Buffer
+				if err = WriteCountySheet(&b, base, sheet); err == nil {
+					err = writeFileAtomic(filepath.Join(out, "sheets", slug(sheet.County)+".html"), b.Bytes(), 0o600)
+				}
+			}
+			errs <- err
+		})
+	}
+	for _, sheet := range sheets {
+		next <- sheet
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
 	var pins, logins bytes.Buffer
 	if err := WritePINsCSV(&pins, secrets); err != nil {
 		return err
@@ -142,20 +177,10 @@ func writeSecrets(def *election.Definition, secrets []auth.PrecinctSecret, out, 
 	if err := WriteLoginsCSV(&logins, base, cards); err != nil {
 		return err
 	}
-	files := map[string][]byte{"pins.csv": pins.Bytes(), "logins.csv": logins.Bytes()}
-	for _, sheet := range CountySheets(cards) {
-		var b bytes.Buffer
-		if err := WriteCountySheet(&b, base, sheet); err != nil {
-			return err
-		}
-		files[filepath.Join("sheets", slug(sheet.County)+".html")] = b.Bytes()
+	if err := writeFileAtomic(filepath.Join(out, "pins.csv"), pins.Bytes(), 0o600); err != nil {
+		return err
 	}
-	for name, data := range files {
-		if err := writeFileAtomic(filepath.Join(out, name), data, 0o600); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeFileAtomic(filepath.Join(out, "logins.csv"), logins.Bytes(), 0o600)
 }
 
 // progressEvery is how often a long hashing says how far it is.
