@@ -223,6 +223,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			if err := c.login(ctx, cfg, sum); err != nil {
 				sum.problem("precinct %s: %v", c.plan.Precinct.ID, err)
 			}
+			c.hangUp(shared)
 			logins.Add(1)
 		})
 		sum.Logins = int(logins.Load())
@@ -275,6 +276,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		} else {
 			c.night(ctx, cfg, sum)
 		}
+		c.hangUp(shared)
 		done.Add(1)
 	})
 	sum.ReportTime = time.Since(began)
@@ -522,6 +524,16 @@ func (c *chair) night(ctx context.Context, cfg Config, sum *Summary) {
 			c.conflict(ctx, cfg, sum, r, k)
 		}
 		return
+	}
+}
+
+// hangUp closes the idle connection of a chair's own client (loopback runs give each chair
+// one, from an address of its own) once a phase is done with it, as a phone drops its
+// connection between login and report: a nation's 175,000 chairs each keeping one open would
+// run the server and this process out of file descriptors.
+func (c *chair) hangUp(shared *http.Client) {
+	if c.http != shared {
+		c.http.CloseIdleConnections()
 	}
 }
 
