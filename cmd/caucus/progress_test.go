@@ -18,7 +18,7 @@ func TestThousands(t *testing.T) {
 }
 
 // TestHashProgress: the hashing says what it does and ends with every PIN counted, and every
-// secret has its credential, in order.
+// secret has its credential, stored in order.
 func TestHashProgress(t *testing.T) {
 	ids := []string{"a", "b", "c"}
 	secrets, err := auth.GeneratePrecinctSecrets(ids)
@@ -26,7 +26,11 @@ func TestHashProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	creds, err := hashWithProgress(context.Background(), secrets, &out)
+	var creds []auth.PrecinctCredential
+	err = hashWithProgress(context.Background(), secrets, &out, func(c []auth.PrecinctCredential) error {
+		creds = append(creds, c...)
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

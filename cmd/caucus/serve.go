@@ -325,8 +325,12 @@ func serve(ctx context.Context, ln net.Listener, def, practice *election.Definit
 		return err
 	}
 	defer main.Close()
+	pinDigits, err := auth.PINDigitsFor(len(def.Precincts()))
+	if err != nil {
+		return &hintError{err: err, hint: "split the election: one election's PINs are sized for at most this many precincts"}
+	}
 	authn, err := auth.New(auth.Config{Store: main, Now: time.Now, Log: log, SessionCache: sessionCache,
-		LiveOpens: opts.liveOpens, LiveCloses: opts.liveCloses})
+		LiveOpens: opts.liveOpens, LiveCloses: opts.liveCloses, PINDigits: pinDigits})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"testing/fstest"
 
 	"caucus/internal/auth"
@@ -68,7 +69,9 @@ credentials/staff.csv, whose operators it takes.
 is --precincts 175000 --counties 3000) to measure how costs grow; then run "caucus serve" on it.
 
 Flags:
-	--url URL          the server (e.g. http://127.0.0.1:8080/)
+	--url URL          the server (e.g. http://127.0.0.1:8080/); several nodes of one deployment
+	                   as URL,URL,…: the chairs are spread over them round-robin, results read
+	                   from the first
 	--pins FILE        the chairs' PINs: pins.csv as "caucus demo" or "caucus credentials" wrote it
 	--precincts N      synthetic night: the first N precincts (default all)
 	--replay FILE      replay a published results CSV instead
@@ -146,7 +149,8 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	case *hotlineShare > 0 && *chaos > 0:
 		return usage("--hotline-share needs operators' accounts on the server; --chaos starts a server of its own without them")
 	}
-	cfg := simulate.Config{URL: *url, Concurrency: *conc, Faults: faults, Seed: *seed, RetryWait: *retryWait, HQToken: *hqToken}
+	nodes := strings.Split(*url, ",")
+	cfg := simulate.Config{URL: nodes[0], Nodes: nodes[1:], Concurrency: *conc, Faults: faults, Seed: *seed, RetryWait: *retryWait, HQToken: *hqToken}
 	if *hqUser != "" {
 		cfg.HQ = &simulate.Staff{Username: *hqUser, Password: os.Getenv("CAUCUS_HQ_PASSWORD")}
 	}
@@ -171,7 +175,7 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if *chaos > 0 {
 		return runChaos(ctx, chaosConfig{kills: *chaos, binary: *binary, electionDir: *electionDir, sim: cfg, truth: truth}, stdout, stderr)
 	}
-	def, err := loadElection(ctx, *url, *electionDir)
+	def, err := loadElection(ctx, nodes[0], *electionDir)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,11 @@ type Config struct {
 	// sessions are never cached: each request reads the session and the account, so a
 	// logout, an account disabled or its credentials reset, by any process, ends them at once.
 	SessionCache time.Duration
+
+	// PINDigits is the length of the election's PINs, PINDigitsFor its number of precincts;
+	// 0 means PINDigits, a state's. A PIN login takes any length from PINDigits to it (a PIN
+	// reissued without the election at hand has a state's length), and NewPIN issues it.
+	PINDigits int
 }
 
 // Authenticator logs chairs and staff in, and checks sessions. It is safe for concurrent use.
@@ -57,6 +62,7 @@ type Authenticator struct {
 	unknownLane *lane // anything for an unknown precinct or user: the dummy hashes
 	dummyPIN    Hash  // verified for unknown precincts and users, so they take as long as known ones
 	dummyToken  Hash
+	pinDigits   int // the election's PIN length: NewPIN's, and the longest a login takes
 	sessions    sessionCache
 	failures    failureLog
 }
@@ -69,6 +75,12 @@ func New(cfg Config) (*Authenticator, error) {
 	if !cfg.LiveCloses.After(cfg.LiveOpens) && !(cfg.LiveOpens.IsZero() && cfg.LiveCloses.IsZero()) {
 		return nil, errors.New("new authenticator: the live window closes before it opens")
 	}
+	if cfg.PINDigits == 0 {
+		cfg.PINDigits = PINDigits
+	}
+	if err := checkPINDigits(cfg.PINDigits); err != nil {
+		return nil, fmt.Errorf("new authenticator: %w", err)
+	}
 	n, q := cfg.MaxConcurrentHashes, cfg.MaxWaitingHashes
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -77,7 +89,7 @@ func New(cfg Config) (*Authenticator, error) {
 		q = 4 * runtime.GOMAXPROCS(0)
 	}
 	a := &Authenticator{store: cfg.Store, now: cfg.Now, log: cfg.Log,
-		opens: cfg.LiveOpens, closes: cfg.LiveCloses,
+		opens: cfg.LiveOpens, closes: cfg.LiveCloses, pinDigits: cfg.PINDigits,
 		pinLane: newLane("PIN", n, q), tokenLane: newLane("token", n, q), staffLane: newLane("staff", n, q),
 		unknownLane: newLane("unknown", n, q),
 		sessions:    sessionCache{ttl: cfg.SessionCache}, failures: failureLog{store: cfg.Store, log: cfg.Log}}

@@ -34,11 +34,13 @@ type StaffAccount struct {
 	Created      time.Time  // the store's clock when the account was made
 }
 
-// GeneratePrecinctSecrets returns a fresh PIN and QR token for each precinct ID. It refuses
-// more than MaxPrecincts (the guessing bound would no longer hold), empty and duplicate IDs.
+// GeneratePrecinctSecrets returns a fresh PIN and QR token for each precinct ID, the PINs of
+// the length PINDigitsFor the number of precincts. It refuses more than MaxPrecincts (the
+// guessing bound would no longer hold), empty and duplicate IDs.
 func GeneratePrecinctSecrets(precinctIDs []string) ([]PrecinctSecret, error) {
-	if len(precinctIDs) > MaxPrecincts {
-		return nil, fmt.Errorf("generate secrets: %d precincts, more than the %d the PIN length is chosen for", len(precinctIDs), MaxPrecincts)
+	digits, err := PINDigitsFor(len(precinctIDs))
+	if err != nil {
+		return nil, fmt.Errorf("generate secrets: %w", err)
 	}
 	seen := make(map[string]bool, len(precinctIDs))
 	out := make([]PrecinctSecret, 0, len(precinctIDs))
@@ -47,7 +49,7 @@ func GeneratePrecinctSecrets(precinctIDs []string) ([]PrecinctSecret, error) {
 			return nil, fmt.Errorf("generate secrets: empty or duplicate precinct ID %q", id)
 		}
 		seen[id] = true
-		pin, err := GeneratePIN()
+		pin, err := GeneratePINOf(digits)
 		if err != nil {
 			return nil, fmt.Errorf("generate secrets: %w", err)
 		}

@@ -14,9 +14,9 @@
 // # Credentials
 //
 // Each precinct gets two secrets from crypto/rand, printed on its packet: a QR code of the
-// login URL base#p=PRECINCT&t=TOKEN carrying a 160-bit Token, and a PIN of PINDigits digits
-// (PINRandomDigits random ones and a Damm check digit) for the chair to type, printed as
-// 1234-5678-9012. The check digit catches every single wrong digit and every swap of two
+// login URL base#p=PRECINCT&t=TOKEN carrying a 160-bit Token, and a PIN for the chair to
+// type: for a state, PINDigits digits (PINRandomDigits random ones and a Damm check digit)
+// printed as 1234-5678-9012, and longer for a bigger election (PINDigitsFor, below). The check digit catches every single wrong digit and every swap of two
 // neighbours, on the phone and in ParsePIN, before anything counts as a guess. Only
 // argon2id hashes are stored (Hash, with salt and parameters in the PHC string); secrets
 // are types (PIN, Token, SessionToken, Password, Hash) that print, log and marshal as
@@ -33,7 +33,7 @@
 //	B = 40 + 8 = 48          wrong attempts verified per precinct until a staff reset:
 //	                         PrecinctBudget live, PracticeBudget in the practice election
 //	                         (the same PIN)
-//	P = MaxPrecincts = 2,000 (Iowa 2020: 1,765)
+//	P = StatePrecincts = 2,000 (Iowa 2020: 1,765)
 //
 //	P(any) ≤ 2,000 · 48 / 9.9·10^10 = 9.7·10^-7    (Iowa: 1,765 · 48 / 9.9·10^10 = 8.6·10^-7)
 //
@@ -46,6 +46,18 @@
 // would need B ≤ 0.0005, an 8-digit one B ≤ 0.05, a 10-digit one B ≤ 4 (fewer than a chair's
 // own slips); 11 random digits is the shortest that leaves a usable budget. The QR token
 // (2^160) cannot be guessed at all.
+//
+// A bigger election keeps the same B and the same bound with a longer PIN (PINDigitsFor): each
+// random digit more multiplies N by ten, and so P, at the same bound: 12 digits up to 2,000
+// precincts, 13 up to 20,000, 14 up to MaxPrecincts = 200,000. For a national election
+// (weak patterns, counted by the same union bound, under 1.1% of 13 random digits):
+//
+//	P(any) ≤ 175,000 · 48 / (10^13 · (1 − 0.0111)) = 8.5·10^-7    (each reset: 4·10^-12)
+//
+// A state's cards keep their 12 digits. A 14-digit PIN is printed 12345-67890-1234 (groups of
+// at most five, Grouped), still one Damm check digit. A server knows its election's length
+// (Config.PINDigits) and takes PINs from 12 digits up to it: one reissued by the command line
+// without the election has a state's 12 digits, and adds at most 40/9.9·10^10 = 4·10^-10.
 //
 // # Why an attacker cannot lock a chair out
 //

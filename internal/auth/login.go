@@ -67,7 +67,7 @@ func (a *Authenticator) checkPIN(ctx context.Context, precinctID, pinText string
 	if len(precinctID) > MaxNameLen {
 		return false, ErrTooLong
 	}
-	pin, err := ParsePIN(pinText)
+	pin, err := ParsePINOf(pinText, PINDigits, a.pinDigits)
 	if err != nil {
 		return false, err
 	}

@@ -7,15 +7,43 @@ import (
 	"unicode"
 )
 
-// PIN layout. A PIN is PINRandomDigits digits from crypto/rand followed by one Damm check
-// digit. The length comes from the guessing bound in the package doc: with 11 random digits
-// and PrecinctBudget counted attempts per precinct, 2,000 precincts stay below 1e-6.
+// PIN layout. A PIN is random digits from crypto/rand followed by one Damm check digit. The
+// length comes from the guessing bound in the package doc: with PINRandomDigits (11) random
+// digits and PrecinctBudget counted attempts per precinct, a state's StatePrecincts (2,000)
+// stay below 1e-6; each further digit multiplies the PINs by ten and so covers ten times the
+// precincts at the same bound (PINDigitsFor), up to MaxPINDigits for MaxPrecincts.
 const (
-	PINRandomDigits = 11
-	PINDigits       = PINRandomDigits + 1
-	pinGroup        = 4   // printed as three groups of four: 1234-5678-9012
-	maxPINInput     = 100 // bytes of user input ParsePIN looks at; more is a typo
+	PINRandomDigits = 11                  // a state's PIN: 11 random digits
+	PINDigits       = PINRandomDigits + 1 // and the check digit: 12, printed 1234-5678-9012
+	MaxPINDigits    = PINDigits + 2       // MaxPrecincts' PIN: 14, printed 12345-67890-1234
+	maxPINGroup     = 5                   // digits in a printed group at most
+	maxPINInput     = 100                 // bytes of user input ParsePIN looks at; more is a typo
 )
+
+// PINDigitsFor returns the length (check digit included) of the PINs of an election of
+// precincts precincts: the shortest that keeps the package doc's bound where it is for a
+// state, PINDigits up to StatePrecincts and one digit more for each tenfold: 12 digits up to
+// 2,000 precincts, 13 up to 20,000, 14 up to 200,000 (MaxPrecincts; a national election of
+// 175,000). It refuses more than MaxPrecincts.
+func PINDigitsFor(precincts int) (int, error) {
+	if precincts > MaxPrecincts {
+		return 0, fmt.Errorf("%d precincts, more than the %d the PIN length is chosen for", precincts, MaxPrecincts)
+	}
+	digits, limit := PINDigits, StatePrecincts
+	for precincts > limit {
+		digits, limit = digits+1, limit*10
+	}
+	return digits, nil
+}
+
+var errPINLength = fmt.Errorf("a PIN has %d to %d digits", PINDigits, MaxPINDigits)
+
+func checkPINDigits(digits int) error {
+	if digits < PINDigits || digits > MaxPINDigits {
+		return fmt.Errorf("%d digits: %w", digits, errPINLength)
+	}
+	return nil
+}
 
 // Weak patterns GeneratePIN never issues (reliability.md A3): a run of weakRepeatRun equal
 // digits, or of weakSequenceRun digits going up or down by one. They are excluded so a card
@@ -57,15 +85,24 @@ func damm(digits string) byte {
 	return interim
 }
 
-// GeneratePIN returns a new random PIN from crypto/rand, weak patterns excluded.
-func GeneratePIN() (PIN, error) {
-	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(PINRandomDigits), nil)
+// GeneratePIN returns a new random PIN of PINDigits digits from crypto/rand, weak patterns
+// excluded: a state's PIN.
+func GeneratePIN() (PIN, error) { return GeneratePINOf(PINDigits) }
+
+// GeneratePINOf returns a new random PIN of digits digits (check digit included; PINDigitsFor
+// chooses it) from crypto/rand, weak patterns excluded.
+func GeneratePINOf(digits int) (PIN, error) {
+	if err := checkPINDigits(digits); err != nil {
+		return PIN{}, fmt.Errorf("generate PIN: %w", err)
+	}
+	random := digits - 1
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(random)), nil)
 	for {
 		n, err := rand.Int(rand.Reader, limit)
 		if err != nil {
 			return PIN{}, fmt.Errorf("generate PIN: %w", err)
 		}
-		digits := fmt.Sprintf("%0*d", PINRandomDigits, n)
+		digits := fmt.Sprintf("%0*d", random, n)
 		if weakPIN(digits) {
 			continue
 		}
@@ -93,17 +130,27 @@ func next(run int, continues bool) int {
 	return 1
 }
 
-// ParsePIN normalises what a chair typed and checks it. It ignores spaces and dashes (any
+// ParsePIN is ParsePINOf for a state's PINs of PINDigits digits.
+func ParsePIN(s string) (PIN, error) { return ParsePINOf(s, PINDigits, PINDigits) }
+
+// ParsePINOf normalises what a chair typed and checks it. It ignores spaces and dashes (any
 // Unicode space, ASCII '-', '.', '_', and the Unicode hyphens and minus), reads ASCII and
-// full-width digits (a Japanese or Chinese keyboard types ０-９), and requires PINDigits digits
-// whose Damm check holds. Every failure is an *Error with CodeTypo (errors.Is ErrTypo):
+// full-width digits (a Japanese or Chinese keyboard types ０-９), and requires from min to max
+// digits (PINDigits ≤ min ≤ max ≤ MaxPINDigits) whose Damm check holds. Every failure is an *Error with CodeTypo (errors.Is ErrTypo):
 // it is answered "this PIN has a typo" and never counts as a guess. Messages never quote
 // the input.
-func ParsePIN(s string) (PIN, error) {
-	if len(s) > maxPINInput {
-		return PIN{}, typo("This is too long for a PIN: a PIN has %d digits.", PINDigits)
+func ParsePINOf(s string, min, max int) (PIN, error) {
+	if checkPINDigits(min) != nil || checkPINDigits(max) != nil || min > max {
+		return PIN{}, fmt.Errorf("parse PIN: %d to %d digits: %w", min, max, errPINLength)
 	}
-	digits := make([]byte, 0, PINDigits)
+	length := fmt.Sprint(min)
+	if max > min {
+		length = fmt.Sprintf("%d to %d", min, max)
+	}
+	if len(s) > maxPINInput {
+		return PIN{}, typo("This is too long for a PIN: a PIN has %s digits.", length)
+	}
+	digits := make([]byte, 0, max)
 	n := 0
 	for _, r := range s {
 		switch {
@@ -117,12 +164,12 @@ func ParsePIN(s string) (PIN, error) {
 			return PIN{}, typo("A PIN has only digits: check what you typed.")
 		}
 		n++
-		if n <= PINDigits {
+		if n <= max {
 			digits = append(digits, byte('0'+r))
 		}
 	}
-	if n != PINDigits {
-		return PIN{}, typo("A PIN has %d digits; this one has %d.", PINDigits, n)
+	if n < min || n > max {
+		return PIN{}, typo("A PIN has %s digits; this one has %d.", length, n)
 	}
 	if damm(string(digits)) != 0 {
 		return PIN{}, ErrTypo

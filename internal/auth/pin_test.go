@@ -3,7 +3,6 @@ package auth
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -120,14 +119,10 @@ func TestWeakPIN(t *testing.T) {
 	}
 }
 
-// TestWeakFractionBound proves weakFractionBound, which PINSpace relies on, by a union bound
-// over where each weak run can start: a run of r equal digits fixes r-1 digits, a run of r
-// digits going one way fixes r-1 digits and allows 10-(r-1) first digits.
+// TestWeakFractionBound proves weakFractionBound, which PINSpace relies on, by weakFractionOf's
+// union bound over where each weak run can start.
 func TestWeakFractionBound(t *testing.T) {
-	n := float64(PINRandomDigits)
-	repeat := (n - weakRepeatRun + 1) * math.Pow(10, -(weakRepeatRun-1))
-	sequence := (n - weakSequenceRun + 1) * 2 * (10 - weakSequenceRun + 1) / 10 * math.Pow(10, -(weakSequenceRun-1))
-	if f := repeat + sequence; f > weakFractionBound {
+	if f := weakFractionOf(PINRandomDigits); f > weakFractionBound {
 		t.Fatalf("weak PINs are up to %.4f of all, more than weakFractionBound %.4f", f, weakFractionBound)
 	}
 }
@@ -241,4 +236,59 @@ func referenceDigits(in string) (string, bool) {
 		}
 	}
 	return b.String(), true
+}
+
+// TestLongerPINs checks the PINs of larger elections: their length, their check digit and
+// weak patterns, their printed groups, and that ParsePINOf takes them back (and a state's
+// ParsePIN does not).
+func TestLongerPINs(t *testing.T) {
+	for _, tc := range []struct {
+		digits  int
+		grouped string
+	}{
+		{12, "1234-5678-9018"}, {13, "12345-6789-0123"}, {14, "12345-67890-1230"},
+	} {
+		raw := strings.ReplaceAll(tc.grouped, "-", "")
+		// The examples end in their check digit.
+		if damm(raw) != 0 {
+			t.Fatalf("example %s has a wrong check digit", raw)
+		}
+		pin, err := ParsePINOf(tc.grouped, PINDigits, MaxPINDigits)
+		if err != nil || pin.Reveal() != raw {
+			t.Fatalf("ParsePINOf(%s) = %v", tc.grouped, err)
+		}
+		if got := pin.Grouped(); got != tc.grouped {
+			t.Errorf("Grouped = %q, want %q", got, tc.grouped)
+		}
+		if _, err := ParsePINOf(raw, tc.digits, tc.digits); err != nil {
+			t.Errorf("ParsePINOf(%d digits, exactly %d) = %v", len(raw), tc.digits, err)
+		}
+		if _, err := ParsePIN(raw); (err == nil) != (tc.digits == PINDigits) {
+			t.Errorf("ParsePIN(%d digits) = %v", tc.digits, err)
+		}
+		for range 200 {
+			pin, err := GeneratePINOf(tc.digits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := pin.Reveal()
+			if len(s) != tc.digits || strings.Trim(s, "0123456789") != "" || damm(s) != 0 || weakPIN(s[:tc.digits-1]) {
+				t.Fatalf("GeneratePINOf(%d) gave a malformed or weak PIN of length %d", tc.digits, len(s))
+			}
+			if again, err := ParsePINOf(pin.Grouped(), tc.digits, tc.digits); err != nil || again.Reveal() != s {
+				t.Fatalf("the grouped form of a %d-digit PIN does not parse back: %v", tc.digits, err)
+			}
+		}
+	}
+	for _, d := range []int{PINDigits - 1, MaxPINDigits + 1} {
+		if _, err := GeneratePINOf(d); err == nil {
+			t.Errorf("GeneratePINOf(%d) issued a PIN", d)
+		}
+		if _, err := ParsePINOf("123456789018", PINDigits, d); err == nil && d > MaxPINDigits {
+			t.Errorf("ParsePINOf accepted a bound of %d digits", d)
+		}
+	}
+	if _, err := ParsePINOf("1234567890123", PINDigits, PINDigits); !errors.Is(err, ErrTypo) {
+		t.Errorf("a 13-digit PIN where 12 are issued: %v, want a typo", err)
+	}
 }

@@ -42,7 +42,7 @@ func (a *Authenticator) NewPIN(ctx context.Context, actor, precinctID string) (P
 	} else if !known {
 		return PIN{}, 0, fmt.Errorf("new PIN for %q: %w", precinctID, ErrNotFound)
 	}
-	pin, err := GeneratePIN()
+	pin, err := GeneratePINOf(a.pinDigits)
 	if err != nil {
 		return PIN{}, 0, fmt.Errorf("new PIN: %w", err)
 	}

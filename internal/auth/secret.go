@@ -44,23 +44,35 @@ func (secret) LogValue() slog.Value { return slog.StringValue(Redacted) }
 // Code that must send one (the session token after login) calls Reveal explicitly.
 func (secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
 
-// PIN is a chair's typed credential: PINDigits ASCII digits, the last a Damm check digit.
-// It is obtained from GeneratePIN or ParsePIN; it prints, logs and marshals as Redacted.
+// PIN is a chair's typed credential: PINDigits to MaxPINDigits ASCII digits, the last a Damm
+// check digit. It is obtained from GeneratePIN(Of) or ParsePIN(Of); it prints, logs and
+// marshals as Redacted.
 type PIN struct{ secret }
 
-// Reveal returns the PINDigits digits, for the credential sheet and for hashing.
+// Reveal returns the digits, for the credential sheet and for hashing.
 func (p PIN) Reveal() string { return p.reveal() }
 
-// Grouped returns the PIN in groups of four digits joined by '-', as printed on the card
-// ("1234-5678-9012"). ParsePIN accepts it back.
+// Grouped returns the PIN as printed on the card: in as few groups of at most five digits as
+// it takes, as even as can be and the longer first, joined by '-': a state's 12 digits as
+// 1234-5678-9012 (as always), 13 as 12345-6789-0123, 14 as 12345-67890-1230. ParsePIN(Of)
+// accepts it back.
 func (p PIN) Grouped() string {
 	s := p.reveal()
-	out := make([]byte, 0, len(s)+len(s)/pinGroup)
-	for i := 0; i < len(s); i++ {
-		if i > 0 && i%pinGroup == 0 {
+	n := len(s)
+	groups := (n + maxPINGroup - 1) / maxPINGroup
+	if groups == 0 {
+		return s
+	}
+	out := make([]byte, 0, n+groups)
+	for g := range groups {
+		size := n / groups
+		if g < n%groups {
+			size++
+		}
+		if g > 0 {
 			out = append(out, '-')
 		}
-		out = append(out, s[i])
+		out, s = append(out, s[:size]...), s[size:]
 	}
 	return string(out)
 }

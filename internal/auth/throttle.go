@@ -9,14 +9,18 @@ import (
 // The per-precinct PIN throttle. The package doc derives the guessing bound from these; the
 // test TestGuessBound recomputes it from them, so changing one to a weaker value fails it.
 const (
-	// MaxPrecincts is the largest election whose PINs the bound covers (Iowa 2020 has 1,765
-	// precincts and satellites). GeneratePrecinctSecrets refuses more: a bigger election
-	// needs a longer PIN or a smaller PrecinctBudget.
-	MaxPrecincts = 2000
+	// StatePrecincts is the largest election whose PINs have PINDigits digits (Iowa 2020 has
+	// 1,765 precincts and satellites): the bound is sized for it.
+	StatePrecincts = 2000
+
+	// MaxPrecincts is the largest election whose PINs the bound covers, with MaxPINDigits
+	// digits (one national election has about 175,000 precincts). GeneratePrecinctSecrets
+	// refuses more: a bigger election needs a longer PIN or a smaller PrecinctBudget.
+	MaxPrecincts = 200_000
 
 	// PrecinctBudget is the number of wrong live PIN attempts verified for one precinct
 	// between staff resets; with PracticeBudget it makes the B of the bound: P(any precinct)
-	// ≤ MaxPrecincts·(PrecinctBudget+PracticeBudget)/N. Each attempt is reserved in the store
+	// ≤ precincts·(PrecinctBudget+PracticeBudget)/N. Each attempt is reserved in the store
 	// before the hash is checked, atomically with the back-off and the address count, which
 	// is what makes the budget exact under concurrency and across servers; a reservation that
 	// turns out to be the right PIN is given back, so a chair's own logins spend none of it.

@@ -70,3 +70,36 @@ func TestAddressKey(t *testing.T) {
 		t.Errorf("unknown address key = %s", got)
 	}
 }
+
+// TestPINDigitsFor proves the PIN length chosen for each size of election: a state's 2,000
+// precincts keep the 12 digits printed on today's cards, and each larger election gets the
+// shortest PIN that keeps the bound below 1e-6, up to MaxPrecincts (a national election of
+// 175,000 precincts has 14 digits), beyond which nothing is issued.
+func TestPINDigitsFor(t *testing.T) {
+	for _, tc := range []struct{ precincts, digits int }{
+		{0, 12}, {1, 12}, {1765, 12}, {StatePrecincts, 12},
+		{StatePrecincts + 1, 13}, {20_000, 13}, {20_001, 14}, {175_000, 14}, {MaxPrecincts, MaxPINDigits},
+	} {
+		got, err := PINDigitsFor(tc.precincts)
+		if err != nil || got != tc.digits {
+			t.Errorf("PINDigitsFor(%d) = %d, %v; want %d", tc.precincts, got, err, tc.digits)
+		}
+	}
+	if _, err := PINDigitsFor(MaxPrecincts + 1); err == nil {
+		t.Errorf("PINDigitsFor(%d) gave a length: the bound does not cover it", MaxPrecincts+1)
+	}
+	// At the top of each length's range the bound is below 1e-6, as for a state, and one
+	// digit fewer would not be: the length is the shortest that holds it.
+	for _, top := range []int{StatePrecincts, 20_000, 175_000, MaxPrecincts} {
+		digits, _ := PINDigitsFor(top)
+		if p := GuessBound(top); p >= 1e-6 {
+			t.Errorf("P(any of %d precincts with %d-digit PINs) ≤ %.3g, not below 1e-6", top, digits, p)
+		}
+		if digits > PINDigits {
+			if p := GuessBoundOf(top, digits-1); p < 1e-6 {
+				t.Errorf("%d precincts: %d digits would do (%.3g), but %d are issued", top, digits-1, p, digits)
+			}
+		}
+	}
+	t.Logf("P(any of 175,000 with 14 digits) ≤ %.3g; each reset adds %.3g", GuessBound(175_000), float64(PrecinctBudget)/PINSpaceOf(14))
+}

@@ -52,7 +52,11 @@ type Staff struct{ Username, Password string }
 
 // Config is one rehearsal.
 type Config struct {
-	URL      string
+	URL string
+	// Nodes are further servers of the same deployment (several nodes on one database): chair i
+	// talks to node i mod (1+len(Nodes)), URL being node 0, round-robin. Results are read from
+	// URL.
+	Nodes    []string
 	Truth    *Truth
 	PINs     map[string]string // precinct id → PIN; or Operator
 	Operator *Staff
@@ -136,6 +140,7 @@ func (s *Summary) problem(format string, args ...any) {
 type chair struct {
 	i     int
 	plan  *Plan
+	url   string // the node this chair talks to (Config.Nodes)
 	http  *http.Client
 	cl    *client.Client
 	token string
@@ -154,8 +159,14 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if cfg.RetryWait <= 0 {
 		cfg.RetryWait = 200 * time.Millisecond
 	}
-	if len(cfg.Faults) > 0 && !loopback(cfg.URL) {
-		return nil, errors.New("faults are only aimed at a server on this machine (a loopback address)")
+	nodes := append([]string{cfg.URL}, cfg.Nodes...)
+	for _, u := range nodes {
+		if len(cfg.Faults) > 0 && !loopback(u) {
+			return nil, errors.New("faults are only aimed at a server on this machine (a loopback address)")
+		}
+		if _, err := client.New(u, nil); err != nil {
+			return nil, err
+		}
 	}
 	t := cfg.Truth
 	sum := &Summary{Precincts: len(t.Plans), Events: map[string]int{}, Flagged: map[rules.CheckID]int{},
@@ -177,15 +188,14 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if res.PrecinctsReporting != 0 {
 		return nil, fmt.Errorf("the server already has %d precincts reporting: a rehearsal needs a fresh election", res.PrecinctsReporting)
 	}
-	loop := loopback(cfg.URL)
 	chairs := make([]*chair, len(t.Plans))
 	for i := range t.Plans {
-		c := &chair{i: i, plan: &t.Plans[i], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i)))}
+		c := &chair{i: i, plan: &t.Plans[i], url: nodes[i%len(nodes)], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i)))}
 		c.http = shared
-		if loop && cfg.Operator == nil {
+		if loopback(c.url) && cfg.Operator == nil {
 			c.http = httpClient(sourceAddr(i), RequestTimeout, 1)
 		}
-		c.cl, _ = client.New(cfg.URL, c.http)
+		c.cl, _ = client.New(c.url, c.http)
 		chairs[i] = c
 	}
 	prog := newProgress(cfg.Progress, len(chairs))
@@ -213,6 +223,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			if err := c.login(ctx, cfg, sum); err != nil {
 				sum.problem("precinct %s: %v", c.plan.Precinct.ID, err)
 			}
+			c.hangUp(shared)
 			logins.Add(1)
 		})
 		sum.Logins = int(logins.Load())
@@ -265,6 +276,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		} else {
 			c.night(ctx, cfg, sum)
 		}
+		c.hangUp(shared)
 		done.Add(1)
 	})
 	sum.ReportTime = time.Since(began)
@@ -462,13 +474,13 @@ func (c *chair) night(ctx context.Context, cfg Config, sum *Summary) {
 		}
 		body := r.Canonical()
 		if hit(DropBefore) {
-			rawRequest(ctx, cfg.URL, c.local(cfg), "/api/v1/reports", c.token, body, len(body)/2, false)
+			rawRequest(ctx, c.url, c.local(cfg), "/api/v1/reports", c.token, body, len(body)/2, false)
 			sum.event("report: connection cut while sending (sent again)")
 		}
 		mayBeStored, lost := false, false
 		if hit(DropAfter) {
 			mayBeStored = true
-			status, err := rawRequest(ctx, cfg.URL, c.local(cfg), "/api/v1/reports", c.token, body, 0, true)
+			status, err := rawRequest(ctx, c.url, c.local(cfg), "/api/v1/reports", c.token, body, 0, true)
 			if err == nil {
 				sum.event(fmt.Sprintf("report → %d, answer lost (sent again)", status))
 				lost = status == http.StatusCreated
@@ -480,7 +492,7 @@ func (c *chair) night(ctx context.Context, cfg Config, sum *Summary) {
 		var err error
 		if hit(Slow) {
 			began := time.Now()
-			s, err = slowSubmit(ctx, c.http, cfg.URL, c.token, body)
+			s, err = slowSubmit(ctx, c.http, c.url, c.token, body)
 			if err == nil {
 				c.latency(sum, &sum.Latency, began)
 				sum.event("report over a slow link")
@@ -515,8 +527,18 @@ func (c *chair) night(ctx context.Context, cfg Config, sum *Summary) {
 	}
 }
 
+// hangUp closes the idle connection of a chair's own client (loopback runs give each chair
+// one, from an address of its own) once a phase is done with it, as a phone drops its
+// connection between login and report: a nation's 175,000 chairs each keeping one open would
+// run the server and this process out of file descriptors.
+func (c *chair) hangUp(shared *http.Client) {
+	if c.http != shared {
+		c.http.CloseIdleConnections()
+	}
+}
+
 func (c *chair) local(cfg Config) *net.TCPAddr {
-	if cfg.Operator != nil || !loopback(cfg.URL) {
+	if cfg.Operator != nil || !loopback(c.url) {
 		return nil
 	}
 	return sourceAddr(c.i)

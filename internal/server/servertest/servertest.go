@@ -220,8 +220,12 @@ func (env *Env) open() {
 	if env.opts.WrapAuth != nil {
 		as = env.opts.WrapAuth(db)
 	}
+	pinDigits, err := auth.PINDigitsFor(len(env.Def.Precincts()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	authn, err := auth.New(auth.Config{Store: as, Now: now, Log: log, SessionCache: SessionCache,
-		MaxConcurrentHashes: env.opts.MaxConcurrentHashes, MaxWaitingHashes: env.opts.MaxWaitingHashes})
+		MaxConcurrentHashes: env.opts.MaxConcurrentHashes, MaxWaitingHashes: env.opts.MaxWaitingHashes, PINDigits: pinDigits})
 	if err != nil {
 		t.Fatal(err)
 	}
