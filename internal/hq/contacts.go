@@ -62,10 +62,10 @@ func ReadContacts(r io.Reader, def *election.Definition) (Contacts, error) {
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
+		if err != nil { // before FieldPos: after an error there is no record to ask about (it panics)
 			return nil, fmt.Errorf("contacts: %w", csvErr(err))
 		}
+		line, _ := cr.FieldPos(0)
 		c := Contact{PrecinctID: strings.TrimSpace(rec[0]), Name: strings.TrimSpace(rec[1]), Phone: strings.TrimSpace(rec[2])}
 		if _, ok := def.Precinct(c.PrecinctID); !ok {
 			return nil, fmt.Errorf("contacts: line %d: precinct %q is not in election %s", line, c.PrecinctID, def.Election().ID)

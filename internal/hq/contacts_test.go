@@ -9,7 +9,7 @@ import (
 	"caucus/internal/hq"
 )
 
-func twoPrecincts(t *testing.T) *election.Definition {
+func twoPrecincts(t testing.TB) *election.Definition {
 	t.Helper()
 	def, err := election.New(election.Election{ID: "e", Name: "E", Date: "2020-02-03", Rules: election.RulesIowa,
 		Candidates: []election.Candidate{{ID: "a", Name: "A"}}},
