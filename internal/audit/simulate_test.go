@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -100,14 +101,6 @@ func reportedTruth(ps []resultscsv.Precinct) truth {
 	return tr
 }
 
-func clone(c rules.Counts) rules.Counts {
-	out := rules.Counts{}
-	for k, v := range c {
-		out[k] = v
-	}
-	return out
-}
-
 // trials is the number of seeded audits per scenario: 1,000 as the validity claim needs; -short
 // keeps 300, still enough to fail on a broken p-value.
 func trials() int {
@@ -146,7 +139,7 @@ func TestSimulationCorrectOutcome(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2020, 16))
 	noisy := truth{}
 	for _, p := range ps {
-		first, final := clone(p.First), clone(p.Final)
+		first, final := maps.Clone(p.First), maps.Clone(p.Final)
 		if rng.IntN(5) == 0 && len(p.Candidates) >= 2 {
 			a, b := p.Candidates[rng.IntN(len(p.Candidates))].ID, p.Candidates[rng.IntN(len(p.Candidates))].ID
 			if final[a] > 0 && a != b {
@@ -210,7 +203,7 @@ func flip(ps []resultscsv.Precinct, kind audit.Kind, winner, runnerUp string, ne
 			break
 		}
 		p := ps[i]
-		first, final := clone(p.First), clone(p.Final)
+		first, final := maps.Clone(p.First), maps.Clone(p.Final)
 		counts := final
 		if kind == audit.First {
 			counts = first
@@ -305,7 +298,7 @@ func sdeElection(t testing.TB, from, to string, percent int64) (*audit.Election,
 			continue
 		}
 		real[p.ID] = [2]rules.Counts{p.First, p.Final}
-		final := clone(p.Final)
+		final := maps.Clone(p.Final)
 		k := final[from] * percent / 100
 		final[from] -= k
 		final[to] += k

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"maps"
 	"math/big"
 	"slices"
 	"testing"
@@ -68,7 +69,7 @@ func TestStatus(t *testing.T) {
 	// round's risk is now above the limit, and a second round (draws 91 onwards) waits.
 	first := e.Contest(audit.First)
 	id := rs[0].Tickets[0].PrecinctID
-	hc := audit.HandCounted{First: clone(byID[id].First), Final: byID[id].Final}
+	hc := audit.HandCounted{First: maps.Clone(byID[id].First), Final: byID[id].Final}
 	moved := min(hc.First[first.Winner], 10)
 	hc.First[first.Winner] -= moved
 	hc.First[first.RunnerUp] += moved

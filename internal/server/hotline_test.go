@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -19,12 +20,6 @@ import (
 	"caucus/internal/server/servertest"
 	"caucus/internal/store"
 )
-
-// staffToken makes a staff account with role and logs it in, returning its bearer token.
-func staffToken(t testing.TB, env *servertest.Env, username string, role auth.Role) string {
-	t.Helper()
-	return env.StaffLogin(username, role)
-}
 
 type keyed struct {
 	status int
@@ -58,7 +53,7 @@ func slip(t testing.TB, env *servertest.Env, r report.Report, rng *rand.Rand) (r
 	facts := report.Facts(env.Def)[r.PrecinctID]
 	for range 200 {
 		s := r
-		s.First, s.Final = cloneCounts(r.First), cloneCounts(r.Final)
+		s.First, s.Final = maps.Clone(r.First), maps.Clone(r.Final)
 		d := int64(1 + rng.IntN(3))
 		if rng.IntN(2) == 0 {
 			d = -d
@@ -83,14 +78,6 @@ func slip(t testing.TB, env *servertest.Env, r report.Report, rng *rand.Rand) (r
 	}
 	t.Fatalf("no slip of %s keeps the worksheet free of errors", r.PrecinctID)
 	return r, ""
-}
-
-func cloneCounts(m rules.Counts) rules.Counts {
-	out := rules.Counts{}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // published is a precinct's status and counts on the public results.
@@ -136,7 +123,7 @@ func TestHotlineDoubleEntry(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{Precincts: cases})
 	ops := map[string]string{}
 	for _, u := range []string{"olga", "oscar", "otto"} {
-		ops[u] = staffToken(t, env, u, auth.RoleOperator)
+		ops[u] = env.StaffLogin(u, auth.RoleOperator)
 	}
 	rng := rand.New(rand.NewPCG(14, 5))
 	acked := &servertest.Acked{}
@@ -253,7 +240,7 @@ func checkCounted(t testing.TB, env *servertest.Env, p string, want report.Repor
 // TestHotlineSameOperator: one operator cannot key both copies.
 func TestHotlineSameOperator(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{Precincts: 2})
-	olga := staffToken(t, env, "olga", auth.RoleOperator)
+	olga := env.StaffLogin("olga", auth.RoleOperator)
 	r := env.Report("p0001", "x", 3)
 	if k := key(t, env, olga, r, env.PINs["p0001"]); k.res.State != hotline.StateWaitingSecond {
 		t.Fatalf("first copy: %d %s", k.status, k.raw)
@@ -273,7 +260,7 @@ func TestHotlineSameOperator(t *testing.T) {
 	}
 	// A chair and a reviewer may not key at all.
 	chair := env.Login("p0001")
-	rita := staffToken(t, env, "rita", auth.RoleReviewer)
+	rita := env.StaffLogin("rita", auth.RoleReviewer)
 	for _, tok := range []string{chair, rita, ""} {
 		if k := key(t, env, tok, r, env.PINs["p0001"]); k.status != http.StatusForbidden && k.status != http.StatusUnauthorized {
 			t.Errorf("keying by a non-operator: %d %s", k.status, k.raw)
@@ -286,7 +273,7 @@ func TestHotlineSameOperator(t *testing.T) {
 // for review. The operator sees the app's report before keying.
 func TestHotlineWithApp(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{Precincts: 3})
-	olga, oscar := staffToken(t, env, "olga", auth.RoleOperator), staffToken(t, env, "oscar", auth.RoleOperator)
+	olga, oscar := env.StaffLogin("olga", auth.RoleOperator), env.StaffLogin("oscar", auth.RoleOperator)
 	acked := &servertest.Acked{}
 	for _, tc := range []struct {
 		p    string
@@ -341,7 +328,7 @@ func TestHotlineWithApp(t *testing.T) {
 // sees the differences of a mismatch only once they exist.
 func TestHotlineSecondKeyerSeesNoCopy(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{Precincts: 2})
-	olga, oscar := staffToken(t, env, "olga", auth.RoleOperator), staffToken(t, env, "oscar", auth.RoleOperator)
+	olga, oscar := env.StaffLogin("olga", auth.RoleOperator), env.StaffLogin("oscar", auth.RoleOperator)
 	r := env.Report("p0001", "x", 9)
 	r.First["davis"] = 3
 	key(t, env, olga, r, env.PINs["p0001"])
@@ -376,7 +363,7 @@ func TestCallbackQueue(t *testing.T) {
 	}
 	ops := make([]string, 8)
 	for i := range ops {
-		ops[i] = staffToken(t, env, fmt.Sprintf("op%d", i), auth.RoleOperator)
+		ops[i] = env.StaffLogin(fmt.Sprintf("op%d", i), auth.RoleOperator)
 	}
 	if status, _ := env.Do("GET", "/api/v1/hotline/callbacks", chair, nil); status != http.StatusUnauthorized && status != http.StatusForbidden {
 		t.Errorf("a chair reads the queue: %d", status)
@@ -466,7 +453,7 @@ func TestCallbackQueue(t *testing.T) {
 // budget as at the login page, and is throttled after the free attempts.
 func TestHotlinePINThrottled(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{Precincts: 2})
-	olga := staffToken(t, env, "olga", auth.RoleOperator)
+	olga := env.StaffLogin("olga", auth.RoleOperator)
 	r := env.Report("p0001", "x", 2)
 	wrong := "000000000000"
 	for _, c := range []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"} {
@@ -510,8 +497,8 @@ func TestHotlinePINThrottled(t *testing.T) {
 func TestHotlineRoutesGuarded(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{Precincts: 3})
 	chair := env.Login("p0001")
-	rita := staffToken(t, env, "rita", auth.RoleReviewer)
-	olga := staffToken(t, env, "olga", auth.RoleOperator)
+	rita := env.StaffLogin("rita", auth.RoleReviewer)
+	olga := env.StaffLogin("olga", auth.RoleOperator)
 	for _, rt := range []struct{ method, path string }{
 		{"POST", "/api/v1/hotline/entries"},
 		{"GET", "/api/v1/hotline/precincts/p0001"},
@@ -597,11 +584,11 @@ func TestHotlineRoutesGuarded(t *testing.T) {
 func TestHotlineMismatchReviewed(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{Precincts: 4})
 	const p = "p0003"
-	olga, otto := staffToken(t, env, "olga", auth.RoleOperator), staffToken(t, env, "otto", auth.RoleOperator)
+	olga, otto := env.StaffLogin("olga", auth.RoleOperator), env.StaffLogin("otto", auth.RoleOperator)
 	rita := env.StaffLogin("rita", auth.RoleReviewer)
 	right := env.Report(p, "right", 5)
 	wrong := right
-	wrong.First = cloneCounts(right.First)
+	wrong.First = maps.Clone(right.First)
 	wrong.First[servertest.Candidates[0]]++
 	wrong.Attendees++
 	if k := key(t, env, olga, right, env.PINs[p]); k.res.State != hotline.StateWaitingSecond {
