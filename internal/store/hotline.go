@@ -1,6 +1,11 @@
 package store
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
 
 // How headquarters knew who was on the line before keying a worksheet (NewHotlineCopy.VerifiedBy).
 const (
@@ -94,4 +99,47 @@ type CallbackFilter struct {
 	PrecinctID string
 	Open       bool
 	Limit      int // at most this many, oldest first; required
+}
+
+// Validate is what both stores check of a copy before storing it: the precinct, the operator,
+// the report (JSON) and its content digest (1 to 64 bytes) present, a known VerifiedBy and a
+// channel of hotline or paper. Its errors wrap ErrInvalid.
+func (c NewHotlineCopy) Validate() error {
+	switch {
+	case c.PrecinctID == "" || c.Operator == "" || len(c.Report) == 0 || len(c.Content) == 0 || len(c.Content) > 64:
+		return fmt.Errorf("add hotline copy: %w: precinct, operator, report and content are required", ErrInvalid)
+	case c.VerifiedBy != VerifiedPIN && c.VerifiedBy != VerifiedCallback && c.VerifiedBy != VerifiedPaper:
+		return fmt.Errorf("add hotline copy: %w: verified_by %q", ErrInvalid, c.VerifiedBy)
+	case c.Channel != string(ChannelHotline) && c.Channel != string(ChannelPaper):
+		return fmt.Errorf("add hotline copy: %w: channel %q", ErrInvalid, c.Channel)
+	case !json.Valid(c.Report):
+		return fmt.Errorf("add hotline copy: %w: the report is not JSON", ErrInvalid)
+	}
+	return nil
+}
+
+// ValidateOutcome is what both stores check of a call-back's outcome before recording it: an
+// operator, a known outcome and a note of at most 500 characters. Its errors wrap ErrInvalid.
+func ValidateOutcome(operator, outcome, note string) error {
+	switch {
+	case operator == "":
+		return fmt.Errorf("call-back outcome: %w: no operator", ErrInvalid)
+	case outcome != CallbackReported && outcome != CallbackNoAnswer && outcome != CallbackWrongNumber:
+		return fmt.Errorf("call-back outcome: %w: outcome %q", ErrInvalid, outcome)
+	case utf8.RuneCountInString(note) > 500:
+		return fmt.Errorf("call-back outcome: %w: note over 500 characters", ErrInvalid)
+	}
+	return nil
+}
+
+// Validate is what both stores check of a settlement before storing it: the precinct, a round
+// of 1 or more, the actor and a known outcome. Its errors wrap ErrInvalid.
+func (s HotlineSettlement) Validate() error {
+	switch {
+	case s.PrecinctID == "" || s.Actor == "" || s.Round < 1:
+		return fmt.Errorf("settle hotline round: %w: precinct, round and actor are required", ErrInvalid)
+	case s.Outcome != RoundMatched && s.Outcome != RoundReviewed:
+		return fmt.Errorf("settle hotline round: %w: outcome %q", ErrInvalid, s.Outcome)
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -18,9 +17,8 @@ const (
 // AddHandCopy implements store.Store. The copy's ID is taken under the audit lock, held to
 // commit, so IDs grow in commit order like the audit's.
 func (d *DB) AddHandCopy(ctx context.Context, c store.HandCopy) (store.HandCopy, error) {
-	var obj map[string]json.RawMessage
-	if c.PrecinctID == "" || c.Operator == "" || json.Unmarshal(c.Counts, &obj) != nil || obj == nil {
-		return store.HandCopy{}, fmt.Errorf("add hand copy: %w: precinct, operator and a JSON object of counts are required", store.ErrInvalid)
+	if err := c.Validate(); err != nil {
+		return store.HandCopy{}, err
 	}
 	c.At = fromMS(ms(d.now()))
 	err := d.write(ctx, "add hand copy", func(tx pgx.Tx) error {

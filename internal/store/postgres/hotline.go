@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -61,15 +60,8 @@ func hotlineKey(precinctID string) string { return "hotline/" + precinctID }
 // nothing is stored; a missing field or an unknown VerifiedBy or Channel, store.ErrInvalid.
 // The precinct's hotline lock is held from the read of the open round to commit.
 func (d *DB) AddHotlineCopy(ctx context.Context, c store.NewHotlineCopy) (store.HotlineRound, error) {
-	switch {
-	case c.PrecinctID == "" || c.Operator == "" || len(c.Report) == 0 || len(c.Content) == 0 || len(c.Content) > 64:
-		return store.HotlineRound{}, fmt.Errorf("add hotline copy: %w: precinct, operator, report and content are required", store.ErrInvalid)
-	case c.VerifiedBy != store.VerifiedPIN && c.VerifiedBy != store.VerifiedCallback && c.VerifiedBy != store.VerifiedPaper:
-		return store.HotlineRound{}, fmt.Errorf("add hotline copy: %w: verified_by %q", store.ErrInvalid, c.VerifiedBy)
-	case c.Channel != string(store.ChannelHotline) && c.Channel != string(store.ChannelPaper):
-		return store.HotlineRound{}, fmt.Errorf("add hotline copy: %w: channel %q", store.ErrInvalid, c.Channel)
-	case !json.Valid(c.Report):
-		return store.HotlineRound{}, fmt.Errorf("add hotline copy: %w: the report is not JSON", store.ErrInvalid)
+	if err := c.Validate(); err != nil {
+		return store.HotlineRound{}, err
 	}
 	now := ms(d.now())
 	var round store.HotlineRound
@@ -184,11 +176,8 @@ func (d *DB) ContestedHotlineRounds(ctx context.Context) ([]store.HotlineRound, 
 // match settle it once). A round that is not the precinct's open one, or an unknown Outcome, is
 // store.ErrInvalid.
 func (d *DB) SettleHotlineRound(ctx context.Context, s store.HotlineSettlement) (created bool, err error) {
-	switch {
-	case s.PrecinctID == "" || s.Actor == "" || s.Round < 1:
-		return false, fmt.Errorf("settle hotline round: %w: precinct, round and actor are required", store.ErrInvalid)
-	case s.Outcome != store.RoundMatched && s.Outcome != store.RoundReviewed:
-		return false, fmt.Errorf("settle hotline round: %w: outcome %q", store.ErrInvalid, s.Outcome)
+	if err := s.Validate(); err != nil {
+		return false, err
 	}
 	copies := s.Copies
 	if copies == nil {
@@ -305,13 +294,8 @@ func (d *DB) ClaimCallback(ctx context.Context, id int64, operator string) (stor
 // is store.ErrConflict; an unknown one store.ErrNotFound; an unknown outcome or a note over
 // 500 characters store.ErrInvalid.
 func (d *DB) CallbackOutcome(ctx context.Context, id int64, operator, outcome, note string) (store.CallbackState, error) {
-	switch {
-	case operator == "":
-		return store.CallbackState{}, fmt.Errorf("call-back outcome: %w: no operator", store.ErrInvalid)
-	case outcome != store.CallbackReported && outcome != store.CallbackNoAnswer && outcome != store.CallbackWrongNumber:
-		return store.CallbackState{}, fmt.Errorf("call-back outcome: %w: outcome %q", store.ErrInvalid, outcome)
-	case utf8.RuneCountInString(note) > 500:
-		return store.CallbackState{}, fmt.Errorf("call-back outcome: %w: note over 500 characters", store.ErrInvalid)
+	if err := store.ValidateOutcome(operator, outcome, note); err != nil {
+		return store.CallbackState{}, err
 	}
 	return d.callbackEvent(ctx, "call-back outcome", id, operator, "outcome", outcome, note, store.AuditCallbackOutcome,
 		func(kind, who, _ string) error {

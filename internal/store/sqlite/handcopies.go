@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"caucus/internal/store"
@@ -15,9 +14,8 @@ const (
 
 // AddHandCopy implements store.Store.
 func (d *DB) AddHandCopy(ctx context.Context, c store.HandCopy) (store.HandCopy, error) {
-	var obj map[string]json.RawMessage
-	if c.PrecinctID == "" || c.Operator == "" || json.Unmarshal(c.Counts, &obj) != nil || obj == nil {
-		return store.HandCopy{}, fmt.Errorf("add hand copy: %w: precinct, operator and a JSON object of counts are required", store.ErrInvalid)
+	if err := c.Validate(); err != nil {
+		return store.HandCopy{}, err
 	}
 	c.At = fromMS(ms(d.now()))
 	err := d.write(ctx, "add hand copy", func(tx *txStmts) error {
