@@ -302,9 +302,6 @@ func (d *Desk) settle(ctx context.Context, round store.HotlineRound, operator st
 // ("alice+bob"): staff usernames hold no '+'.
 const SubmitterSep = "+"
 
-// Operators splits a hotline entry's submitter into the operators it names.
-func Operators(submitter string) []string { return strings.Split(submitter, SubmitterSep) }
-
 // RoundReportID is the report_id of a precinct's round: fixed, so that submitting the round's
 // report again (a retry, two operators settling it at once) stores it once.
 func RoundReportID(precinctID string, round int64) string {

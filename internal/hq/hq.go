@@ -121,9 +121,6 @@ func New(cfg Config) (*HQ, error) {
 		settledTo: cfg.Now().Add(-AttackWindow).Truncate(time.Minute), subs: map[chan []byte]struct{}{}}, nil
 }
 
-// Contacts are the chairs' contacts the board shows (nil when none were given).
-func (h *HQ) Contacts() Contacts { return h.cfg.Contacts }
-
 // Board returns the progress board: computed again when the results changed or it is older
 // than PollEvery, else the one computed last.
 func (h *HQ) Board(ctx context.Context) (*Board, error) {
