@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 
 	"caucus/internal/auth"
 	"caucus/web"
@@ -25,14 +24,8 @@ type auditPageView struct {
 // session the browser goes to the login page, which sends it back here.
 func (s *Server) handleAuditPage(assets *web.Assets) func(*Site, http.ResponseWriter, *http.Request) {
 	return func(site *Site, w http.ResponseWriter, r *http.Request) {
-		sess, err := s.staffSession(site, r, rolesAuditPage)
-		if err != nil {
-			if ae := apiErrorOf(err); ae != nil && ae.status == http.StatusUnauthorized {
-				w.Header().Set("Cache-Control", "no-store")
-				http.Redirect(w, r, "/hq/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
-				return
-			}
-			s.writeError(w, r, err)
+		sess, ok := s.staffPage(site, w, r, rolesAuditPage)
+		if !ok {
 			return
 		}
 		e := site.def.Election()

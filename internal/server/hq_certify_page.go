@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"caucus/internal/auth"
@@ -33,14 +32,8 @@ type certifyPageView struct {
 // the login page, which sends it back here.
 func (s *Server) handleCertifyPage(assets *web.Assets) func(*Site, http.ResponseWriter, *http.Request) {
 	return func(site *Site, w http.ResponseWriter, r *http.Request) {
-		sess, err := s.staffSession(site, r, rolesCertifyRead)
-		if err != nil {
-			if ae := apiErrorOf(err); ae != nil && ae.status == http.StatusUnauthorized {
-				w.Header().Set("Cache-Control", "no-store")
-				http.Redirect(w, r, "/hq/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
-				return
-			}
-			s.writeError(w, r, err)
+		sess, ok := s.staffPage(site, w, r, rolesCertifyRead)
+		if !ok {
 			return
 		}
 		b, err := assets.Render("hq_certify.html", certifyPageView{Election: site.def.Election().Name, User: sess.Username,

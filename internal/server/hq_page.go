@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"net/url"
 
 	"caucus/web"
 )
@@ -43,14 +42,8 @@ func (s *Server) hqPageRoutes(mux *http.ServeMux) {
 		mp.Show, mp.ViewBox = len(mp.Counties) > 0, m.viewBox
 	}
 	mux.HandleFunc("GET /hq", s.onMain(func(site *Site, w http.ResponseWriter, r *http.Request) {
-		sess, err := s.staffSession(site, r, rolesStaff)
-		if err != nil {
-			if statusOf(err) == http.StatusUnauthorized {
-				w.Header().Set("Cache-Control", "no-store")
-				http.Redirect(w, r, "/hq/login?next="+url.QueryEscape("/hq"), http.StatusSeeOther)
-				return
-			}
-			s.writeError(w, r, err)
+		sess, ok := s.staffPage(site, w, r, rolesStaff)
+		if !ok {
 			return
 		}
 		body, err := assets.Render("hq.html", hqPageData{ElectionName: site.def.Election().Name, User: sess.Username,

@@ -20,13 +20,8 @@ func (s *Server) hotlinePage(mux *http.ServeMux) {
 	mux.HandleFunc("GET /hq/hotline", s.onMain(func(site *Site, w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["Cache-Control"] = hdrNoStore
-		sess, err := s.staffSession(site, r, rolesOperator)
-		if err != nil {
-			if statusOf(err) == http.StatusUnauthorized {
-				http.Redirect(w, r, "/hq/login?next=/hq/hotline", http.StatusSeeOther)
-				return
-			}
-			s.writeError(w, r, err) // another role: 403, audited
+		sess, ok := s.staffPage(site, w, r, rolesOperator)
+		if !ok {
 			return
 		}
 		b, err := assets.Render("hotline.html", map[string]any{"User": sess.Username})

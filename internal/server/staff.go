@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -93,4 +94,21 @@ func actorOf(sess auth.Session) string {
 		return "chair:" + sess.PrecinctID
 	}
 	return "anonymous"
+}
+
+// staffPage admits a headquarters page's request like staffSession. A browser without a staff
+// session is sent to the login page, which sends it back to this path; another role gets the
+// 403. false means the answer is written.
+func (s *Server) staffPage(site *Site, w http.ResponseWriter, r *http.Request, roles []auth.Role) (auth.Session, bool) {
+	sess, err := s.staffSession(site, r, roles)
+	switch {
+	case err == nil:
+		return sess, true
+	case statusOf(err) == http.StatusUnauthorized:
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, "/hq/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+	default:
+		s.writeError(w, r, err)
+	}
+	return auth.Session{}, false
 }
