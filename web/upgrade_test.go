@@ -27,6 +27,11 @@ var pages = []string{"/", "/practice/"}
 // which the WebAssembly runtime ignores.
 func versionB(t *testing.T) *web.Assets {
 	t.Helper()
+	return loadFS(t, versionBTree(t))
+}
+
+func versionBTree(t *testing.T) fstest.MapFS {
+	t.Helper()
 	tree := fstest.MapFS{}
 	err := fs.WalkDir(web.Embedded, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -48,6 +53,11 @@ func versionB(t *testing.T) *web.Assets {
 	// Section id 0 (custom), 2 bytes long: the name's length, 1, and the name.
 	tree["static/rules.wasm"].Data = append(tree["static/rules.wasm"].Data, 0, 2, 1, 'B')
 	delete(tree, "static/rules.wasm.br") // A's brotli form: B's wasm goes gzipped (compressing it anew takes 20 s)
+	return tree
+}
+
+func loadFS(t *testing.T, tree fstest.MapFS) *web.Assets {
+	t.Helper()
 	b, err := web.LoadFS(tree)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +103,7 @@ func (p *page) workerState() string {
 		const c = navigator.serviceWorker.controller;
 		return JSON.stringify({registration: !!r, installing: w(r && r.installing), waiting: w(r && r.waiting),
 			active: w(r && r.active), controller: w(c), caches: await caches.keys(),
-			reloaded: sessionStorage.getItem("caucus.reloaded")}) })()`, chromedp.EvalAwaitPromise))
+			reloaded: sessionStorage.getItem("caucus.reloaded"), nudged: sessionStorage.getItem("caucus.nudged")}) })()`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		return err.Error()
 	}
@@ -238,4 +248,33 @@ func TestUpgrade(t *testing.T) {
 		t.Errorf("offline practice page is version %s, want B", v)
 	}
 	e.down.Store(false)
+}
+
+// TestUpgradeWaitingWorker: version B's worker does not skip waiting by itself, as when the
+// browser put off handing it the page (Chromium waits until the worker in charge has gone idle
+// and stopped, which can take from 30 s to 5 minutes). The page asks it to skip waiting, and the
+// phone is on version B without the chair closing the app.
+func TestUpgradeWaitingWorker(t *testing.T) {
+	tree := versionBTree(t)
+	sw := tree["templates/sw.js"]
+	const skip = ".then(() => self.skipWaiting())"
+	if !bytes.Contains(sw.Data, []byte(skip)) {
+		t.Fatalf("templates/sw.js has no %q to take out", skip)
+	}
+	sw.Data = bytes.Replace(sw.Data, []byte(skip), nil, 1)
+	b := loadFS(t, tree)
+
+	e := startEnv(t)
+	p := newPage(t, e)
+	p.open("/")
+	p.wait(`navigator.serviceWorker.controller !== null`)
+	embedded := web.Load
+	t.Cleanup(func() { web.Load = embedded })
+	web.Load = func() (*web.Assets, error) { return b, nil }
+	e.restart()
+	p.do(chromedp.Reload())
+	p.waitThroughReload(`window.caucusTestVersion === "B" && document.documentElement.dataset.ready === "1"`)
+	if got, want := p.cacheKeys(), []string{cacheName(t, b)}; !slices.Equal(got, want) {
+		t.Errorf("caches after the upgrade = %q, want %q", got, want)
+	}
 }

@@ -930,6 +930,34 @@ async function followNewVersion() {
   location.reload();
 }
 
+// A newer worker that has installed takes over at once (it calls skipWaiting), but Chromium
+// lets it only once the worker in charge has gone idle and stopped; when the older worker was
+// starting up at the moment the newer one installed, that waits for its 30 s idle timer, or
+// up to 5 minutes with its event queue never empty. The page asks the waiting worker to skip
+// waiting again, which makes the browser retry at once, and if it is still waiting 3 s later
+// reloads once (a navigation makes the browser retry too); a phone reloads this way at most
+// once a minute. Nothing is lost by the reload (see followNewVersion).
+function watchInstall(reg) {
+  const track = (w) => {
+    if (!w) return;
+    if (w.state === "installed") return nudge(reg);
+    w.addEventListener("statechange", () => { if (w.state === "installed") nudge(reg); });
+  };
+  track(reg.installing || reg.waiting);
+  reg.addEventListener("updatefound", () => track(reg.installing));
+}
+function nudge(reg) {
+  const w = reg.waiting;
+  if (!w || !navigator.serviceWorker.controller) return;
+  w.postMessage("skip-waiting");
+  setTimeout(() => {
+    if (reg.waiting !== w || w.state !== "installed") return;
+    if (Date.now() - (Number(sessionStorage.getItem("caucus.nudged")) || 0) < 60000) return;
+    sessionStorage.setItem("caucus.nudged", String(Date.now()));
+    location.reload();
+  }, 3000);
+}
+
 async function main() {
   // The login form already works (app.boot.js, in the page); the math and the rest load behind.
   wire();
@@ -941,7 +969,7 @@ async function main() {
     // register() alone does not look for a newer worker, and the browser's own check after a
     // page load may be put off while the page keeps the worker busy (an outbox retrying): the
     // explicit update() asks the server for /sw.js now, so a new version installs on this load.
-    navigator.serviceWorker.register("/sw.js").then((reg) => reg.update()).catch(() => {});
+    navigator.serviceWorker.register("/sw.js").then((reg) => { watchInstall(reg); return reg.update(); }).catch(() => {});
     navigator.serviceWorker.addEventListener("controllerchange", () => followNewVersion().catch(() => {}));
     followNewVersion().catch(() => {});
   }

@@ -26,6 +26,12 @@ self.addEventListener("activate", (e) => {
     .then(() => self.clients.claim()));
 });
 
+// The page asks a worker that installed but still waits to skip waiting again (app.js, nudge):
+// the browser then retries handing it the page at once.
+self.addEventListener("message", (e) => {
+  if (e.data === "skip-waiting") self.skipWaiting();
+});
+
 self.addEventListener("fetch", (e) => {
   const url = new URL(e.request.url);
   if (e.request.method !== "GET" || url.origin !== location.origin || url.pathname.includes("/api/")) return;
