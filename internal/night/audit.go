@@ -61,16 +61,19 @@ type auditRun struct {
 
 func auditKey(a report.Audit) string { return a.Event + "/" + a.Contest + "/" + strconv.Itoa(a.Round) }
 
-// loadAudit reads the audit from the log the first time; n.auditMu is held.
+// loadAudit reads the audit from the log the first time, and again after another node may have
+// logged audit entries (auditStale), taking in those it has not; n.auditMu is held.
 func (n *Night) loadAudit(ctx context.Context) (*auditRun, error) {
-	if n.auditLoaded {
+	if n.auditLoaded && !n.auditStale.Load() {
 		return n.audit, nil
 	}
+	n.auditStale.Store(false)
 	es, err := n.store.PrecinctEntries(ctx, "")
 	if err != nil {
+		n.auditStale.Store(true)
 		return nil, fmt.Errorf("read audit entries: %w", err)
 	}
-	var run *auditRun
+	run := n.audit
 	for _, e := range es {
 		if e.Kind != store.KindAudit {
 			continue
@@ -81,7 +84,11 @@ func (n *Night) loadAudit(ctx context.Context) (*auditRun, error) {
 		}
 		a := *le.Audit
 		if a.Event == report.AuditStart {
+			if run != nil && run.startEntry.Index == e.Index {
+				continue
+			}
 			if run, err = n.newAuditRun(ctx, a, e); err != nil {
+				n.auditStale.Store(true)
 				return nil, err
 			}
 			continue
@@ -95,13 +102,18 @@ func (n *Night) loadAudit(ctx context.Context) (*auditRun, error) {
 	return run, nil
 }
 
-// record takes in a logged sample, risk or hand count.
+// record takes in a logged sample, risk or hand count, once (loadAudit may read it again).
 func (r *auditRun) record(a report.Audit, e store.Entry, le report.Entry) {
-	r.view = nil
 	if a.Event != report.AuditHandCount {
-		r.logged[auditKey(a)] = true
+		if !r.logged[auditKey(a)] {
+			r.logged[auditKey(a)], r.view = true, nil
+		}
 		return
 	}
+	if _, ok := r.hand[a.PrecinctID]; ok { // a precinct's hand count is entered once (KeyHandCount)
+		return
+	}
+	r.view = nil
 	r.hand[a.PrecinctID] = audit.HandCounted{First: a.First, Final: a.Final}
 	r.handEntry = append(r.handEntry, results.AuditHandCount{PrecinctID: a.PrecinctID, First: orEmpty(a.First),
 		Final: orEmpty(a.Final), KeyedBy: a.KeyedBy, EnteredAt: le.ReceivedAt, LogIndex: e.Index})
@@ -170,6 +182,15 @@ func (n *Night) auditedElection(ctx context.Context, size int64) (*audit.Electio
 func (n *Night) StartAudit(ctx context.Context, author, seed, riskLimit string) (results.Audit, error) {
 	n.auditMu.Lock()
 	defer n.auditMu.Unlock()
+	var out results.Audit
+	err := n.exclusive(ctx, func(ctx context.Context) (err error) {
+		out, err = n.startAudit(ctx, author, seed, riskLimit)
+		return err
+	})
+	return out, err
+}
+
+func (n *Night) startAudit(ctx context.Context, author, seed, riskLimit string) (results.Audit, error) {
 	run, err := n.loadAudit(ctx)
 	if err != nil {
 		return results.Audit{}, err
@@ -340,6 +361,15 @@ type handCopy struct {
 func (n *Night) KeyHandCount(ctx context.Context, operator, precinctID string, first, final rules.Counts) (HandCountKeyed, error) {
 	n.auditMu.Lock()
 	defer n.auditMu.Unlock()
+	var out HandCountKeyed
+	err := n.exclusive(ctx, func(ctx context.Context) (err error) {
+		out, err = n.keyHandCount(ctx, operator, precinctID, first, final)
+		return err
+	})
+	return out, err
+}
+
+func (n *Night) keyHandCount(ctx context.Context, operator, precinctID string, first, final rules.Counts) (HandCountKeyed, error) {
 	run, err := n.loadAudit(ctx)
 	if err != nil {
 		return HandCountKeyed{}, err

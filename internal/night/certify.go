@@ -84,8 +84,15 @@ func (n *Night) Certify(ctx context.Context, c Certification) (store.Entry, erro
 	if strings.TrimSpace(c.Author) == "" {
 		return store.Entry{}, refused("a certification needs its certifier")
 	}
-	n.decideMu.Lock()
-	defer n.decideMu.Unlock()
+	var e store.Entry
+	err := n.exclusive(ctx, func(ctx context.Context) (err error) {
+		e, err = n.certify(ctx, c)
+		return err
+	})
+	return e, err
+}
+
+func (n *Night) certify(ctx context.Context, c Certification) (store.Entry, error) {
 	snap, err := n.current(ctx)
 	if err != nil {
 		return store.Entry{}, err
@@ -128,8 +135,15 @@ func (n *Night) Withdraw(ctx context.Context, c Certification) (store.Entry, err
 	case strings.TrimSpace(c.Reason) == "":
 		return store.Entry{}, refused("a withdrawal needs its reason")
 	}
-	n.decideMu.Lock()
-	defer n.decideMu.Unlock()
+	var e store.Entry
+	err := n.exclusive(ctx, func(ctx context.Context) (err error) {
+		e, err = n.withdraw(ctx, c)
+		return err
+	})
+	return e, err
+}
+
+func (n *Night) withdraw(ctx context.Context, c Certification) (store.Entry, error) {
 	snap, err := n.current(ctx)
 	if err != nil {
 		return store.Entry{}, err

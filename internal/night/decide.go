@@ -90,24 +90,39 @@ func (n *Night) Decide(ctx context.Context, d Decision) (store.Entry, error) {
 			return store.Entry{}, fmt.Errorf("look up report_id: %w", err)
 		}
 	}
-	// Decisions are few: one at a time, so that what checkDecision read is still the
-	// precinct's history when the decision is appended (a report may still arrive in between:
-	// it is a new conflict, and the precinct goes back under review).
-	n.decideMu.Lock()
-	defer n.decideMu.Unlock()
-	if err := n.checkDecision(ctx, d); err != nil {
+	// Decisions are few: one at a time, across every node (exclusive), so that what
+	// checkDecision read is still the precinct's history when the decision is appended (a
+	// report may still arrive in between: it is a new conflict, and the precinct goes back
+	// under review).
+	var r store.AppendResult
+	err = n.exclusive(ctx, func(ctx context.Context) error {
+		if err := n.checkDecision(ctx, d); err != nil {
+			return err
+		}
+		res, err := n.store.Append(ctx, []store.NewEntry{ne})
+		if err != nil {
+			return fmt.Errorf("append decision: %w", err)
+		}
+		if len(res) != 1 {
+			return fmt.Errorf("append decision: the store answered %d results for one entry", len(res))
+		}
+		r = res[0]
+		if r.Outcome != store.Appended {
+			return nil
+		}
+		// The decision is durable: bring the log, the tally and the subscribers up to it
+		// (before the next decision's checks read them) even if the caller has gone.
+		if err := n.follow(context.WithoutCancel(ctx), r.Entry.Index+1); err != nil {
+			return fmt.Errorf("follow decision %d: %w", r.Entry.Index, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return store.Entry{}, err
 	}
-	res, err := n.store.Append(ctx, []store.NewEntry{ne})
-	if err != nil {
-		return store.Entry{}, fmt.Errorf("append decision: %w", err)
-	}
-	if len(res) != 1 {
-		return store.Entry{}, fmt.Errorf("append decision: the store answered %d results for one entry", len(res))
-	}
-	r := res[0]
 	switch r.Outcome {
 	case store.Appended:
+		return r.Entry, nil
 	case store.Duplicate, store.ReportIDReused: // another call stored this report_id first
 		return sameCorrection(r.Entry, leaf)
 	case store.Invalid:
@@ -115,12 +130,6 @@ func (n *Night) Decide(ctx context.Context, d Decision) (store.Entry, error) {
 	default:
 		return store.Entry{}, fmt.Errorf("append decision: outcome %s: %w", r.Outcome, r.Err)
 	}
-	// The decision is durable: bring the log, the tally and the subscribers up to it even if
-	// the caller has gone.
-	if err := n.follow(context.WithoutCancel(ctx), r.Entry.Index+1); err != nil {
-		return store.Entry{}, fmt.Errorf("follow decision %d: %w", r.Entry.Index, err)
-	}
-	return r.Entry, nil
 }
 
 // checkDecision refuses a decision for a precinct of a certified scope (ErrCertified), and one

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,13 +115,15 @@ type Night struct {
 	batches  atomic.Pointer[func(int)] // ObserveBatches' observer
 
 	mu       sync.Mutex // serialises follow
-	decideMu sync.Mutex // serialises Decide's and Certify's checks and appends
+	serialMu sync.Mutex // serialises the checks and appends of decisions, certifications and the audit (exclusive)
 
 	certified certified // the results at each certified checkpoint, computed when first asked
 
 	auditMu     sync.Mutex // serialises the risk-limiting audit (audit.go)
 	audit       *auditRun  // nil: not started (once auditLoaded)
 	auditLoaded bool
+	auditStale  atomic.Bool // another node may have logged audit entries this one has not read (follow)
+	shared      bool        // the store is one several nodes share (Watcher)
 }
 
 // rebuildChunk is how many entries one read takes when the tally is rebuilt at start-up.
@@ -152,6 +155,7 @@ func Open(ctx context.Context, cfg Config) (*Night, error) {
 	n := &Night{def: cfg.Def, store: cfg.Store, tally: tally.NewWithLog(cfg.Def, lg.names()), tlog: lg.Log,
 		log: cfg.Log, now: cfg.Now, events: newBroadcaster(), counters: cfg.Counters, sessions: cfg.Sessions,
 		facts: report.Facts(cfg.Def)}
+	_, n.shared = cfg.Store.(Watcher)
 	n.intake = intake.New(intake.Config{Store: cfg.Store, Def: cfg.Def, Now: cfg.Now, Log: cfg.Log,
 		MaxBatch: cfg.MaxBatch, Queue: cfg.Queue, MaxWait: cfg.MaxWait,
 		Committed: func(size int64) {
@@ -255,6 +259,9 @@ func (n *Night) follow(ctx context.Context, size int64, leaves ...tally.Leaf) er
 		}
 		if err := n.tally.ApplyParsed(leaves, es...); err != nil {
 			return err
+		}
+		if n.shared && slices.ContainsFunc(es, func(e store.Entry) bool { return e.Kind == store.KindAudit }) {
+			n.auditStale.Store(true)
 		}
 		from += int64(len(es))
 	}

@@ -9,17 +9,37 @@ import (
 	"caucus/internal/tlog"
 )
 
-// BUG(night): on a store several nodes share, the checks that Decide, Certify and the
-// risk-limiting audit make before they append (a decision's staleness, a scope not yet
-// certified, the audit's state) are serialised in each process only: two staff acting on the
-// same precinct or scope through two nodes at the same instant may both pass them. Reports are
-// not affected (the database decides their outcome); route headquarters' staff to one node.
-
 // Watcher is a store that several serve nodes append to (store/postgres): Watch calls f with
 // the log's size when it starts and after every append any node commits, until ctx is done
 // (nil) or its connection fails (an error; calling it again catches up).
 type Watcher interface {
 	Watch(ctx context.Context, f func(size int64)) error
+}
+
+// Serializer is a store that several serve nodes share and that takes headquarters' decisions
+// one at a time across them (store/postgres: an advisory lock): Serialize runs f while holding
+// the store's decision lock, waiting for it as long as ctx allows.
+type Serializer interface {
+	Serialize(ctx context.Context, f func(context.Context) error) error
+}
+
+// exclusive runs f, which checks the log and then appends to it (a decision, a certification,
+// a step of the audit), alone: alone in this process and, on a store several nodes share
+// (Serializer), alone among the nodes, with this node's tally first brought up to every entry
+// any node has stored, so that what f checks is what the others decided.
+func (n *Night) exclusive(ctx context.Context, f func(context.Context) error) error {
+	n.serialMu.Lock()
+	defer n.serialMu.Unlock()
+	s, ok := n.store.(Serializer)
+	if !ok {
+		return f(ctx)
+	}
+	return s.Serialize(ctx, func(ctx context.Context) error {
+		if _, err := n.current(ctx); err != nil {
+			return err
+		}
+		return f(ctx)
+	})
 }
 
 // Leader is a store whose transparency log only one node at a time signs: Lead reports whether

@@ -191,3 +191,34 @@ func (d *DB) Watch(ctx context.Context, f func(size int64)) error {
 		f(size)
 	}
 }
+
+// Serialize runs f while this handle holds the schema's decision lock (lockDecisions, a
+// session-level advisory lock on a connection taken from the pool for the while), waiting for
+// it as long as ctx allows: headquarters' decisions, certifications and the audit's steps,
+// which check the log before they append to it, run one at a time across every node. The lock
+// is the server's: a node that dies or loses its connection while f runs loses it too, and if
+// its release fails the connection is closed, which releases it. A caller holds one at a time
+// (f's own queries take other connections of the pool).
+func (d *DB) Serialize(ctx context.Context, f func(context.Context) error) error {
+	if err := d.checkOpen("serialize"); err != nil {
+		return err
+	}
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return d.wrap("serialize", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, lockDecisions, d.schemaKey); err != nil {
+		conn.Conn().Close(context.WithoutCancel(ctx)) // a wait cut short may still have taken it
+		return d.wrap("serialize: take the decision lock", err)
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
+		defer cancel()
+		var released bool
+		if err := conn.QueryRow(uctx, `SELECT pg_advisory_unlock($1, $2)`, lockDecisions, d.schemaKey).Scan(&released); err != nil || !released {
+			conn.Conn().Close(uctx)
+		}
+	}()
+	return f(ctx)
+}

@@ -103,6 +103,7 @@ const (
 	lockMigrate   int32 = 0x63610001 // held while migrations are applied (session)
 	lockLogWriter int32 = 0x63610002 // the log's signer lease, held by its leader (session)
 	lockAudit     int32 = 0x63610003 // held from the audit or callback ID to commit (transaction)
+	lockDecisions int32 = 0x63610004 // held while a node checks and appends a staff decision (session, Serialize)
 )
 
 // schemaName is what search_path may name: one plain identifier.
