@@ -180,7 +180,7 @@ func runChaos(ctx context.Context, cc chaosConfig, stdout, stderr io.Writer) err
 	if out, err := exec.CommandContext(ctx, bin, "credentials", "--election", cc.electionDir, "--db", db, "--out", filepath.Join(dir, "pins")).CombinedOutput(); err != nil {
 		return fmt.Errorf("caucus credentials: %v\n%s", err, out)
 	}
-	if cfg.PINs, err = readPINsFile(filepath.Join(dir, "pins", "pins.csv")); err != nil {
+	if cfg.PINs, _, err = readPINsFile(filepath.Join(dir, "pins", "pins.csv")); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -26,7 +26,7 @@ on the precinct packet. Only their argon2id hashes are stored in the
 database; the secrets are written once, to --out:
 
 	pins.csv          precinct_id,pin
-	logins.csv        precinct_id,county,precinct,pin,login_url
+	logins.csv        precinct_id,county,name,pin,login_url
 	sheets/COUNTY.html  a printable page per county: each precinct's QR code and PIN
 
 Issuing again replaces every precinct's secret (old packets stop working). Keep --out safe.

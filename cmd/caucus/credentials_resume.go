@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"caucus/internal/auth"
@@ -25,7 +26,7 @@ func readIssuedSecrets(path string, ids []string) ([]auth.PrecinctSecret, error)
 	if err != nil {
 		return nil, fmt.Errorf("read issued secrets: %s: %w", path, err)
 	}
-	if len(rows) == 0 || strings.Join(rows[0], ",") != "precinct_id,county,name,pin,login_url" {
+	if len(rows) == 0 || !slices.Equal(rows[0], loginsCSVHeader) {
 		return nil, fmt.Errorf("read issued secrets: %s is not a logins.csv", path)
 	}
 	if len(rows)-1 != len(ids) {

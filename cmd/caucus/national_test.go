@@ -22,12 +22,19 @@ import (
 // TestSimulateLargeElection is the national night at CI size (largeNight): "caucus simulate
 // --generate" writes 5,000 precincts, the folder loads, the server issues them 13-digit PINs
 // (more than a state's 2,000 precincts) and takes them, and "caucus simulate" drives the
-// whole night through two URLs, round-robin: every published number equals the truth, and
-// half the chairs reported through each URL.
+// whole night through two URLs, round-robin, half the chairs logging in with the packet's QR
+// code (logins.csv): every published number equals the truth, and half the chairs reported
+// through each URL.
 func TestSimulateLargeElection(t *testing.T) {
 	out := largeNight(t, 5000, 50, 16)
 	if !strings.Contains(out, "every published number equals the truth") {
 		t.Errorf("the night did not end with the published numbers equal to the truth")
+	}
+	// Half the chairs scanned the packet's QR code (--qr-share 0.5), half typed the PIN.
+	for _, event := range []string{"login with the QR code → 200", "login → 200"} {
+		if want := fmt.Sprintf("%7d  %s\n", 2500, event); !strings.Contains(out, want) {
+			t.Errorf("the summary does not say %q", want)
+		}
 	}
 }
 
@@ -67,15 +74,15 @@ func largeNight(tb testing.TB, precincts, counties, conc int) string {
 	}
 	env := servertest.Start(tb, servertest.Options{Def: def})
 	var b strings.Builder
-	b.WriteString("precinct_id,pin\n")
+	b.WriteString(strings.Join(loginsCSVHeader, ",") + "\n")
 	for _, p := range def.Precincts() {
 		pin := env.PINs[p.ID]
 		if n := len(strings.ReplaceAll(pin, "-", "")); n != digits {
 			tb.Fatalf("precinct %s has a %d-digit PIN, want %d", p.ID, n, digits)
 		}
-		fmt.Fprintf(&b, "%s,%s\n", p.ID, pin)
+		fmt.Fprintf(&b, "%s,%s,%s,%s,%s/#p=%s&t=%s\n", p.ID, p.CountyID, "", pin, env.URL, url.QueryEscape(p.ID), env.Tokens[p.ID])
 	}
-	pins := filepath.Join(tb.TempDir(), "pins.csv")
+	pins := filepath.Join(tb.TempDir(), "logins.csv")
 	if err := os.WriteFile(pins, []byte(b.String()), 0o600); err != nil {
 		tb.Fatal(err)
 	}
@@ -96,7 +103,7 @@ func largeNight(tb testing.TB, precincts, counties, conc int) string {
 	out.Reset()
 	errb.Reset()
 	code := (&Main{}).Run(context.Background(), []string{"simulate", "--url", env.URL + "," + second.URL + "/", "--pins", pins,
-		"--concurrency", fmt.Sprint(conc), "--seed", "5"}, nil, &out, &errb)
+		"--concurrency", fmt.Sprint(conc), "--seed", "5", "--qr-share", "0.5"}, nil, &out, &errb)
 	tb.Logf("stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
 	if code != 0 {
 		tb.Fatalf("simulate: exit %d", code)

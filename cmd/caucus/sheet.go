@@ -52,12 +52,16 @@ func WritePINsCSV(w io.Writer, secrets []auth.PrecinctSecret) error {
 	return nil
 }
 
+// loginsCSVHeader is the first line of logins.csv.
+var loginsCSVHeader = []string{"precinct_id", "county", "name", "pin", "login_url"}
+
 // WriteLoginsCSV writes "precinct_id,county,name,pin,login_url" for the people who assemble
 // the packets: the login URL is what the QR code holds (base as for auth.LoginURL). Cells that a
 // spreadsheet would run as a formula get a leading apostrophe.
+
 func WriteLoginsCSV(w io.Writer, base string, cards []Card) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"precinct_id", "county", "name", "pin", "login_url"}); err != nil {
+	if err := cw.Write(loginsCSVHeader); err != nil {
 		return fmt.Errorf("write logins CSV: %w", err)
 	}
 	for _, c := range cards {

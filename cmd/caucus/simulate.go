@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"os"
 	"slices"
 	"strings"
@@ -72,7 +73,10 @@ Flags:
 	--url URL          the server (e.g. http://127.0.0.1:8080/); several nodes of one deployment
 	                   as URL,URL,…: the chairs are spread over them round-robin, results read
 	                   from the first
-	--pins FILE        the chairs' PINs: pins.csv as "caucus demo" or "caucus credentials" wrote it
+	--pins FILE        the chairs' PINs: pins.csv as "caucus demo" or "caucus credentials" wrote it,
+	                   or logins.csv (which has the QR codes' links too)
+	--qr-share F       the share of chairs who log in by scanning the packet's QR code instead of
+	                   typing the PIN (0 to 1, default 0; needs --pins logins.csv)
 	--precincts N      synthetic night: the first N precincts (default all)
 	--replay FILE      replay a published results CSV instead
 	--election DIR     the election folder (default: read from the server, GET /api/v1/election)
@@ -111,6 +115,7 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	hqToken := fs.String("hq-token", "", "")
 	hotlineShare := fs.Float64("hotline-share", 0, "")
 	operatorsFile := fs.String("operators", "", "")
+	qrShare := fs.Float64("qr-share", 0, "")
 	if err := parseFlags(fs, args, simulateHelp, stdout); err != nil {
 		return err
 	}
@@ -146,6 +151,10 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return usage("--hotline-share is a share of the chairs, from 0 to 1 (e.g. 0.2)")
 	case *hotlineShare > 0 && *operatorsFile == "":
 		return usage("--hotline-share needs --operators FILE: the operators who key the phoned worksheets")
+	case *qrShare < 0 || *qrShare > 1:
+		return usage("--qr-share is a share of the chairs, from 0 to 1 (e.g. 0.8)")
+	case *qrShare > 0 && *chaos > 0:
+		return usage("--qr-share needs the QR codes' links of logins.csv; --chaos issues credentials of its own")
 	case *hotlineShare > 0 && *chaos > 0:
 		return usage("--hotline-share needs operators' accounts on the server; --chaos starts a server of its own without them")
 	}
@@ -182,9 +191,13 @@ func runSimulate(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if cfg.Truth, err = truth(def); err != nil {
 		return err
 	}
-	if cfg.PINs, err = readPINsFile(*pinsFile); err != nil {
+	if cfg.PINs, cfg.Tokens, err = readPINsFile(*pinsFile); err != nil {
 		return err
 	}
+	if *qrShare > 0 && len(cfg.Tokens) == 0 {
+		return usage("--qr-share needs --pins logins.csv: pins.csv has no QR codes")
+	}
+	cfg.QRShare = *qrShare
 	if *hotlineShare > 0 {
 		ops, err := readOperatorsFile(*operatorsFile)
 		if err != nil {
@@ -240,25 +253,51 @@ func loadElection(ctx context.Context, url, dir string) (*election.Definition, e
 	return def, nil
 }
 
-// readPINsFile reads pins.csv (precinct_id,pin).
-func readPINsFile(path string) (map[string]string, error) {
+// readPINsFile reads pins.csv (precinct_id,pin) or logins.csv
+// (precinct_id,county,precinct,pin,login_url), whose links carry the QR codes' tokens.
+func readPINsFile(path string) (pins, tokens map[string]string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, &hintError{err: err, hint: "--pins is the pins.csv that caucus demo or caucus credentials wrote"}
+		return nil, nil, &hintError{err: err, hint: "--pins is the pins.csv or logins.csv that caucus demo or caucus credentials wrote"}
 	}
 	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	r := csv.NewReader(f)
+	r.ReuseRecord = true
+	head, err := r.Read()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(rows) == 0 || len(rows[0]) != 2 || rows[0][0] != "precinct_id" {
-		return nil, fmt.Errorf("%s: not a pins.csv (precinct_id,pin)", path)
+	pinCol, urlCol := 1, -1
+	switch {
+	case slices.Equal(head, []string{"precinct_id", "pin"}):
+	case slices.Equal(head, loginsCSVHeader):
+		pinCol, urlCol = 3, 4
+		tokens = map[string]string{}
+	default:
+		return nil, nil, fmt.Errorf("%s: not a pins.csv (precinct_id,pin) or a logins.csv (%s)", path, strings.Join(loginsCSVHeader, ","))
 	}
-	pins := make(map[string]string, len(rows))
-	for _, r := range rows[1:] {
-		pins[r[0]] = r[1]
+	pins = map[string]string{}
+	for {
+		row, err := r.Read()
+		if err == io.EOF {
+			return pins, tokens, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		pins[row[0]] = row[pinCol]
+		if urlCol >= 0 {
+			u, err := neturl.Parse(row[urlCol])
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: precinct %s: login_url: %w", path, row[0], err)
+			}
+			q, _ := neturl.ParseQuery(u.Fragment)
+			if q.Get("p") != row[0] || q.Get("t") == "" {
+				return nil, nil, fmt.Errorf("%s: precinct %s: login_url has no QR token for it", path, row[0])
+			}
+			tokens[row[0]] = q.Get("t")
+		}
 	}
-	return pins, nil
 }
 
 // readOperatorsFile reads the hotline operators' accounts (username,password, a header line).

@@ -46,6 +46,8 @@ func TestSimulateUsage(t *testing.T) {
 		{"simulate", "--chaos", "2", "--election", "d", "--hq-token", "t"},
 		{"simulate", "--url", "http://127.0.0.1:1/", "--pins", "x", "--hotline-share", "0.2"},
 		{"simulate", "--url", "http://127.0.0.1:1/", "--pins", "x", "--hotline-share", "1.5", "--operators", "ops.csv"},
+		{"simulate", "--url", "http://127.0.0.1:1/", "--pins", "x", "--qr-share", "1.5"},
+		{"simulate", "--chaos", "2", "--election", "d", "--qr-share", "0.5"},
 	} {
 		var out, errb bytes.Buffer
 		if code := (&Main{}).Run(context.Background(), args, nil, &out, &errb); code != exitUsage {

@@ -47,6 +47,12 @@ func (c *Client) Login(ctx context.Context, precinctID, pin string) (string, err
 	return c.login(ctx, map[string]string{"precinct_id": precinctID, "pin": pin})
 }
 
+// LoginToken is POST /api/v1/login with a precinct ID and the token of its QR code (the link
+// on the precinct packet), and returns the session token.
+func (c *Client) LoginToken(ctx context.Context, precinctID, token string) (string, error) {
+	return c.login(ctx, map[string]string{"precinct_id": precinctID, "token": token})
+}
+
 // LoginStaff is POST /api/v1/login with a staff user name and password (a hotline operator
 // submits for any precinct).
 func (c *Client) LoginStaff(ctx context.Context, username, password string) (string, error) {

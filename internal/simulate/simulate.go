@@ -59,6 +59,11 @@ type Config struct {
 	Nodes    []string
 	Truth    *Truth
 	PINs     map[string]string // precinct id → PIN; or Operator
+	// Tokens are the precincts' QR tokens (precinct id → token, from logins.csv) and QRShare
+	// the share of chairs (0 to 1) who log in by scanning the packet's QR code instead of
+	// typing the PIN.
+	Tokens  map[string]string
+	QRShare float64
 	Operator *Staff
 	// HQ, when set, is a reviewer's account: headquarters resolves the review queue after the
 	// reports (accepting the report that matches the truth, correcting where none does), and
@@ -141,8 +146,9 @@ type chair struct {
 	i     int
 	plan  *Plan
 	url   string // the node this chair talks to (Config.Nodes)
+	own   bool   // the chair has a client of its own, from an address of its own (loopback)
 	http  *http.Client
-	cl    *client.Client
+	cl    *client.Client // nil between phases for a chair with a client of its own (hangUp)
 	token string
 	rng   *rand.Rand
 	// phoned: the chair reports through the hotline (Config.Hotline).
@@ -190,13 +196,8 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	}
 	chairs := make([]*chair, len(t.Plans))
 	for i := range t.Plans {
-		c := &chair{i: i, plan: &t.Plans[i], url: nodes[i%len(nodes)], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i)))}
-		c.http = shared
-		if loopback(c.url) && cfg.Operator == nil {
-			c.http = httpClient(sourceAddr(i), RequestTimeout, 1)
-		}
-		c.cl, _ = client.New(c.url, c.http)
-		chairs[i] = c
+		chairs[i] = &chair{i: i, plan: &t.Plans[i], url: nodes[i%len(nodes)], rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i))),
+			own: loopback(nodes[i%len(nodes)]) && cfg.Operator == nil}
 	}
 	prog := newProgress(cfg.Progress, len(chairs))
 	defer prog.stop()
@@ -220,6 +221,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		var logins atomic.Int64
 		prog.setCounter("logins", &logins)
 		each(ctx, chairs, cfg.Concurrency, func(c *chair) {
+			c.connect(shared)
 			if err := c.login(ctx, cfg, sum); err != nil {
 				sum.problem("precinct %s: %v", c.plan.Precinct.ID, err)
 			}
@@ -268,6 +270,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		conc = len(chairs)
 	}
 	each(ctx, chairs, conc, func(c *chair) {
+		c.connect(shared)
 		if c.phoned {
 			c.phone(ctx, cfg, sum, operators)
 			sum.mu.Lock()
@@ -423,14 +426,32 @@ func (c *chair) login(ctx context.Context, cfg Config, sum *Summary) error {
 		}
 	}
 	began := time.Now()
-	tok, err := loginRetry(ctx, cfg, sum, func() (string, error) { return c.cl.Login(ctx, c.plan.Precinct.ID, pin) })
+	tok, err := loginRetry(ctx, cfg, sum, func() (string, error) { return c.credLogin(ctx, cfg, pin) })
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
 	c.latency(sum, &sum.LoginLatency, began)
-	sum.event("login → 200")
+	if c.scans(cfg) {
+		sum.event("login with the QR code → 200")
+	} else {
+		sum.event("login → 200")
+	}
 	c.token = tok
 	return nil
+}
+
+// scans reports whether this chair logs in with the packet's QR code (Config.QRShare): the
+// first QRShare of every thousand chairs.
+func (c *chair) scans(cfg Config) bool {
+	return cfg.Tokens[c.plan.Precinct.ID] != "" && c.i%1000 < int(cfg.QRShare*1000)
+}
+
+// credLogin logs the chair in with the QR code's token or with the PIN.
+func (c *chair) credLogin(ctx context.Context, cfg Config, pin string) (string, error) {
+	if c.scans(cfg) {
+		return c.cl.LoginToken(ctx, c.plan.Precinct.ID, cfg.Tokens[c.plan.Precinct.ID])
+	}
+	return c.cl.Login(ctx, c.plan.Precinct.ID, pin)
 }
 
 // wrongPIN changes one digit of a PIN: most such PINs fail the check digit (a typo the server
@@ -527,13 +548,27 @@ func (c *chair) night(ctx context.Context, cfg Config, sum *Summary) {
 	}
 }
 
-// hangUp closes the idle connection of a chair's own client (loopback runs give each chair
-// one, from an address of its own) once a phase is done with it, as a phone drops its
-// connection between login and report: a nation's 175,000 chairs each keeping one open would
-// run the server and this process out of file descriptors.
+// connect gives the chair its client for a phase: the shared one, or (loopback runs) one of
+// its own, from an address of its own.
+func (c *chair) connect(shared *http.Client) {
+	if c.cl != nil {
+		return
+	}
+	c.http = shared
+	if c.own {
+		c.http = httpClient(sourceAddr(c.i), RequestTimeout, 1)
+	}
+	c.cl, _ = client.New(c.url, c.http)
+}
+
+// hangUp closes the connection of a chair's own client once a phase is done with it, and lets
+// the client go, as a phone drops its connection between login and report: a nation's 175,000
+// chairs each keeping a connection, or a client with its buffers, would run the server and
+// this process out of file descriptors and memory.
 func (c *chair) hangUp(shared *http.Client) {
-	if c.http != shared {
+	if c.own && c.http != nil {
 		c.http.CloseIdleConnections()
+		c.http, c.cl = nil, nil
 	}
 }
 
@@ -565,7 +600,7 @@ func (c *chair) submit(ctx context.Context, cfg Config, sum *Summary, r report.R
 		if errors.As(err, &se) && se.Status == http.StatusUnauthorized && cfg.Operator == nil {
 			sum.event("report → 401: logged in again")
 			pin := cfg.PINs[c.plan.Precinct.ID]
-			tok, lerr := loginRetry(ctx, cfg, sum, func() (string, error) { return c.cl.Login(ctx, c.plan.Precinct.ID, pin) })
+			tok, lerr := loginRetry(ctx, cfg, sum, func() (string, error) { return c.credLogin(ctx, cfg, pin) })
 			if lerr != nil {
 				return s, lerr
 			}
