@@ -56,14 +56,14 @@ type Config struct {
 	// Nodes are further servers of the same deployment (several nodes on one database): chair i
 	// talks to node i mod (1+len(Nodes)), URL being node 0, round-robin. Results are read from
 	// URL.
-	Nodes    []string
-	Truth    *Truth
-	PINs     map[string]string // precinct id → PIN; or Operator
+	Nodes []string
+	Truth *Truth
+	PINs  map[string]string // precinct id → PIN; or Operator
 	// Tokens are the precincts' QR tokens (precinct id → token, from logins.csv) and QRShare
 	// the share of chairs (0 to 1) who log in by scanning the packet's QR code instead of
 	// typing the PIN.
-	Tokens  map[string]string
-	QRShare float64
+	Tokens   map[string]string
+	QRShare  float64
 	Operator *Staff
 	// HQ, when set, is a reviewer's account: headquarters resolves the review queue after the
 	// reports (accepting the report that matches the truth, correcting where none does), and
