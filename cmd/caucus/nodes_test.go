@@ -372,7 +372,7 @@ func parseCheckpoint(note []byte) (int64, xtlog.Hash, error) {
 // another serves the same results and log.
 func TestNodes(t *testing.T) {
 	const (
-		precincts = 60
+		precincts = 200
 		later     = 3 // conflicting reports per precinct sent during the kill
 	)
 	ctx := context.Background()
