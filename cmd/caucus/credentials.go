@@ -33,8 +33,9 @@ Issuing again replaces every precinct's secret (old packets stop working). Keep 
 
 The hashing is deliberately slow (argon2id at the OWASP minimum, about 23 ms of CPU a PIN): it
 runs on every core and stores the hashes as it goes, a batch at a time, saying how far it is
-and how long is left. A national election (175,000 precincts) takes about 70 min of CPU: half
-an hour on 2 idle cores, minutes on a 16-core machine. If it stops half way (a crash, Ctrl-C),
+and how long is left. Two idle cores hash 43 precincts a second (two hashes at once run slower
+than one alone): a national election (175,000 precincts) takes about 68 min there, and about
+10 min on 16 cores. If it stops half way (a crash, Ctrl-C),
 run it again with --resume: it reads the secrets back from --out, finds where the store stops
 matching them, and hashes only the rest; the packets already written stay valid.
 
@@ -187,7 +188,7 @@ func writeSecrets(def *election.Definition, secrets []auth.PrecinctSecret, out, 
 const progressEvery = 3 * time.Second
 
 // hashWithProgress hashes the precincts' PINs and tokens (argon2id, deliberately slow: a minute
-// or more for a state on a small machine, half an hour for a nation) on every core in chunks,
+// or more for a state on a small machine, an hour for a nation on 2 cores) on every core in chunks,
 // hands each chunk's credentials to store in order as soon as it is hashed (so a run that
 // stops loses one chunk, and --resume finds a prefix stored), and says every few seconds how
 // many are done and how long is left, so a long run is never silent.

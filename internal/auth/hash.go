@@ -28,8 +28,8 @@ type Params struct {
 // MaxConcurrentHashes. An offline attacker with a stolen database pays 23 ms per guess per
 // precinct (salts differ): ~2.3e9 core-seconds for one precinct's 1e11 PINs, and 100 times
 // that for the 1e13 of a nation's 14-digit PINs. A nation's credentials are issued at these
-// parameters too (175,000 hashes: about 70 min of CPU, spread over every core and resumable,
-// see caucus credentials): cheaper ones for bigger elections would trade the stolen
+// parameters too (175,000 of them: about 68 min on 2 cores, spread over every core and
+// resumable, see caucus credentials): cheaper ones for bigger elections would trade the stolen
 // database's cost for a one-off wait.
 func DefaultParams() Params {
 	return Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
