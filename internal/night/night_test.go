@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"caucus/internal/election"
@@ -39,27 +40,32 @@ func openNight(t *testing.T, def *election.Definition, path string) *testNight {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := night.Open(ctx, night.Config{Def: def, Store: db})
+	n, stop := runNight(t, def, db, func() { db.Close() })
+	return &testNight{t: t, def: def, path: path, db: db, night: n, stop: stop}
+}
+
+// runNight opens a night of def on st and runs it until stop is called or the test ends;
+// closeStore is called then, or at once if the night does not open.
+func runNight(t *testing.T, def *election.Definition, st night.Store, closeStore func()) (n *night.Night, stop func()) {
+	t.Helper()
+	n, err := night.Open(context.Background(), night.Config{Def: def, Store: st})
 	if err != nil {
-		db.Close()
+		closeStore()
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { n.Run(runCtx); close(done) }()
-	tn := &testNight{t: t, def: def, path: path, db: db, night: n}
-	stopped := false
-	tn.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		<-done
-		db.Close()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			closeStore()
+		})
 	}
-	t.Cleanup(tn.stop)
-	return tn
+	t.Cleanup(stop)
+	return n, stop
 }
 
 func startNight(t *testing.T) *testNight {

@@ -38,19 +38,7 @@ func openNode(t *testing.T, def *election.Definition, url string) (*night.Night,
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := night.Open(ctx, night.Config{Def: def, Store: db})
-	if err != nil {
-		db.Close()
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { n.Run(runCtx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		db.Close()
-	})
+	n, _ := runNight(t, def, db, func() { db.Close() })
 	return n, db
 }
 
